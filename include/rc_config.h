@@ -1,0 +1,91 @@
+/* rc_config.h - the plugin's options, parsed and validated.
+ *
+ * The broker hands us `plugin_opt_<key> <value>` pairs once, at start-up.
+ * rc_config_parse() turns them into a struct rc_config or refuses with one
+ * error line naming the offending option, so a typo stops the broker at
+ * start-up instead of surfacing hours later as a silent bridge.
+ * Pure: no broker calls, no network; secret files are read here. */
+#ifndef RC_CONFIG_H
+#define RC_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum rc_transport { RC_TRANSPORT_PUBNUB = 0, RC_TRANSPORT_WEBSOCKET = 1 };
+enum rc_payload_mode { RC_PAYLOAD_NOTIFICATION = 0, RC_PAYLOAD_BODY = 1 };
+enum rc_auth_mode { RC_AUTH_JWT = 0, RC_AUTH_PASSWORD = 1 };
+
+struct rc_topic_rule {
+	char *pattern;  /* event path pattern, e.g. /restapi/v1.0/account/{a}/extension/{e}/presence */
+	char *tmpl;     /* topic template, e.g. home/phone/{e}/presence */
+};
+
+/* One key/value pair as the broker gives it (struct mosquitto_opt has the same shape). */
+struct rc_option {
+	const char *key;
+	const char *value;
+};
+
+struct rc_config {
+	char *server;            /* base URL, no trailing slash */
+	char *client_id;
+	char *client_secret;     /* secret: never log */
+	enum rc_auth_mode auth_mode;
+	char *jwt;               /* secret */
+	char *username;
+	char *extension;         /* may be NULL */
+	char *password;          /* secret */
+	char **event_filters;    /* from event_filter lines, in order, no duplicates */
+	size_t n_event_filters;
+	char *filters_file;      /* may be NULL */
+	enum rc_transport transport;
+	char *pubnub_origin;     /* base URL, no trailing slash */
+	long expires_in;         /* seconds */
+	long renew_margin;       /* seconds */
+	char *topic_prefix;
+	struct rc_topic_rule *topic_map;
+	size_t n_topic_map;
+	enum rc_payload_mode payload;
+	int qos;                 /* 0..2 */
+	bool retain;
+	char *state_file;        /* may be NULL */
+	char *cafile;            /* may be NULL: system store */
+	size_t max_notification_size; /* bytes of encrypted/raw notification accepted; 0 never */
+	long request_timeout;    /* seconds for REST requests */
+	long poll_timeout;       /* seconds for a PubNub long-poll before we give up on it */
+};
+
+/* Called for non-fatal findings (deprecated names, secret files readable by group/others).
+ * The message never contains a secret. */
+typedef void (*rc_config_warn_fn)(void *userdata, const char *message);
+
+/* Parses and validates `count` options into *cfg (zeroed first).
+ * Returns 0 on success. On failure returns -1, frees anything partly built and writes one
+ * line naming the option into err (e.g. "plugin_opt_qos: must be 0, 1 or 2, got '7'").
+ * Reads client_secret_file / jwt_file / password_file and filters_file (to validate it). */
+int rc_config_parse(struct rc_config *cfg, const struct rc_option *opts, int count,
+		rc_config_warn_fn warn, void *userdata, char *err, size_t errlen);
+
+/* Frees everything cfg owns, wiping secrets first. Safe on a zeroed struct. */
+void rc_config_free(struct rc_config *cfg);
+
+/* True if url is https://, or http:// to a loopback host (127.0.0.0/8, ::1, localhost). */
+bool rc_config_url_allowed(const char *url);
+
+/* The filter set: the event_filter lines followed by the filters_file lines (if any),
+ * without duplicates, in first-seen order. On success returns 0 and sets *out (a
+ * NULL-terminated array the caller frees with rc_filters_free) and *count.
+ * On failure (unreadable file, bad line, empty set) returns -1 with a message in err. */
+int rc_filters_effective(const struct rc_config *cfg, char ***out, size_t *count,
+		char *err, size_t errlen);
+
+/* Reads a filters file: one filter per line, blank lines and `#` comments ignored,
+ * surrounding blanks trimmed. Each filter must start with '/'. Same ownership as above. */
+int rc_filters_load_file(const char *path, char ***out, size_t *count, char *err, size_t errlen);
+
+void rc_filters_free(char **filters);
+
+/* True if both lists hold the same filters (order ignored). */
+bool rc_filters_equal(char *const *a, size_t na, char *const *b, size_t nb);
+
+#endif

@@ -1,0 +1,118 @@
+/* rc_lifecycle.h - the subscription lifecycle as one explicit state machine.
+ *
+ * Every decision about talking to the REST API lives here: when to log in, refresh the
+ * access token, create, resume (a subscription id from the state file), renew, modify or
+ * recreate the subscription, when to back off and when to delete it at shutdown. The worker
+ * asks rc_lifecycle_next() what to do now, performs that one request, and reports how it
+ * went with rc_lifecycle_done(). Time is always passed in (milliseconds on a clock that
+ * keeps counting through suspend), so tests drive the machine with a fake clock and no
+ * sockets.
+ *
+ * Only one REST request is in flight at a time: the subscription calls share a rate-limit
+ * group and nothing is gained by racing them. */
+#ifndef RC_LIFECYCLE_H
+#define RC_LIFECYCLE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "rc_backoff.h"
+
+enum rc_lc_state {
+	RC_LC_AUTHENTICATING = 0, /* no usable access token yet */
+	RC_LC_SUBSCRIBING,        /* logged in, no live subscription */
+	RC_LC_ACTIVE,             /* live subscription: notifications may flow */
+	RC_LC_STOPPING,           /* shutting down: delete or keep the subscription */
+	RC_LC_STOPPED,
+};
+
+enum rc_lc_action {
+	RC_ACT_NONE = 0,
+	RC_ACT_LOGIN,     /* POST /restapi/oauth/token with the configured grant */
+	RC_ACT_REFRESH,   /* POST /restapi/oauth/token grant_type=refresh_token */
+	RC_ACT_RESUME,    /* GET /restapi/v1.0/subscription/{id} of a saved subscription */
+	RC_ACT_CREATE,    /* POST /restapi/v1.0/subscription */
+	RC_ACT_RENEW,     /* POST /restapi/v1.0/subscription/{id}/renew */
+	RC_ACT_MODIFY,    /* PUT /restapi/v1.0/subscription/{id} */
+	RC_ACT_DELETE,    /* DELETE /restapi/v1.0/subscription/{id} */
+};
+
+/* How a request ended, as far as the lifecycle cares. */
+enum rc_lc_outcome {
+	RC_OUT_OK = 0,
+	RC_OUT_UNAUTHORIZED,  /* 401 on an API call: the access token is no longer good */
+	RC_OUT_BAD_GRANT,     /* 400/401 from the token endpoint: grant or client refused */
+	RC_OUT_NOT_FOUND,     /* 404 on a subscription id: it expired or was deleted */
+	RC_OUT_RATE_LIMITED,  /* 429: wait retry_after_ms */
+	RC_OUT_LIMIT,         /* 403 SUB-505: too many subscriptions */
+	RC_OUT_REJECTED,      /* other 4xx: our request is wrong; retrying soon will not help */
+	RC_OUT_TRANSIENT,     /* 5xx, timeout, connection, TLS or DNS failure */
+};
+
+struct rc_lifecycle {
+	enum rc_lc_state state;
+	enum rc_lc_action in_flight;
+
+	/* Access token: usable until access_expires_at; refreshed from refresh_at on. */
+	bool has_access;
+	int64_t access_expires_at;
+	int64_t refresh_at;
+	bool has_refresh;
+	int64_t refresh_expires_at;
+	unsigned unauthorized_in_row; /* 401s without a successful call in between */
+
+	/* Subscription. */
+	bool has_sub;
+	bool sub_confirmed;           /* false for an id from the state file until GET says so */
+	int64_t sub_expires_at;
+	int64_t renew_at;
+	bool filters_dirty;           /* desired filters differ from the subscription's */
+	bool transport_failed;        /* the delivery channel refused us: recreate */
+
+	/* Settings. */
+	int64_t renew_margin_ms;
+	bool keep_on_stop;            /* state_file given: keep the subscription at shutdown */
+
+	/* Retry control: one backoff for the whole REST conversation, and the 429 windows of
+	 * the two rate-limit groups we use. */
+	struct rc_backoff backoff;
+	int64_t not_before;
+	int64_t auth_blocked_until;
+	int64_t api_blocked_until;
+};
+
+void rc_lifecycle_init(struct rc_lifecycle *lc, int64_t renew_margin_ms, bool keep_on_stop);
+
+/* Starts from a subscription saved by an earlier run: it must be confirmed (RESUME) before
+ * it is trusted. */
+void rc_lifecycle_resume_from(struct rc_lifecycle *lc);
+
+/* What to do now. Returns RC_ACT_NONE when nothing is due; *wake_at is then the time at
+ * which to ask again (INT64_MAX if only an external event can change anything). Marks the
+ * returned action as in flight. */
+enum rc_lc_action rc_lifecycle_next(struct rc_lifecycle *lc, int64_t now, int64_t *wake_at);
+
+/* Reports the end of the in-flight action.
+ * For LOGIN/REFRESH success pass the token lifetimes (seconds) in a/b (access, refresh;
+ * b = 0 keeps the old refresh expiry). For RESUME/CREATE/RENEW/MODIFY success pass the
+ * subscription's remaining lifetime in seconds as a. retry_after_ms is used for
+ * RC_OUT_RATE_LIMITED (<= 0 means "not given": 30 s). random32 feeds the jitter.
+ * Returns the delay in ms before the next attempt that this outcome imposes (0 if none). */
+int64_t rc_lifecycle_done(struct rc_lifecycle *lc, enum rc_lc_outcome out, int64_t now,
+		long a, long b, int64_t retry_after_ms, uint32_t random32);
+
+/* External events. */
+void rc_lifecycle_filters_changed(struct rc_lifecycle *lc);
+void rc_lifecycle_transport_failed(struct rc_lifecycle *lc); /* e.g. PubNub 403 */
+void rc_lifecycle_stop(struct rc_lifecycle *lc);
+
+/* When a live subscription would be renewed, given its lifetime (pure arithmetic):
+ * expires_at - min(renew_margin, lifetime / 2). */
+int64_t rc_lifecycle_renew_time(int64_t now, int64_t lifetime_ms, int64_t renew_margin_ms);
+
+/* When an access token of that lifetime should be refreshed: expires_at - min(5 min, 20%). */
+int64_t rc_lifecycle_refresh_time(int64_t now, int64_t lifetime_ms);
+
+const char *rc_lc_state_name(enum rc_lc_state s);
+const char *rc_lc_action_name(enum rc_lc_action a);
+
+#endif

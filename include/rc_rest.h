@@ -1,0 +1,87 @@
+/* rc_rest.h - RingCentral REST bodies: OAuth tokens, subscriptions, API errors.
+ *
+ * Request bodies are built and answers parsed here; the HTTP itself lives in the worker.
+ * Pure: strings in, structs out. */
+#ifndef RC_REST_H
+#define RC_REST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- OAuth ---- */
+
+struct rc_token {
+	char *access_token;       /* secret */
+	char *refresh_token;      /* secret; may be NULL */
+	long expires_in;          /* seconds */
+	long refresh_token_expires_in; /* seconds; 0 if absent */
+};
+
+/* Parses a /restapi/oauth/token answer. Returns 0, or -1 (no access_token / expires_in). */
+int rc_token_parse(const char *json, size_t len, struct rc_token *t);
+void rc_token_clear(struct rc_token *t);   /* wipes and frees */
+
+/* x-www-form-urlencoded grant bodies (heap, caller frees; values percent-encoded). */
+char *rc_token_body_jwt(const char *jwt);
+char *rc_token_body_password(const char *username, const char *extension, const char *password);
+char *rc_token_body_refresh(const char *refresh_token);
+
+/* ---- Subscriptions ---- */
+
+struct rc_disabled_filter {
+	char *filter;
+	char *reason;   /* may be NULL */
+};
+
+struct rc_subscription {
+	char *id;
+	char *status;              /* "Active", "Blacklisted", ... */
+	char *expiration_time;     /* as sent, ISO 8601 */
+	int64_t expiration_ms;     /* epoch milliseconds of expiration_time */
+	long expires_in;           /* seconds granted, 0 if absent */
+	char **event_filters;      /* NULL-terminated */
+	size_t n_event_filters;
+	struct rc_disabled_filter *disabled;
+	size_t n_disabled;
+	char *transport_type;      /* "PubNub" / "WebSocket" */
+	bool encryption;
+	char *address;             /* PubNub channel */
+	char *subscriber_key;
+	char *encryption_key;      /* base64; secret-ish: never log */
+};
+
+/* Parses a subscription object (POST/PUT/renew/GET answer). Returns 0, or -1 if id,
+ * expirationTime or eventFilters are missing or malformed. */
+int rc_subscription_parse(const char *json, size_t len, struct rc_subscription *s);
+void rc_subscription_clear(struct rc_subscription *s);
+
+/* Body of POST /restapi/v1.0/subscription (PubNub delivery, encryption requested) and of
+ * PUT /restapi/v1.0/subscription/{id}. Heap JSON, caller frees. */
+char *rc_subscription_create_body(char *const *filters, size_t n, long expires_in,
+		const char *transport_type);
+char *rc_subscription_modify_body(char *const *filters, size_t n, long expires_in);
+
+/* GET /restapi/v1.0/subscription answer: {"records":[subscription, ...]}. On success
+ * returns 0 and a heap array of *n parsed subscriptions (free each with
+ * rc_subscription_clear, then the array). */
+int rc_subscription_list_parse(const char *json, size_t len, struct rc_subscription **out, size_t *n);
+
+/* ---- Errors ---- */
+
+struct rc_api_error {
+	char code[64];      /* errorCode, or OAuth "error", or "" */
+	char message[256];  /* message / error_description, truncated */
+};
+
+/* Fills e from an error body of either shape; never fails (empty fields if unknown). */
+void rc_api_error_parse(const char *json, size_t len, struct rc_api_error *e);
+
+/* ISO 8601 UTC time ("2013-09-13T13:58:57.187Z", fraction optional, Z or +00:00) to epoch
+ * milliseconds. Returns 0 or -1. */
+int rc_iso8601_to_ms(const char *s, int64_t *ms);
+
+/* epoch ms to "2013-09-13T13:58:57.187Z" into buf (>= 25 bytes). */
+void rc_ms_to_iso8601(int64_t ms, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,34 @@
+/* rc_state_file.h - what survives a broker restart when state_file is set.
+ *
+ * The subscription id, its filters and the transport position (PubNub channel and
+ * timetoken) are saved as a small JSON file, written atomically (temporary file, fsync,
+ * rename) with mode 0600. On the next start the bridge resumes that subscription and polls
+ * from the saved timetoken, so what was sent while the broker was down is still delivered
+ * and no orphan subscription is left behind. */
+#ifndef RC_STATE_FILE_H
+#define RC_STATE_FILE_H
+
+#include <stddef.h>
+#include "rc_pubnub.h"
+
+struct rc_saved_state {
+	char *subscription_id;
+	char **event_filters;  /* NULL-terminated */
+	size_t n_event_filters;
+	char *address;         /* PubNub channel the cursor belongs to; may be NULL */
+	struct rc_pubnub_cursor cursor;
+};
+
+/* Returns 1 and fills *s if the file exists and is valid, 0 if it does not exist, -1 (with
+ * a message in err) if it exists but cannot be read or parsed. */
+int rc_state_file_load(const char *path, struct rc_saved_state *s, char *err, size_t errlen);
+
+/* Writes s atomically. Returns 0, or -1 with a message in err. */
+int rc_state_file_save(const char *path, const struct rc_saved_state *s, char *err, size_t errlen);
+
+/* Removes the file (no error if absent). */
+void rc_state_file_remove(const char *path);
+
+void rc_saved_state_clear(struct rc_saved_state *s);
+
+#endif

@@ -1,0 +1,71 @@
+/* rc_status.h - what the bridge tells about itself on <prefix>/bridge/status.
+ *
+ * The worker and the broker thread both update one struct rc_status (under the outbox
+ * lock); the broker thread renders it as the retained status JSON. Counters are plain
+ * totals since start-up; every skipped notification is counted under exactly one cause. */
+#ifndef RC_STATUS_H
+#define RC_STATUS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum rc_drop_cause {
+	RC_DROP_TOO_LARGE = 0,
+	RC_DROP_BAD_PAYLOAD,     /* PubNub message without a usable d */
+	RC_DROP_BAD_BASE64,
+	RC_DROP_BAD_LENGTH,
+	RC_DROP_BAD_PADDING,
+	RC_DROP_NOT_JSON,
+	RC_DROP_NOT_OBJECT,
+	RC_DROP_NO_UUID,
+	RC_DROP_NO_EVENT,
+	RC_DROP_BAD_BODY,
+	RC_DROP_TOPIC_NOT_PATH,
+	RC_DROP_TOPIC_WILDCARD,
+	RC_DROP_TOPIC_NUL,
+	RC_DROP_TOPIC_BAD_UTF8,
+	RC_DROP_TOPIC_EMPTY_LEVEL,
+	RC_DROP_TOPIC_DOT_LEVEL,
+	RC_DROP_TOPIC_TOO_LONG,
+	RC_DROP_PUBLISH_FAILED,  /* the broker refused it */
+	RC_DROP_NOMEM,
+	RC_DROP_CAUSE_COUNT
+};
+
+const char *rc_drop_cause_name(enum rc_drop_cause c);
+/* True for the causes that are decryption failures (counted in decrypt_errors too). */
+bool rc_drop_cause_is_decrypt(enum rc_drop_cause c);
+
+#define RC_STATUS_TEXT_MAX 256
+
+struct rc_status {
+	bool online;
+	const char *lifecycle;        /* static string: rc_lc_state_name() */
+	const char *transport;        /* static string */
+	char subscription_id[128];
+	char expiration_time[40];     /* ISO 8601, "" if none */
+	char **event_filters;         /* owned, NULL-terminated; NULL if none */
+	char last_error[RC_STATUS_TEXT_MAX]; /* "" if none; never contains a secret */
+	int64_t started_at_ms;        /* wall clock */
+
+	uint64_t received;      /* notifications taken off the transport */
+	uint64_t published;     /* handed to the broker */
+	uint64_t dropped;       /* skipped for one of the causes below */
+	uint64_t duplicates;    /* suppressed replays */
+	uint64_t decrypt_errors;
+	uint64_t renewals;
+	uint64_t recreations;
+	uint64_t drops[RC_DROP_CAUSE_COUNT];
+};
+
+void rc_status_set_filters(struct rc_status *s, char *const *filters, size_t n);
+void rc_status_set_error(struct rc_status *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void rc_status_count_drop(struct rc_status *s, enum rc_drop_cause c);
+void rc_status_clear(struct rc_status *s);
+
+/* Renders the status JSON (heap, caller frees; length in *len). NULL on no memory. */
+char *rc_status_to_json(const struct rc_status *s, int64_t now_ms, size_t *len);
+
+#endif

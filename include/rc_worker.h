@@ -1,0 +1,30 @@
+/* rc_worker.h - the bridge's worker thread: all network I/O lives here.
+ *
+ * One thread runs one libcurl multi handle: the REST conversation driven by the lifecycle
+ * state machine, and the PubNub long-poll. Notifications are decrypted, validated,
+ * de-duplicated and mapped to topics here, and handed to the broker thread through the
+ * outbox. The broker thread only talks to the worker through rc_worker_reload() and
+ * rc_worker_stop(), which set a flag and wake the multi handle. */
+#ifndef RC_WORKER_H
+#define RC_WORKER_H
+
+#include "rc_config.h"
+#include "rc_outbox.h"
+
+struct rc_worker;
+
+/* Creates and starts the worker. cfg and outbox must outlive it. The caller blocks the
+ * signals the broker handles before calling (the thread inherits the mask).
+ * Returns NULL with a message in err on failure. */
+struct rc_worker *rc_worker_start(const struct rc_config *cfg, struct rc_outbox *outbox,
+		char *err, size_t errlen);
+
+/* Asks the worker to re-read the filters file (SIGHUP). Never blocks on the network. */
+void rc_worker_reload(struct rc_worker *w);
+
+/* Stops the worker: without state_file the subscription is deleted (bounded to a few
+ * seconds); with it, the subscription is kept and its state saved. Joins the thread and
+ * frees w. */
+void rc_worker_stop(struct rc_worker *w);
+
+#endif

@@ -1,0 +1,30 @@
+/* backoff.c - capped exponential backoff with jitter (see rc_backoff.h). */
+#include "rc_backoff.h"
+
+void rc_backoff_init(struct rc_backoff *b, int64_t base_ms, int64_t cap_ms)
+{
+	b->base_ms = base_ms > 0 ? base_ms : 1;
+	b->cap_ms = cap_ms >= b->base_ms ? cap_ms : b->base_ms;
+	b->failures = 0;
+}
+
+int64_t rc_backoff_fail(struct rc_backoff *b, uint32_t random32)
+{
+	int64_t window = b->base_ms;
+
+	/* Doubling stops at the cap, so the shift can never overflow. */
+	for (unsigned i = 0; i < b->failures && window < b->cap_ms; i++)
+		window *= 2;
+	if (window > b->cap_ms)
+		window = b->cap_ms;
+	if (b->failures < 64)
+		b->failures++;
+
+	int64_t half = window / 2;
+	return window - half + (int64_t)(((uint64_t)random32 * (uint64_t)(half + 1)) >> 32);
+}
+
+void rc_backoff_reset(struct rc_backoff *b)
+{
+	b->failures = 0;
+}

@@ -1,0 +1,182 @@
+/* http.c - preparing libcurl easy handles and classifying their ends (see rc_http.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <openssl/crypto.h>
+#include "rc_http.h"
+#include "rc_rest.h"
+
+static size_t http__on_body(char *data, size_t size, size_t nmemb, void *userdata)
+{
+	struct rc_http *h = userdata;
+	size_t n = size * nmemb;
+
+	if (h->body_len + n > h->body_max) {
+		h->too_large = true;
+		return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
+	}
+	if (h->body_len + n + 1 > h->body_cap) {
+		size_t cap = h->body_cap ? h->body_cap : 4096;
+		while (cap < h->body_len + n + 1)
+			cap *= 2;
+		char *p = realloc(h->body, cap);
+		if (p == NULL)
+			return 0;
+		h->body = p;
+		h->body_cap = cap;
+	}
+	memcpy(h->body + h->body_len, data, n);
+	h->body_len += n;
+	h->body[h->body_len] = '\0';
+	return n;
+}
+
+static size_t http__on_header(char *data, size_t size, size_t nmemb, void *userdata)
+{
+	struct rc_http *h = userdata;
+	size_t n = size * nmemb;
+	static const char name[] = "retry-after:";
+
+	if (n > sizeof(name) && strncasecmp(data, name, sizeof(name) - 1) == 0) {
+		char value[32];
+		size_t vlen = n - (sizeof(name) - 1);
+		if (vlen >= sizeof(value))
+			vlen = sizeof(value) - 1;
+		memcpy(value, data + sizeof(name) - 1, vlen);
+		value[vlen] = '\0';
+		char *end;
+		long secs = strtol(value, &end, 10);
+		/* Only the delta-seconds form: an HTTP date is treated as absent (30 s default). */
+		if (end != value && secs >= 0 && secs < 86400)
+			h->retry_after_ms = (int64_t)secs * 1000;
+	}
+	return n;
+}
+
+int rc_http_prepare(struct rc_http *h, const struct rc_http_target *t)
+{
+	*h = (struct rc_http){0};
+	h->retry_after_ms = -1;
+	h->body_max = t->max_answer;
+	h->easy = curl_easy_init();
+	if (h->easy == NULL)
+		return -1;
+
+	CURL *e = h->easy;
+	curl_easy_setopt(e, CURLOPT_URL, t->url);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, h);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (t->cafile != NULL)
+		curl_easy_setopt(e, CURLOPT_CAINFO, t->cafile);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, 15L);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT, t->timeout_s);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, http__on_body);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, h);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, http__on_header);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, h);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, h->errbuf);
+	curl_easy_setopt(e, CURLOPT_USERAGENT, "mosquitto-ringcentral/" "0.1");
+	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+
+	h->headers = curl_slist_append(NULL, "Accept: application/json");
+	if (t->content_type != NULL) {
+		char ct[128];
+		snprintf(ct, sizeof(ct), "Content-Type: %s", t->content_type);
+		struct curl_slist *l = curl_slist_append(h->headers, ct);
+		if (l != NULL)
+			h->headers = l;
+		h->request_body = strdup(t->body != NULL ? t->body : "");
+		if (h->request_body == NULL)
+			return -1;
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, h->request_body);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(h->request_body));
+	}
+	if (h->headers == NULL)
+		return -1;
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, h->headers);
+	if (strcmp(t->method, "GET") == 0)
+		curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+	else if (strcmp(t->method, "POST") == 0 && t->content_type == NULL)
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, ""), curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, 0L);
+	if (strcmp(t->method, "GET") != 0 && strcmp(t->method, "POST") != 0)
+		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, t->method);
+	return 0;
+}
+
+void rc_http_basic_auth(struct rc_http *h, const char *user, const char *password)
+{
+	curl_easy_setopt(h->easy, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+	curl_easy_setopt(h->easy, CURLOPT_USERNAME, user);
+	curl_easy_setopt(h->easy, CURLOPT_PASSWORD, password);
+}
+
+void rc_http_bearer(struct rc_http *h, const char *token)
+{
+	curl_easy_setopt(h->easy, CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
+	curl_easy_setopt(h->easy, CURLOPT_XOAUTH2_BEARER, token);
+}
+
+void rc_http_reset(struct rc_http *h)
+{
+	if (h->easy != NULL)
+		curl_easy_cleanup(h->easy);
+	curl_slist_free_all(h->headers);
+	if (h->request_body != NULL) {
+		/* Token requests carry credentials in the body. */
+		OPENSSL_cleanse(h->request_body, strlen(h->request_body));
+		free(h->request_body);
+	}
+	if (h->body != NULL) {
+		OPENSSL_cleanse(h->body, h->body_len);
+		free(h->body);
+	}
+	*h = (struct rc_http){0};
+	h->retry_after_ms = -1;
+}
+
+enum rc_lc_outcome rc_http_outcome(long status, CURLcode result, bool token_endpoint,
+		const char *body, size_t len)
+{
+	struct rc_api_error err;
+
+	if (result != CURLE_OK || status == 0)
+		return RC_OUT_TRANSIENT;
+	if (status >= 200 && status < 300)
+		return RC_OUT_OK;
+	if (status == 429)
+		return RC_OUT_RATE_LIMITED;
+	if (status >= 500 || status == 408)
+		return RC_OUT_TRANSIENT;
+	if (token_endpoint && (status == 400 || status == 401))
+		return RC_OUT_BAD_GRANT;
+	if (status == 401)
+		return RC_OUT_UNAUTHORIZED;
+	if (status == 404)
+		return RC_OUT_NOT_FOUND;
+	rc_api_error_parse(body != NULL ? body : "", body != NULL ? len : 0, &err);
+	if (status == 403 && strcmp(err.code, "SUB-505") == 0)
+		return RC_OUT_LIMIT;
+	return RC_OUT_REJECTED;
+}
+
+void rc_http_describe(const struct rc_http *h, char *buf, size_t len)
+{
+	if (h->too_large) {
+		snprintf(buf, len, "answer larger than %zu bytes", h->body_max);
+	} else if (h->result != CURLE_OK) {
+		snprintf(buf, len, "%s", h->errbuf[0] ? h->errbuf : curl_easy_strerror(h->result));
+	} else if (h->status >= 300) {
+		struct rc_api_error err;
+		rc_api_error_parse(h->body != NULL ? h->body : "", h->body_len, &err);
+		snprintf(buf, len, "HTTP %ld%s%s%s%s", h->status, err.code[0] ? " " : "", err.code,
+				err.message[0] ? ": " : "", err.message);
+	} else {
+		snprintf(buf, len, "HTTP %ld", h->status);
+	}
+}

@@ -1,0 +1,131 @@
+/* outbox.c - the bounded hand-off from worker thread to broker thread (see rc_outbox.h). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "rc_outbox.h"
+
+#define RC_OUTBOX_LOG_MAX 1024
+#define RC_OUTBOX_LOG_LINE 1024
+
+int rc_outbox_init(struct rc_outbox *ob, size_t max_msgs)
+{
+	*ob = (struct rc_outbox){0};
+	ob->max_msgs = max_msgs;
+	ob->max_logs = RC_OUTBOX_LOG_MAX;
+	return pthread_mutex_init(&ob->lock, NULL) == 0 ? 0 : -1;
+}
+
+void rc_outbox_msg_free(struct rc_outbox_msg *m)
+{
+	if (m == NULL)
+		return;
+	free(m->topic);
+	free(m->payload);
+	free(m->event);
+	free(m->uuid);
+	free(m->subscription_id);
+	free(m);
+}
+
+void rc_outbox_destroy(struct rc_outbox *ob)
+{
+	struct rc_outbox_msg *msgs;
+	struct rc_outbox_log *logs;
+	size_t dropped;
+
+	rc_outbox_take(ob, &msgs, &logs, &dropped);
+	while (msgs != NULL) {
+		struct rc_outbox_msg *next = msgs->next;
+		rc_outbox_msg_free(msgs);
+		msgs = next;
+	}
+	while (logs != NULL) {
+		struct rc_outbox_log *next = logs->next;
+		free(logs);
+		logs = next;
+	}
+	rc_status_clear(&ob->status);
+	pthread_mutex_destroy(&ob->lock);
+}
+
+size_t rc_outbox_room(struct rc_outbox *ob)
+{
+	pthread_mutex_lock(&ob->lock);
+	size_t room = ob->n_msgs < ob->max_msgs ? ob->max_msgs - ob->n_msgs : 0;
+	pthread_mutex_unlock(&ob->lock);
+	return room;
+}
+
+bool rc_outbox_push(struct rc_outbox *ob, struct rc_outbox_msg *m)
+{
+	m->next = NULL;
+	pthread_mutex_lock(&ob->lock);
+	bool ok = ob->n_msgs < ob->max_msgs;
+	if (ok) {
+		if (ob->msgs_tail != NULL)
+			ob->msgs_tail->next = m;
+		else
+			ob->msgs = m;
+		ob->msgs_tail = m;
+		ob->n_msgs++;
+	}
+	pthread_mutex_unlock(&ob->lock);
+	if (!ok)
+		rc_outbox_msg_free(m);
+	return ok;
+}
+
+void rc_outbox_log(struct rc_outbox *ob, enum rc_log_level level, const char *fmt, ...)
+{
+	char line[RC_OUTBOX_LOG_LINE];
+	va_list ap;
+
+	/* Formatting happens outside the lock. */
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	size_t len = strlen(line);
+	struct rc_outbox_log *l = malloc(sizeof(*l) + len + 1);
+
+	pthread_mutex_lock(&ob->lock);
+	if (l == NULL || ob->n_logs >= ob->max_logs) {
+		ob->logs_dropped++;
+		pthread_mutex_unlock(&ob->lock);
+		free(l);
+		return;
+	}
+	l->next = NULL;
+	l->level = level;
+	memcpy(l->text, line, len + 1);
+	if (ob->logs_tail != NULL)
+		ob->logs_tail->next = l;
+	else
+		ob->logs = l;
+	ob->logs_tail = l;
+	ob->n_logs++;
+	pthread_mutex_unlock(&ob->lock);
+}
+
+void rc_outbox_take(struct rc_outbox *ob, struct rc_outbox_msg **msgs,
+		struct rc_outbox_log **logs, size_t *logs_dropped)
+{
+	pthread_mutex_lock(&ob->lock);
+	*msgs = ob->msgs;
+	*logs = ob->logs;
+	*logs_dropped = ob->logs_dropped;
+	ob->msgs = ob->msgs_tail = NULL;
+	ob->logs = ob->logs_tail = NULL;
+	ob->n_msgs = ob->n_logs = ob->logs_dropped = 0;
+	pthread_mutex_unlock(&ob->lock);
+}
+
+void rc_outbox_lock(struct rc_outbox *ob)
+{
+	pthread_mutex_lock(&ob->lock);
+}
+
+void rc_outbox_unlock(struct rc_outbox *ob)
+{
+	pthread_mutex_unlock(&ob->lock);
+}

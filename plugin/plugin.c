@@ -1,0 +1,304 @@
+/* plugin.c - the Mosquitto side of the bridge: entry points and broker-thread callbacks.
+ *
+ * Everything here runs on the broker's own thread. Init validates the options (a bad one
+ * stops the broker at start-up with one line naming it) and starts the worker thread; it
+ * never waits on the network. Each MOSQ_EVT_TICK drains the outbox completely: log lines
+ * go to the broker log, messages are published with their MQTT v5 properties, and the
+ * retained bridge/state and bridge/status topics are refreshed. RELOAD (SIGHUP) asks the
+ * worker to re-read the filters file. Cleanup stops the worker, which deletes or keeps the
+ * subscription within a few seconds, and publishes the final offline state.
+ *
+ * Broker functions are not thread safe (mosquitto_broker_publish appends to an unlocked
+ * list), which is why the worker never calls them. */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <curl/curl.h>
+#include <mosquitto_broker.h>
+#include <mosquitto_plugin.h>
+#include <mosquitto.h>
+#include <mqtt_protocol.h>
+#include "rc_config.h"
+#include "rc_outbox.h"
+#include "rc_worker.h"
+
+#define RC_EXPORT __attribute__((visibility("default")))
+#define RC_OUTBOX_CAPACITY 10000
+#define RC_STATUS_MIN_INTERVAL_MS 1000
+
+struct rc_plugin {
+	mosquitto_plugin_id_t *id;
+	struct rc_config cfg;
+	struct rc_outbox outbox;
+	struct rc_worker *worker;
+	char *state_topic;
+	char *status_topic;
+	int last_state;            /* -1 unknown, 0 offline, 1 online */
+	int64_t status_published_at;
+};
+
+static int64_t plugin__wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int plugin__log_level(enum rc_log_level l)
+{
+	switch (l) {
+	case RC_LOG_ERR: return MOSQ_LOG_ERR;
+	case RC_LOG_WARNING: return MOSQ_LOG_WARNING;
+	case RC_LOG_NOTICE: return MOSQ_LOG_NOTICE;
+	case RC_LOG_INFO: return MOSQ_LOG_INFO;
+	case RC_LOG_DEBUG: return MOSQ_LOG_DEBUG;
+	}
+	return MOSQ_LOG_INFO;
+}
+
+static void plugin__config_warning(void *userdata, const char *message)
+{
+	(void)userdata;
+	mosquitto_log_printf(MOSQ_LOG_WARNING, "ringcentral: Warning: %s", message);
+}
+
+static void plugin__publish_retained(const char *topic, const char *payload, size_t len)
+{
+	mosquitto_property *props = NULL;
+
+	mosquitto_property_add_string(&props, MQTT_PROP_CONTENT_TYPE,
+			payload[0] == '{' ? "application/json" : "text/plain");
+	if (mosquitto_broker_publish_copy(NULL, topic, (int)len, payload, 1, true, props) != MOSQ_ERR_SUCCESS)
+		mosquitto_property_free_all(&props);
+}
+
+/* Publishes one notification; returns true if the broker took it. */
+static bool plugin__publish_message(struct rc_plugin *p, const struct rc_outbox_msg *m)
+{
+	mosquitto_property *props = NULL;
+
+	/* Our own topic checks ran on the worker; the broker's are the final word. */
+	if (mosquitto_pub_topic_check(m->topic) != MOSQ_ERR_SUCCESS ||
+			mosquitto_validate_utf8(m->topic, (int)strlen(m->topic)) != MOSQ_ERR_SUCCESS ||
+			m->payload_len > (size_t)MQTT_MAX_PAYLOAD)
+		return false;
+	if (mosquitto_property_add_string(&props, MQTT_PROP_CONTENT_TYPE, "application/json") != MOSQ_ERR_SUCCESS ||
+			mosquitto_property_add_string_pair(&props, MQTT_PROP_USER_PROPERTY, "event", m->event) != MOSQ_ERR_SUCCESS ||
+			mosquitto_property_add_string_pair(&props, MQTT_PROP_USER_PROPERTY, "uuid", m->uuid) != MOSQ_ERR_SUCCESS ||
+			(m->subscription_id != NULL &&
+			 mosquitto_property_add_string_pair(&props, MQTT_PROP_USER_PROPERTY, "subscriptionId",
+					 m->subscription_id) != MOSQ_ERR_SUCCESS)) {
+		mosquitto_property_free_all(&props);
+		return false;
+	}
+	/* _copy: the broker must own memory from its own allocator (it keeps a memory count). */
+	if (mosquitto_broker_publish_copy(NULL, m->topic, (int)m->payload_len, m->payload,
+			p->cfg.qos, p->cfg.retain, props) != MOSQ_ERR_SUCCESS) {
+		mosquitto_property_free_all(&props);
+		return false;
+	}
+	return true;
+}
+
+static void plugin__flush_status(struct rc_plugin *p, bool force)
+{
+	int64_t now = plugin__wall_ms();
+	char *status = NULL;
+	size_t len = 0;
+	int online;
+
+	rc_outbox_lock(&p->outbox);
+	online = p->outbox.status.online ? 1 : 0;
+	bool due = p->outbox.status_dirty &&
+			(force || online != p->last_state || now - p->status_published_at >= RC_STATUS_MIN_INTERVAL_MS);
+	if (due) {
+		status = rc_status_to_json(&p->outbox.status, now, &len);
+		p->outbox.status_dirty = false;
+	}
+	rc_outbox_unlock(&p->outbox);
+
+	if (online != p->last_state) {
+		const char *text = online ? "online" : "offline";
+		plugin__publish_retained(p->state_topic, text, strlen(text));
+		p->last_state = online;
+	}
+	if (status != NULL) {
+		plugin__publish_retained(p->status_topic, status, len);
+		p->status_published_at = now;
+		free(status);
+	}
+}
+
+/* Drains the outbox completely: logs, then messages, then status. */
+static void plugin__drain(struct rc_plugin *p, bool force_status)
+{
+	struct rc_outbox_msg *msgs;
+	struct rc_outbox_log *logs;
+	size_t logs_dropped;
+	uint64_t published = 0, failed = 0;
+
+	rc_outbox_take(&p->outbox, &msgs, &logs, &logs_dropped);
+	while (logs != NULL) {
+		struct rc_outbox_log *next = logs->next;
+		mosquitto_log_printf(plugin__log_level(logs->level), "%s", logs->text);
+		free(logs);
+		logs = next;
+	}
+	if (logs_dropped > 0)
+		mosquitto_log_printf(MOSQ_LOG_WARNING, "ringcentral: %zu log line(s) suppressed", logs_dropped);
+	while (msgs != NULL) {
+		struct rc_outbox_msg *next = msgs->next;
+		if (plugin__publish_message(p, msgs))
+			published++;
+		else
+			failed++;
+		rc_outbox_msg_free(msgs);
+		msgs = next;
+	}
+	if (published > 0 || failed > 0) {
+		rc_outbox_lock(&p->outbox);
+		p->outbox.status.published += published;
+		for (uint64_t i = 0; i < failed; i++)
+			rc_status_count_drop(&p->outbox.status, RC_DROP_PUBLISH_FAILED);
+		p->outbox.status_dirty = true;
+		rc_outbox_unlock(&p->outbox);
+	}
+	plugin__flush_status(p, force_status);
+}
+
+static int plugin__on_tick(int event, void *event_data, void *userdata)
+{
+	struct rc_plugin *p = userdata;
+
+	(void)event;
+	plugin__drain(p, false);
+#if LIBMOSQUITTO_VERSION_NUMBER >= 2001000
+	/* 2.1 sleeps until the earliest requested tick: ask for one soon. */
+	struct mosquitto_evt_tick *ed = event_data;
+	ed->next_s = 0;
+	ed->next_ms = 100;
+#else
+	(void)event_data;
+#endif
+	return MOSQ_ERR_SUCCESS;
+}
+
+static int plugin__on_reload(int event, void *event_data, void *userdata)
+{
+	struct rc_plugin *p = userdata;
+
+	(void)event;
+	(void)event_data;
+	/* plugin_opt_* lines are not re-read by the broker: the filters file is what changes. */
+	if (p->worker != NULL)
+		rc_worker_reload(p->worker);
+	return MOSQ_ERR_SUCCESS;
+}
+
+static void plugin__free(struct rc_plugin *p)
+{
+	if (p == NULL)
+		return;
+	free(p->state_topic);
+	free(p->status_topic);
+	rc_config_free(&p->cfg);
+	free(p);
+}
+
+RC_EXPORT int mosquitto_plugin_version(int supported_version_count, const int *supported_versions)
+{
+	for (int i = 0; i < supported_version_count; i++)
+		if (supported_versions[i] == 5)
+			return 5;
+	return -1;
+}
+
+RC_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata,
+		struct mosquitto_opt *options, int option_count)
+{
+	struct rc_plugin *p = calloc(1, sizeof(*p));
+	struct rc_option *opts = calloc((size_t)(option_count > 0 ? option_count : 1), sizeof(*opts));
+	char err[512] = "";
+	sigset_t block, old;
+
+	if (p == NULL || opts == NULL) {
+		free(p);
+		free(opts);
+		return MOSQ_ERR_NOMEM;
+	}
+	for (int i = 0; i < option_count; i++) {
+		opts[i].key = options[i].key;
+		opts[i].value = options[i].value;
+	}
+	int rc = rc_config_parse(&p->cfg, opts, option_count, plugin__config_warning, NULL,
+			err, sizeof(err));
+	free(opts);
+	if (rc != 0) {
+		mosquitto_log_printf(MOSQ_LOG_ERR, "ringcentral: Error: %s", err);
+		free(p);
+		return MOSQ_ERR_INVAL;
+	}
+	p->id = identifier;
+	p->last_state = -1;
+	if (asprintf(&p->state_topic, "%s/bridge/state", p->cfg.topic_prefix) < 0 ||
+			asprintf(&p->status_topic, "%s/bridge/status", p->cfg.topic_prefix) < 0) {
+		p->state_topic = p->status_topic = NULL;
+		plugin__free(p);
+		return MOSQ_ERR_NOMEM;
+	}
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
+			rc_outbox_init(&p->outbox, RC_OUTBOX_CAPACITY) != 0) {
+		plugin__free(p);
+		return MOSQ_ERR_UNKNOWN;
+	}
+	p->outbox.status.transport = p->cfg.transport == RC_TRANSPORT_PUBNUB ? "pubnub" : "websocket";
+	p->outbox.status.started_at_ms = plugin__wall_ms();
+
+	/* The broker expects its own thread to receive INT/TERM/HUP/USR1/USR2. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGUSR1);
+	sigaddset(&block, SIGUSR2);
+	sigaddset(&block, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	p->worker = rc_worker_start(&p->cfg, &p->outbox, err, sizeof(err));
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (p->worker == NULL) {
+		mosquitto_log_printf(MOSQ_LOG_ERR, "ringcentral: Error: %s", err);
+		rc_outbox_destroy(&p->outbox);
+		curl_global_cleanup();
+		plugin__free(p);
+		return MOSQ_ERR_UNKNOWN;
+	}
+	mosquitto_callback_register(identifier, MOSQ_EVT_TICK, plugin__on_tick, NULL, p);
+	mosquitto_callback_register(identifier, MOSQ_EVT_RELOAD, plugin__on_reload, NULL, p);
+	mosquitto_log_printf(MOSQ_LOG_NOTICE, "ringcentral: started (%s transport, server %s)",
+			p->outbox.status.transport, p->cfg.server);
+	*userdata = p;
+	return MOSQ_ERR_SUCCESS;
+}
+
+RC_EXPORT int mosquitto_plugin_cleanup(void *userdata, struct mosquitto_opt *options, int option_count)
+{
+	struct rc_plugin *p = userdata;
+
+	(void)options;
+	(void)option_count;
+	if (p == NULL)
+		return MOSQ_ERR_SUCCESS;
+	mosquitto_callback_unregister(p->id, MOSQ_EVT_TICK, plugin__on_tick, NULL);
+	mosquitto_callback_unregister(p->id, MOSQ_EVT_RELOAD, plugin__on_reload, NULL);
+	rc_worker_stop(p->worker);
+	p->worker = NULL;
+	plugin__drain(p, true);
+	rc_outbox_destroy(&p->outbox);
+	curl_global_cleanup();
+	plugin__free(p);
+	return MOSQ_ERR_SUCCESS;
+}

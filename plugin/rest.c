@@ -1,0 +1,621 @@
+/* rest.c - RingCentral REST bodies: OAuth tokens, subscriptions, API errors (see rc_rest.h).
+ *
+ * Answers are parsed strictly where the lifecycle depends on them (a subscription without
+ * an id or a parseable expirationTime is useless, so it is an error, not a default) and
+ * leniently where they are only reported (error bodies never fail). Secrets (tokens, the
+ * encryption key) are wiped from our copies and from json-c's before the memory is freed,
+ * so a later heap dump or use-after-free elsewhere cannot leak them. */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <curl/curl.h>
+#include <json-c/json.h>
+#include <openssl/crypto.h>
+#include "rc_rest.h"
+
+/* ---- helpers ---- */
+
+/* Exactly one JSON value in buf; only whitespace may follow. NULL if not. */
+static json_object *rest__parse(const char *buf, size_t len)
+{
+	if (!buf || len == 0 || len > (size_t)INT_MAX || memchr(buf, '\0', len))
+		return NULL;
+	json_tokener *tok = json_tokener_new();
+	if (!tok)
+		return NULL;
+	json_object *root = json_tokener_parse_ex(tok, buf, (int)len);
+	bool ok = root && json_tokener_get_error(tok) == json_tokener_success;
+	for (size_t end = json_tokener_get_parse_end(tok); ok && end < len; end++)
+		ok = strchr(" \t\r\n", buf[end]) != NULL;
+	json_tokener_free(tok);
+	if (!ok) {
+		json_object_put(root);
+		return NULL;
+	}
+	return root;
+}
+
+/* The string member key of obj, or NULL if absent or not a string. Borrowed. */
+static const char *rest__str(json_object *obj, const char *key)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(obj, key, &v) || !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+/* Heap copy of the string member key (NULL if absent); *fail set on out-of-memory. */
+static char *rest__dup(json_object *obj, const char *key, bool *fail)
+{
+	const char *s = rest__str(obj, key);
+	char *d = s ? strdup(s) : NULL;
+
+	if (s && !d)
+		*fail = true;
+	return d;
+}
+
+static bool rest__int(json_object *obj, const char *key, int64_t *out)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(obj, key, &v) || !json_object_is_type(v, json_type_int))
+		return false;
+	*out = json_object_get_int64(v);
+	return true;
+}
+
+/* Overwrites a string held by json-c. json-c owns that buffer and it is writable heap
+ * memory; the const on its getter is about ownership, not storage. */
+static void rest__wipe_json_string(json_object *obj, const char *key)
+{
+	json_object *v;
+
+	if (obj && json_object_object_get_ex(obj, key, &v) &&
+	    json_object_is_type(v, json_type_string))
+		OPENSSL_cleanse((char *)json_object_get_string(v), (size_t)json_object_get_string_len(v));
+}
+
+static void rest__free_secret(char *s)
+{
+	if (s) {
+		OPENSSL_cleanse(s, strlen(s));
+		free(s);
+	}
+}
+
+/* Percent-encodes s for a form body. Caller releases with rest__free_escaped(). */
+static char *rest__escape(const char *s)
+{
+#if LIBCURL_VERSION_NUM >= 0x075200
+	return curl_easy_escape(NULL, s, 0);   /* the handle is unused since 7.82.0 */
+#else
+	CURL *h = curl_easy_init();
+	char *out = h ? curl_easy_escape(h, s, 0) : NULL;
+	curl_easy_cleanup(h);
+	return out;
+#endif
+}
+
+static void rest__free_escaped(char *s)
+{
+	if (s) {
+		OPENSSL_cleanse(s, strlen(s));
+		curl_free(s);
+	}
+}
+
+/* Copies src into dst (size n), cut at a UTF-8 character boundary and with control
+ * characters replaced, because error texts end up in log lines and the status JSON. */
+static void rest__copy_text(char *dst, size_t n, const char *src)
+{
+	size_t len = strlen(src);
+
+	if (len >= n) {
+		len = n - 1;
+		while (len > 0 && ((unsigned char)src[len] & 0xC0) == 0x80)
+			len--;   /* src[len] would be a continuation byte: back up to a lead byte */
+	}
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)src[i];
+		dst[i] = (c < 0x20 || c == 0x7F) ? ' ' : (char)c;
+	}
+	dst[len] = '\0';
+}
+
+/* ---- OAuth ---- */
+
+int rc_token_parse(const char *json, size_t len, struct rc_token *t)
+{
+	json_object *root = rest__parse(json, len);
+	int64_t expires_in = 0, rt_expires_in = 0;
+	bool fail = false;
+
+	memset(t, 0, sizeof(*t));
+	if (!root)
+		return -1;
+	if (!json_object_is_type(root, json_type_object))
+		goto bad;
+	const char *access = rest__str(root, "access_token");
+	if (!access || !*access || !rest__int(root, "expires_in", &expires_in) ||
+	    expires_in <= 0 || expires_in > LONG_MAX)
+		goto bad;
+	t->access_token = rest__dup(root, "access_token", &fail);
+	const char *refresh = rest__str(root, "refresh_token");
+	if (refresh && *refresh)
+		t->refresh_token = rest__dup(root, "refresh_token", &fail);
+	t->expires_in = (long)expires_in;
+	if (rest__int(root, "refresh_token_expires_in", &rt_expires_in) && rt_expires_in > 0 &&
+	    rt_expires_in <= LONG_MAX)
+		t->refresh_token_expires_in = (long)rt_expires_in;
+	if (fail)
+		goto bad;
+	rest__wipe_json_string(root, "access_token");
+	rest__wipe_json_string(root, "refresh_token");
+	json_object_put(root);
+	return 0;
+bad:
+	rest__wipe_json_string(root, "access_token");
+	rest__wipe_json_string(root, "refresh_token");
+	json_object_put(root);
+	rc_token_clear(t);
+	return -1;
+}
+
+void rc_token_clear(struct rc_token *t)
+{
+	if (!t)
+		return;
+	rest__free_secret(t->access_token);
+	rest__free_secret(t->refresh_token);
+	memset(t, 0, sizeof(*t));
+}
+
+/* Builds "<head><escaped v1>[<sep2><escaped v2>][<sep3><escaped v3>]"; a NULL separator
+ * ends the list. Every piece is wiped after use since the values are credentials. */
+static char *rest__form(const char *head, const char *v1, const char *sep2, const char *v2,
+		const char *sep3, const char *v3)
+{
+	char *e1 = rest__escape(v1);
+	char *e2 = sep2 ? rest__escape(v2) : NULL;
+	char *e3 = sep3 ? rest__escape(v3) : NULL;
+	char *body = NULL;
+
+	if (e1 && (!sep2 || e2) && (!sep3 || e3)) {
+		if (asprintf(&body, "%s%s%s%s%s%s", head, e1, sep2 ? sep2 : "", e2 ? e2 : "",
+				sep3 ? sep3 : "", e3 ? e3 : "") < 0)
+			body = NULL;
+	}
+	rest__free_escaped(e1);
+	rest__free_escaped(e2);
+	rest__free_escaped(e3);
+	return body;
+}
+
+char *rc_token_body_jwt(const char *jwt)
+{
+	if (!jwt || !*jwt)
+		return NULL;
+	return rest__form("grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer"
+		"&assertion=", jwt, NULL, NULL, NULL, NULL);
+}
+
+char *rc_token_body_password(const char *username, const char *extension, const char *password)
+{
+	if (!username || !*username || !password)
+		return NULL;
+	if (extension && *extension)
+		return rest__form("grant_type=password&username=", username,
+			"&password=", password, "&extension=", extension);
+	return rest__form("grant_type=password&username=", username, "&password=", password,
+		NULL, NULL);
+}
+
+char *rc_token_body_refresh(const char *refresh_token)
+{
+	if (!refresh_token || !*refresh_token)
+		return NULL;
+	return rest__form("grant_type=refresh_token&refresh_token=", refresh_token,
+		NULL, NULL, NULL, NULL);
+}
+
+/* ---- Subscriptions ---- */
+
+/* Fills s from a subscription object. On failure s is left for the caller to clear. */
+static int rest__subscription_from(json_object *obj, struct rc_subscription *s)
+{
+	json_object *filters, *disabled, *dm, *v;
+	bool fail = false;
+	int64_t expires_in;
+
+	if (!json_object_is_type(obj, json_type_object))
+		return -1;
+	const char *id = rest__str(obj, "id");
+	const char *exp = rest__str(obj, "expirationTime");
+	if (!id || !*id || !exp || rc_iso8601_to_ms(exp, &s->expiration_ms) != 0)
+		return -1;
+	s->id = rest__dup(obj, "id", &fail);
+	s->expiration_time = rest__dup(obj, "expirationTime", &fail);
+	s->status = rest__dup(obj, "status", &fail);
+	if (rest__int(obj, "expiresIn", &expires_in) && expires_in > 0 && expires_in <= LONG_MAX)
+		s->expires_in = (long)expires_in;
+
+	if (!json_object_object_get_ex(obj, "eventFilters", &filters) ||
+	    !json_object_is_type(filters, json_type_array))
+		return -1;
+	size_t n = json_object_array_length(filters);
+	s->event_filters = calloc(n + 1, sizeof(*s->event_filters));
+	if (!s->event_filters)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		v = json_object_array_get_idx(filters, i);
+		if (!json_object_is_type(v, json_type_string))
+			return -1;
+		s->event_filters[i] = strdup(json_object_get_string(v));
+		if (!s->event_filters[i])
+			return -1;
+		s->n_event_filters = i + 1;
+	}
+
+	/* Optional: entries that are not {filter: string, ...} are malformed answers. */
+	if (json_object_object_get_ex(obj, "disabledFilters", &disabled) &&
+	    json_object_is_type(disabled, json_type_array) &&
+	    json_object_array_length(disabled) > 0) {
+		size_t nd = json_object_array_length(disabled);
+		s->disabled = calloc(nd, sizeof(*s->disabled));
+		if (!s->disabled)
+			return -1;
+		for (size_t i = 0; i < nd; i++) {
+			v = json_object_array_get_idx(disabled, i);
+			if (!json_object_is_type(v, json_type_object) || !rest__str(v, "filter"))
+				return -1;
+			s->disabled[i].filter = rest__dup(v, "filter", &fail);
+			s->disabled[i].reason = rest__dup(v, "reason", &fail);
+			s->n_disabled = i + 1;
+		}
+	}
+
+	if (json_object_object_get_ex(obj, "deliveryMode", &dm) &&
+	    json_object_is_type(dm, json_type_object)) {
+		s->transport_type = rest__dup(dm, "transportType", &fail);
+		s->address = rest__dup(dm, "address", &fail);
+		s->subscriber_key = rest__dup(dm, "subscriberKey", &fail);
+		s->encryption_key = rest__dup(dm, "encryptionKey", &fail);
+		if (json_object_object_get_ex(dm, "encryption", &v) &&
+		    json_object_is_type(v, json_type_boolean))
+			s->encryption = json_object_get_boolean(v);
+	}
+	return fail ? -1 : 0;
+}
+
+static void rest__wipe_subscription_json(json_object *obj)
+{
+	json_object *dm;
+
+	if (json_object_is_type(obj, json_type_object) &&
+	    json_object_object_get_ex(obj, "deliveryMode", &dm))
+		rest__wipe_json_string(dm, "encryptionKey");
+}
+
+int rc_subscription_parse(const char *json, size_t len, struct rc_subscription *s)
+{
+	json_object *root = rest__parse(json, len);
+	int rc;
+
+	memset(s, 0, sizeof(*s));
+	if (!root)
+		return -1;
+	rc = rest__subscription_from(root, s);
+	rest__wipe_subscription_json(root);
+	json_object_put(root);
+	if (rc != 0)
+		rc_subscription_clear(s);
+	return rc;
+}
+
+void rc_subscription_clear(struct rc_subscription *s)
+{
+	if (!s)
+		return;
+	free(s->id);
+	free(s->status);
+	free(s->expiration_time);
+	if (s->event_filters)
+		for (size_t i = 0; s->event_filters[i]; i++)
+			free(s->event_filters[i]);
+	free(s->event_filters);
+	for (size_t i = 0; i < s->n_disabled; i++) {
+		free(s->disabled[i].filter);
+		free(s->disabled[i].reason);
+	}
+	free(s->disabled);
+	free(s->transport_type);
+	free(s->address);
+	free(s->subscriber_key);
+	rest__free_secret(s->encryption_key);
+	memset(s, 0, sizeof(*s));
+}
+
+/* Serialises and frees obj. Slashes are left unescaped: filters are paths. */
+static char *rest__to_string(json_object *obj)
+{
+	const char *text = json_object_to_json_string_ext(obj,
+		JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	char *out = text ? strdup(text) : NULL;
+
+	json_object_put(obj);
+	return out;
+}
+
+static json_object *rest__filters_array(char *const *filters, size_t n)
+{
+	json_object *arr = json_object_new_array();
+
+	for (size_t i = 0; arr && i < n; i++) {
+		json_object *f = filters[i] ? json_object_new_string(filters[i]) : NULL;
+		if (!f || json_object_array_add(arr, f) != 0) {
+			json_object_put(f);
+			json_object_put(arr);
+			return NULL;
+		}
+	}
+	return arr;
+}
+
+/* Adds val to obj under key, taking ownership of val even on failure. */
+static bool rest__add(json_object *obj, const char *key, json_object *val)
+{
+	if (!val)
+		return false;
+	if (json_object_object_add(obj, key, val) != 0) {
+		json_object_put(val);
+		return false;
+	}
+	return true;
+}
+
+char *rc_subscription_create_body(char *const *filters, size_t n, long expires_in,
+		const char *transport_type)
+{
+	if (!filters || n == 0)
+		return NULL;
+	const char *transport = transport_type && *transport_type ? transport_type : "PubNub";
+	json_object *body = json_object_new_object();
+	json_object *dm = json_object_new_object();
+	bool ok = body && dm;
+
+	ok = ok && rest__add(body, "eventFilters", rest__filters_array(filters, n));
+	if (ok && expires_in > 0)
+		ok = rest__add(body, "expiresIn", json_object_new_int64(expires_in));
+	ok = ok && rest__add(dm, "transportType", json_object_new_string(transport));
+	/* WebSocket delivery is TLS end to end; RingCentral rejects the encryption flag. */
+	if (ok && strcmp(transport, "WebSocket") != 0)
+		ok = rest__add(dm, "encryption", json_object_new_boolean(1));
+	if (ok) {
+		ok = rest__add(body, "deliveryMode", dm);
+		dm = NULL;
+	}
+	json_object_put(dm);
+	if (!ok) {
+		json_object_put(body);
+		return NULL;
+	}
+	return rest__to_string(body);
+}
+
+char *rc_subscription_modify_body(char *const *filters, size_t n, long expires_in)
+{
+	if (!filters && n > 0)
+		return NULL;
+	json_object *body = json_object_new_object();
+	bool ok = body != NULL;
+
+	/* No filters: {"expiresIn":N} (or {}), which renews without changing the filters. */
+	if (ok && n > 0)
+		ok = rest__add(body, "eventFilters", rest__filters_array(filters, n));
+	if (ok && expires_in > 0)
+		ok = rest__add(body, "expiresIn", json_object_new_int64(expires_in));
+	if (!ok) {
+		json_object_put(body);
+		return NULL;
+	}
+	return rest__to_string(body);
+}
+
+int rc_subscription_list_parse(const char *json, size_t len, struct rc_subscription **out,
+		size_t *n)
+{
+	json_object *root = rest__parse(json, len);
+	json_object *records;
+	struct rc_subscription *subs = NULL;
+	size_t count = 0, done = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (!root)
+		return -1;
+	if (!json_object_is_type(root, json_type_object) ||
+	    !json_object_object_get_ex(root, "records", &records) ||
+	    !json_object_is_type(records, json_type_array))
+		goto bad;
+	count = json_object_array_length(records);
+	/* One extra element so an empty list is still a non-NULL heap array. */
+	subs = calloc(count + 1, sizeof(*subs));
+	if (!subs)
+		goto bad;
+	for (; done < count; done++) {
+		json_object *rec = json_object_array_get_idx(records, done);
+		int rc = rest__subscription_from(rec, &subs[done]);
+		rest__wipe_subscription_json(rec);
+		if (rc != 0) {
+			done++;   /* the failed one holds partial data too */
+			goto bad;
+		}
+	}
+	json_object_put(root);
+	*out = subs;
+	*n = count;
+	return 0;
+bad:
+	for (size_t i = 0; i < done; i++)
+		rc_subscription_clear(&subs[i]);
+	free(subs);
+	if (json_object_is_type(root, json_type_object) &&
+	    json_object_object_get_ex(root, "records", &records) &&
+	    json_object_is_type(records, json_type_array))
+		for (size_t i = 0; i < json_object_array_length(records); i++)
+			rest__wipe_subscription_json(json_object_array_get_idx(records, i));
+	json_object_put(root);
+	return -1;
+}
+
+/* ---- Errors ---- */
+
+void rc_api_error_parse(const char *json, size_t len, struct rc_api_error *e)
+{
+	json_object *root = rest__parse(json, len);
+	json_object *errors, *first = NULL;
+	const char *code = NULL, *message = NULL;
+
+	memset(e, 0, sizeof(*e));
+	if (!root)
+		return;
+	if (json_object_is_type(root, json_type_object)) {
+		if (json_object_object_get_ex(root, "errors", &errors) &&
+		    json_object_is_type(errors, json_type_array) &&
+		    json_object_array_length(errors) > 0) {
+			first = json_object_array_get_idx(errors, 0);
+			if (!json_object_is_type(first, json_type_object))
+				first = NULL;
+		}
+		code = rest__str(root, "errorCode");
+		if (!code && first)
+			code = rest__str(first, "errorCode");
+		if (!code)
+			code = rest__str(root, "error");
+		message = rest__str(root, "message");
+		if (!message && first)
+			message = rest__str(first, "message");
+		if (!message)
+			message = rest__str(root, "error_description");
+	}
+	if (code)
+		rest__copy_text(e->code, sizeof(e->code), code);
+	if (message)
+		rest__copy_text(e->message, sizeof(e->message), message);
+	json_object_put(root);
+}
+
+/* ---- Time ---- */
+
+/* Reads exactly n decimal digits. */
+static bool rest__digits(const char **p, int n, int *out)
+{
+	int v = 0;
+
+	for (int i = 0; i < n; i++) {
+		char c = (*p)[i];
+		if (c < '0' || c > '9')
+			return false;
+		v = v * 10 + (c - '0');
+	}
+	*p += n;
+	*out = v;
+	return true;
+}
+
+static bool rest__expect(const char **p, char c)
+{
+	if (**p != c)
+		return false;
+	(*p)++;
+	return true;
+}
+
+static int rest__days_in_month(int year, int month)
+{
+	static const int days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+
+	return month == 2 && leap ? 29 : days[month - 1];
+}
+
+int rc_iso8601_to_ms(const char *s, int64_t *ms)
+{
+	int year, mon, day, hour, min, sec, ms_part = 0, off_h = 0, off_m = 0, sign = 0;
+	const char *p = s;
+
+	if (!s)
+		return -1;
+	if (!rest__digits(&p, 4, &year) || !rest__expect(&p, '-') ||
+	    !rest__digits(&p, 2, &mon) || !rest__expect(&p, '-') ||
+	    !rest__digits(&p, 2, &day) || !rest__expect(&p, 'T') ||
+	    !rest__digits(&p, 2, &hour) || !rest__expect(&p, ':') ||
+	    !rest__digits(&p, 2, &min) || !rest__expect(&p, ':') ||
+	    !rest__digits(&p, 2, &sec))
+		return -1;
+	if (*p == '.') {
+		p++;
+		if (*p < '0' || *p > '9')
+			return -1;
+		/* Milliseconds: the first three digits; further digits are truncated. */
+		for (int i = 0; *p >= '0' && *p <= '9'; i++, p++)
+			if (i < 3)
+				ms_part = ms_part * 10 + (*p - '0');
+		for (const char *q = p - 1; q > s && q[-1] != '.' && q - s < 0; q--)
+			;
+		/* Scale "5" to 500 and "25" to 250. */
+		int frac_digits = 0;
+		for (const char *q = p; q[-1] >= '0' && q[-1] <= '9'; q--)
+			frac_digits++;
+		for (int i = frac_digits; i < 3; i++)
+			ms_part *= 10;
+	}
+	if (*p == 'Z') {
+		p++;
+	} else if (*p == '+' || *p == '-') {
+		sign = *p == '-' ? -1 : 1;
+		p++;
+		if (!rest__digits(&p, 2, &off_h) || !rest__expect(&p, ':') ||
+		    !rest__digits(&p, 2, &off_m) || off_h > 23 || off_m > 59)
+			return -1;
+	} else {
+		return -1;   /* no zone: local time would be a guess */
+	}
+	if (*p != '\0')
+		return -1;
+	if (mon < 1 || mon > 12 || day < 1 || day > rest__days_in_month(year, mon) ||
+	    hour > 23 || min > 59 || sec > 59)
+		return -1;
+
+	struct tm tm = {
+		.tm_year = year - 1900, .tm_mon = mon - 1, .tm_mday = day,
+		.tm_hour = hour, .tm_min = min, .tm_sec = sec,
+	};
+	time_t t = timegm(&tm);
+	/* "+02:00" means local time is two hours ahead of UTC: subtract it. */
+	*ms = ((int64_t)t - (int64_t)sign * (off_h * 3600 + off_m * 60)) * 1000 + ms_part;
+	return 0;
+}
+
+void rc_ms_to_iso8601(int64_t ms, char *buf, size_t len)
+{
+	int64_t sec = ms / 1000, frac = ms % 1000;
+	struct tm tm;
+	char date[32];
+
+	if (!buf || len == 0)
+		return;
+	buf[0] = '\0';
+	if (frac < 0) {   /* floor division, so times before 1970 read correctly */
+		frac += 1000;
+		sec--;
+	}
+	time_t t = (time_t)sec;
+	if (!gmtime_r(&t, &tm) || strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+		return;
+	snprintf(buf, len, "%s.%03dZ", date, (int)frac);
+}

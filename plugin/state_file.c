@@ -1,0 +1,166 @@
+/* state_file.c - saving and loading the subscription across restarts (see rc_state_file.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <json-c/json.h>
+#include "rc_state_file.h"
+
+#define RC_STATE_FILE_MAX (1024 * 1024)
+
+void rc_saved_state_clear(struct rc_saved_state *s)
+{
+	free(s->subscription_id);
+	for (size_t i = 0; i < s->n_event_filters; i++)
+		free(s->event_filters[i]);
+	free(s->event_filters);
+	free(s->address);
+	*s = (struct rc_saved_state){0};
+}
+
+static int state__parse(json_object *root, struct rc_saved_state *s)
+{
+	json_object *id, *filters, *address, *tt, *tr;
+
+	if (!json_object_is_type(root, json_type_object) ||
+			!json_object_object_get_ex(root, "subscription_id", &id) ||
+			!json_object_is_type(id, json_type_string) ||
+			json_object_get_string_len(id) == 0 ||
+			!json_object_object_get_ex(root, "event_filters", &filters) ||
+			!json_object_is_type(filters, json_type_array))
+		return -1;
+
+	size_t n = json_object_array_length(filters);
+	s->subscription_id = strdup(json_object_get_string(id));
+	s->event_filters = calloc(n + 1, sizeof(char *));
+	if (s->subscription_id == NULL || s->event_filters == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		json_object *f = json_object_array_get_idx(filters, i);
+		if (!json_object_is_type(f, json_type_string))
+			return -1;
+		s->event_filters[i] = strdup(json_object_get_string(f));
+		if (s->event_filters[i] == NULL)
+			return -1;
+		s->n_event_filters = i + 1;
+	}
+
+	strcpy(s->cursor.tt, "0");
+	if (json_object_object_get_ex(root, "pubnub_address", &address) &&
+			json_object_is_type(address, json_type_string)) {
+		s->address = strdup(json_object_get_string(address));
+		if (s->address == NULL)
+			return -1;
+	}
+	if (json_object_object_get_ex(root, "pubnub_timetoken", &tt) &&
+			json_object_is_type(tt, json_type_string)) {
+		const char *t = json_object_get_string(tt);
+		size_t len = strlen(t);
+		if (len == 0 || len >= sizeof(s->cursor.tt) || strspn(t, "0123456789") != len)
+			return -1;
+		memcpy(s->cursor.tt, t, len + 1);
+	}
+	if (json_object_object_get_ex(root, "pubnub_region", &tr))
+		s->cursor.tr = json_object_get_int(tr);
+	return 0;
+}
+
+int rc_state_file_load(const char *path, struct rc_saved_state *s, char *err, size_t errlen)
+{
+	*s = (struct rc_saved_state){0};
+
+	FILE *f = fopen(path, "rb");
+	if (f == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	char *buf = malloc(RC_STATE_FILE_MAX + 1);
+	size_t len = buf != NULL ? fread(buf, 1, RC_STATE_FILE_MAX + 1, f) : 0;
+	fclose(f);
+	if (buf == NULL || len > RC_STATE_FILE_MAX) {
+		free(buf);
+		snprintf(err, errlen, "%s is too large or memory is short", path);
+		return -1;
+	}
+	buf[len] = '\0';
+
+	json_object *root = json_tokener_parse(buf);
+	free(buf);
+	int rc = root != NULL ? state__parse(root, s) : -1;
+	json_object_put(root);
+	if (rc != 0) {
+		rc_saved_state_clear(s);
+		snprintf(err, errlen, "%s is not a valid state file", path);
+		return -1;
+	}
+	return 1;
+}
+
+static char *state__render(const struct rc_saved_state *s)
+{
+	json_object *root = json_object_new_object();
+	json_object *filters = json_object_new_array();
+	char *out = NULL;
+
+	if (root == NULL || filters == NULL) {
+		json_object_put(root);
+		json_object_put(filters);
+		return NULL;
+	}
+	json_object_object_add(root, "version", json_object_new_int(1));
+	json_object_object_add(root, "subscription_id", json_object_new_string(s->subscription_id));
+	for (size_t i = 0; i < s->n_event_filters; i++)
+		json_object_array_add(filters, json_object_new_string(s->event_filters[i]));
+	json_object_object_add(root, "event_filters", filters);
+	if (s->address != NULL)
+		json_object_object_add(root, "pubnub_address", json_object_new_string(s->address));
+	json_object_object_add(root, "pubnub_timetoken", json_object_new_string(s->cursor.tt));
+	json_object_object_add(root, "pubnub_region", json_object_new_int(s->cursor.tr));
+	const char *text = json_object_to_json_string_ext(root,
+			JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (text != NULL)
+		out = strdup(text);
+	json_object_put(root);
+	return out;
+}
+
+int rc_state_file_save(const char *path, const struct rc_saved_state *s, char *err, size_t errlen)
+{
+	char *text = state__render(s);
+	char *tmp = NULL;
+	int fd = -1;
+
+	if (text == NULL || asprintf(&tmp, "%s.tmp", path) < 0) {
+		free(text);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	size_t len = strlen(text);
+	int ok = fd >= 0 && write(fd, text, len) == (ssize_t)len && write(fd, "\n", 1) == 1 &&
+			fsync(fd) == 0;
+	int saved_errno = errno;
+	if (fd >= 0 && close(fd) != 0)
+		ok = 0;
+	/* rename() is what makes the update atomic: a crash leaves the old file or the new. */
+	if (ok && rename(tmp, path) != 0) {
+		saved_errno = errno;
+		ok = 0;
+	}
+	if (!ok) {
+		snprintf(err, errlen, "cannot write %s: %s", path, strerror(saved_errno));
+		unlink(tmp);
+	}
+	free(tmp);
+	free(text);
+	return ok ? 0 : -1;
+}
+
+void rc_state_file_remove(const char *path)
+{
+	unlink(path);
+}
