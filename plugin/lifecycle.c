@@ -137,7 +137,11 @@ enum rc_lc_action rc_lifecycle_next(struct rc_lifecycle *lc, int64_t now, int64_
 	if (now >= lc->renew_at)
 		return lifecycle__start(lc, RC_ACT_RENEW);
 
-	*wake_at = min64(*wake_at, min64(lc->renew_at, lc->refresh_at));
+	/* While the token endpoint is rate limited, *wake_at already holds the end of that
+	 * window; otherwise the token's own refresh time is the next token event. */
+	if (now < lc->refresh_at)
+		*wake_at = min64(*wake_at, lc->refresh_at);
+	*wake_at = min64(*wake_at, lc->renew_at);
 	return RC_ACT_NONE;
 }
 

@@ -391,7 +391,8 @@ char *rc_subscription_create_body(char *const *filters, size_t n, long expires_i
 	if (ok && expires_in > 0)
 		ok = rest__add(body, "expiresIn", json_object_new_int64(expires_in));
 	ok = ok && rest__add(dm, "transportType", json_object_new_string(transport));
-	/* WebSocket delivery is TLS end to end; RingCentral rejects the encryption flag. */
+	/* WebSocket subscriptions are requested without the flag (as RingCentral's own SDK
+	 * does): the socket is private to this session, there is no shared channel to protect. */
 	if (ok && strcmp(transport, "WebSocket") != 0)
 		ok = rest__add(dm, "encryption", json_object_new_boolean(1));
 	if (ok) {
@@ -558,20 +559,14 @@ int rc_iso8601_to_ms(const char *s, int64_t *ms)
 	    !rest__digits(&p, 2, &sec))
 		return -1;
 	if (*p == '.') {
-		p++;
-		if (*p < '0' || *p > '9')
-			return -1;
-		/* Milliseconds: the first three digits; further digits are truncated. */
-		for (int i = 0; *p >= '0' && *p <= '9'; i++, p++)
-			if (i < 3)
+		/* Milliseconds: "5" is 500, "25" is 250; digits past the third are truncated. */
+		int digits = 0;
+		for (p++; *p >= '0' && *p <= '9'; p++, digits++)
+			if (digits < 3)
 				ms_part = ms_part * 10 + (*p - '0');
-		for (const char *q = p - 1; q > s && q[-1] != '.' && q - s < 0; q--)
-			;
-		/* Scale "5" to 500 and "25" to 250. */
-		int frac_digits = 0;
-		for (const char *q = p; q[-1] >= '0' && q[-1] <= '9'; q--)
-			frac_digits++;
-		for (int i = frac_digits; i < 3; i++)
+		if (digits == 0)
+			return -1;
+		for (; digits < 3; digits++)
 			ms_part *= 10;
 	}
 	if (*p == 'Z') {
