@@ -133,8 +133,10 @@ static void plugin__flush_status(struct rc_plugin *p, bool force)
 	}
 }
 
-/* Drains the outbox completely: logs, then messages, then status. */
-static void plugin__drain(struct rc_plugin *p, bool force_status)
+/* Drains the outbox completely: logs, then messages, then status. At cleanup (publish
+ * false) the broker has already disconnected every client and closed its database, so
+ * what is left is only logged and freed. */
+static void plugin__drain(struct rc_plugin *p, bool publish)
 {
 	struct rc_outbox_msg *msgs;
 	struct rc_outbox_log *logs;
@@ -152,9 +154,9 @@ static void plugin__drain(struct rc_plugin *p, bool force_status)
 		mosquitto_log_printf(MOSQ_LOG_WARNING, "ringcentral: %zu log line(s) suppressed", logs_dropped);
 	while (msgs != NULL) {
 		struct rc_outbox_msg *next = msgs->next;
-		if (plugin__publish_message(p, msgs))
+		if (publish && plugin__publish_message(p, msgs))
 			published++;
-		else
+		else if (publish)
 			failed++;
 		rc_outbox_msg_free(msgs);
 		msgs = next;
@@ -167,7 +169,8 @@ static void plugin__drain(struct rc_plugin *p, bool force_status)
 		p->outbox.status_dirty = true;
 		rc_outbox_unlock(&p->outbox);
 	}
-	plugin__flush_status(p, force_status);
+	if (publish)
+		plugin__flush_status(p, false);
 }
 
 static int plugin__on_tick(int event, void *event_data, void *userdata)
@@ -175,7 +178,7 @@ static int plugin__on_tick(int event, void *event_data, void *userdata)
 	struct rc_plugin *p = userdata;
 
 	(void)event;
-	plugin__drain(p, false);
+	plugin__drain(p, true);
 #if LIBMOSQUITTO_VERSION_NUMBER >= 2001000
 	/* 2.1 sleeps until the earliest requested tick: ask for one soon. */
 	struct mosquitto_evt_tick *ed = event_data;
@@ -296,7 +299,7 @@ RC_EXPORT int mosquitto_plugin_cleanup(void *userdata, struct mosquitto_opt *opt
 	mosquitto_callback_unregister(p->id, MOSQ_EVT_RELOAD, plugin__on_reload, NULL);
 	rc_worker_stop(p->worker);
 	p->worker = NULL;
-	plugin__drain(p, true);
+	plugin__drain(p, false);
 	rc_outbox_destroy(&p->outbox);
 	curl_global_cleanup();
 	plugin__free(p);
