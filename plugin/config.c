@@ -1,1 +1,538 @@
-/* placeholder: config */
+/* config.c - parsing and validating plugin_opt_* options (see rc_config.h).
+ *
+ * Every option is checked here, at start-up, so that a typo stops the broker with one
+ * line naming the option rather than surfacing hours later as a bridge that never comes
+ * up. Secrets (client secret, JWT, password) are read from their files here too, and
+ * never copied into an error message. */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <curl/curl.h>
+#include <openssl/crypto.h>
+#include "rc_config.h"
+#include "rc_topic.h"
+
+#define RC_SECRET_FILE_MAX (64 * 1024)
+
+/* The options that may be given once only, as bits in a "seen" mask. */
+enum config_once {
+	ONCE_SERVER, ONCE_CLIENT_ID, ONCE_CLIENT_SECRET, ONCE_CLIENT_SECRET_FILE, ONCE_JWT,
+	ONCE_JWT_FILE, ONCE_USERNAME, ONCE_EXTENSION, ONCE_PASSWORD, ONCE_PASSWORD_FILE,
+	ONCE_FILTERS_FILE, ONCE_TRANSPORT, ONCE_PUBNUB_ORIGIN, ONCE_EXPIRES_IN, ONCE_RENEW_MARGIN,
+	ONCE_TOPIC_PREFIX, ONCE_PAYLOAD, ONCE_QOS, ONCE_RETAIN, ONCE_STATE_FILE, ONCE_CAFILE,
+	ONCE_MAX_NOTIFICATION_SIZE, ONCE_REQUEST_TIMEOUT, ONCE_POLL_TIMEOUT,
+};
+
+static const char *const once_names[] = {
+	"server", "client_id", "client_secret", "client_secret_file", "jwt", "jwt_file",
+	"username", "extension", "password", "password_file", "filters_file", "transport",
+	"pubnub_origin", "expires_in", "renew_margin", "topic_prefix", "payload", "qos", "retain",
+	"state_file", "cafile", "max_notification_size", "request_timeout", "poll_timeout",
+};
+
+struct config_parser {
+	struct rc_config *cfg;
+	rc_config_warn_fn warn;
+	void *userdata;
+	char *err;
+	size_t errlen;
+	unsigned long seen;
+};
+
+static int config__fail(struct config_parser *p, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int config__fail(struct config_parser *p, const char *key, const char *fmt, ...)
+{
+	char detail[384];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	snprintf(p->err, p->errlen, "plugin_opt_%s: %s", key, detail);
+	return -1;
+}
+
+static void secret__free(char **s)
+{
+	if (*s != NULL) {
+		OPENSSL_cleanse(*s, strlen(*s));
+		free(*s);
+		*s = NULL;
+	}
+}
+
+void rc_config_free(struct rc_config *cfg)
+{
+	free(cfg->server);
+	free(cfg->client_id);
+	secret__free(&cfg->client_secret);
+	secret__free(&cfg->jwt);
+	free(cfg->username);
+	free(cfg->extension);
+	secret__free(&cfg->password);
+	for (size_t i = 0; i < cfg->n_event_filters; i++)
+		free(cfg->event_filters[i]);
+	free(cfg->event_filters);
+	free(cfg->filters_file);
+	free(cfg->pubnub_origin);
+	free(cfg->topic_prefix);
+	for (size_t i = 0; i < cfg->n_topic_map; i++) {
+		free(cfg->topic_map[i].pattern);
+		free(cfg->topic_map[i].tmpl);
+	}
+	free(cfg->topic_map);
+	free(cfg->state_file);
+	free(cfg->cafile);
+	*cfg = (struct rc_config){0};
+}
+
+/* ---------------------------------------------------------------- URLs */
+
+static bool config__loopback_host(const char *host)
+{
+	struct in_addr a4;
+	struct in6_addr a6;
+	char buf[64];
+	size_t len = strlen(host);
+
+	if (strcasecmp(host, "localhost") == 0)
+		return true;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	/* curl reports IPv6 hosts with their brackets. */
+	if (len >= 2 && host[0] == '[' && host[len - 1] == ']' && len - 2 < sizeof(buf)) {
+		memcpy(buf, host + 1, len - 2);
+		buf[len - 2] = '\0';
+		host = buf;
+	}
+	return inet_pton(AF_INET6, host, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+}
+
+/* Returns NULL if url is acceptable, else a reason. */
+static const char *config__url_problem(const char *url)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL, *user = NULL, *query = NULL, *fragment = NULL;
+	const char *problem = NULL;
+
+	if (u == NULL)
+		return "out of memory";
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+			curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+			curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+		problem = "not a valid URL";
+	} else if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK ||
+			curl_url_get(u, CURLUPART_QUERY, &query, 0) == CURLUE_OK ||
+			curl_url_get(u, CURLUPART_FRAGMENT, &fragment, 0) == CURLUE_OK) {
+		problem = "must not contain credentials, a query or a fragment";
+	} else if (strcasecmp(scheme, "https") == 0) {
+		problem = NULL;
+	} else if (strcasecmp(scheme, "http") == 0) {
+		if (!config__loopback_host(host))
+			problem = "http:// is only allowed to a loopback address; use https://";
+	} else {
+		problem = "must be an https:// URL";
+	}
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(user);
+	curl_free(query);
+	curl_free(fragment);
+	curl_url_cleanup(u);
+	return problem;
+}
+
+bool rc_config_url_allowed(const char *url)
+{
+	return url != NULL && config__url_problem(url) == NULL;
+}
+
+static int config__url(struct config_parser *p, const char *key, const char *value, char **out)
+{
+	const char *problem = config__url_problem(value);
+	size_t len = strlen(value);
+
+	if (problem != NULL)
+		return config__fail(p, key, "%s, got '%s'", problem, value);
+	while (len > 0 && value[len - 1] == '/')
+		len--;
+	*out = strndup(value, len);
+	return *out != NULL ? 0 : config__fail(p, key, "out of memory");
+}
+
+/* ---------------------------------------------------------------- values */
+
+static int config__long(struct config_parser *p, const char *key, const char *value,
+		long min, long max, long *out)
+{
+	char *end;
+
+	errno = 0;
+	long v = strtol(value, &end, 10);
+	if (errno != 0 || end == value || *end != '\0' || v < min || v > max)
+		return config__fail(p, key, "must be a whole number from %ld to %ld, got '%s'",
+				min, max, value);
+	*out = v;
+	return 0;
+}
+
+static int config__string(struct config_parser *p, const char *key, const char *value, char **out)
+{
+	*out = strdup(value);
+	return *out != NULL ? 0 : config__fail(p, key, "out of memory");
+}
+
+/* Reads a secret from a file: whole content, trailing whitespace removed. */
+static int config__secret_file(struct config_parser *p, const char *key, const char *path,
+		char **out)
+{
+	struct stat st;
+	FILE *f = fopen(path, "rb");
+
+	if (f == NULL)
+		return config__fail(p, key, "cannot read %s: %s", path, strerror(errno));
+	if (fstat(fileno(f), &st) == 0 && (st.st_mode & (S_IRGRP | S_IROTH)) != 0 && p->warn != NULL) {
+		char msg[PATH_MAX + 128];
+		snprintf(msg, sizeof(msg), "plugin_opt_%s: %s is readable by group or others; chmod 600 it",
+				key, path);
+		p->warn(p->userdata, msg);
+	}
+	char *buf = malloc(RC_SECRET_FILE_MAX + 1);
+	size_t len = buf != NULL ? fread(buf, 1, RC_SECRET_FILE_MAX + 1, f) : 0;
+	fclose(f);
+	if (buf == NULL)
+		return config__fail(p, key, "out of memory");
+	if (len > RC_SECRET_FILE_MAX) {
+		OPENSSL_cleanse(buf, len);
+		free(buf);
+		return config__fail(p, key, "%s is larger than %d bytes", path, RC_SECRET_FILE_MAX);
+	}
+	while (len > 0 && isspace((unsigned char)buf[len - 1]))
+		len--;
+	buf[len] = '\0';
+	if (len == 0 || memchr(buf, '\0', len) != NULL) {
+		OPENSSL_cleanse(buf, len);
+		free(buf);
+		return config__fail(p, key, "%s is empty or not text", path);
+	}
+	*out = buf;
+	return 0;
+}
+
+static bool config__has_space(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (isspace((unsigned char)*s))
+			return true;
+	return false;
+}
+
+static int config__add_filter(struct config_parser *p, const char *value)
+{
+	struct rc_config *cfg = p->cfg;
+
+	if (value[0] != '/' || config__has_space(value))
+		return config__fail(p, "event_filter",
+				"must be a path starting with '/' without blanks, got '%s'", value);
+	for (size_t i = 0; i < cfg->n_event_filters; i++)
+		if (strcmp(cfg->event_filters[i], value) == 0)
+			return 0; /* the same filter twice is harmless */
+	char **list = realloc(cfg->event_filters, (cfg->n_event_filters + 2) * sizeof(*list));
+	if (list == NULL)
+		return config__fail(p, "event_filter", "out of memory");
+	cfg->event_filters = list;
+	list[cfg->n_event_filters] = strdup(value);
+	if (list[cfg->n_event_filters] == NULL)
+		return config__fail(p, "event_filter", "out of memory");
+	list[++cfg->n_event_filters] = NULL;
+	return 0;
+}
+
+static int config__add_topic_map(struct config_parser *p, const char *value)
+{
+	struct rc_config *cfg = p->cfg;
+	char detail[256];
+	size_t plen = strcspn(value, " \t");
+	const char *tmpl = value + plen;
+
+	while (*tmpl == ' ' || *tmpl == '\t')
+		tmpl++;
+	if (plen == 0 || *tmpl == '\0' || config__has_space(tmpl))
+		return config__fail(p, "topic_map", "must be '<event-pattern> <topic-template>', got '%s'", value);
+	char *pattern = strndup(value, plen);
+	if (pattern == NULL)
+		return config__fail(p, "topic_map", "out of memory");
+	if (rc_topic_rule_check(pattern, tmpl, detail, sizeof(detail)) != 0) {
+		free(pattern);
+		return config__fail(p, "topic_map", "%s", detail);
+	}
+	struct rc_topic_rule *rules = realloc(cfg->topic_map, (cfg->n_topic_map + 1) * sizeof(*rules));
+	if (rules == NULL) {
+		free(pattern);
+		return config__fail(p, "topic_map", "out of memory");
+	}
+	cfg->topic_map = rules;
+	rules[cfg->n_topic_map].pattern = pattern;
+	rules[cfg->n_topic_map].tmpl = strdup(tmpl);
+	cfg->n_topic_map++;
+	if (rules[cfg->n_topic_map - 1].tmpl == NULL)
+		return config__fail(p, "topic_map", "out of memory");
+	return 0;
+}
+
+static int config__topic_prefix(struct config_parser *p, const char *value)
+{
+	size_t len = strlen(value);
+
+	if (value[0] == '/' || value[len - 1] == '/' || strstr(value, "//") != NULL ||
+			strpbrk(value, "+#") != NULL || rc_topic_check(value, len) != RC_TOPIC_OK)
+		return config__fail(p, "topic_prefix",
+				"must be a valid topic without wildcards or empty levels, got '%s'", value);
+	return config__string(p, "topic_prefix", value, &p->cfg->topic_prefix);
+}
+
+static int config__bool(struct config_parser *p, const char *key, const char *value, bool *out)
+{
+	static const char *const yes[] = { "true", "yes", "on", "1" };
+	static const char *const no[] = { "false", "no", "off", "0" };
+
+	for (size_t i = 0; i < 4; i++) {
+		if (strcasecmp(value, yes[i]) == 0) {
+			*out = true;
+			return 0;
+		}
+		if (strcasecmp(value, no[i]) == 0) {
+			*out = false;
+			return 0;
+		}
+	}
+	return config__fail(p, key, "must be true or false, got '%s'", value);
+}
+
+static int config__readable_file(struct config_parser *p, const char *key, const char *value,
+		char **out)
+{
+	if (access(value, R_OK) != 0)
+		return config__fail(p, key, "cannot read %s: %s", value, strerror(errno));
+	return config__string(p, key, value, out);
+}
+
+static int config__state_file(struct config_parser *p, const char *value)
+{
+	char *dir = strdup(value);
+	struct stat st;
+
+	if (dir == NULL)
+		return config__fail(p, "state_file", "out of memory");
+	char *slash = strrchr(dir, '/');
+	if (slash == dir)
+		slash[1] = '\0';
+	else if (slash != NULL)
+		*slash = '\0';
+	else
+		strcpy(dir, ".");
+	int ok = stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
+	free(dir);
+	if (!ok)
+		return config__fail(p, "state_file", "the directory of %s does not exist", value);
+	return config__string(p, "state_file", value, &p->cfg->state_file);
+}
+
+/* ---------------------------------------------------------------- dispatch */
+
+static int config__once(struct config_parser *p, enum config_once o)
+{
+	if (p->seen & (1UL << o))
+		return config__fail(p, once_names[o], "given more than once");
+	p->seen |= 1UL << o;
+	return 0;
+}
+
+static int config__option(struct config_parser *p, const char *key, const char *value)
+{
+	struct rc_config *c = p->cfg;
+	long v;
+
+	if (strcmp(key, "event_filter") == 0)
+		return config__add_filter(p, value);
+	if (strcmp(key, "topic_map") == 0)
+		return config__add_topic_map(p, value);
+
+	for (size_t o = 0; o < sizeof(once_names) / sizeof(once_names[0]); o++) {
+		if (strcmp(key, once_names[o]) != 0)
+			continue;
+		if (config__once(p, (enum config_once)o) != 0)
+			return -1;
+		switch ((enum config_once)o) {
+		case ONCE_SERVER: return config__url(p, key, value, &c->server);
+		case ONCE_PUBNUB_ORIGIN: return config__url(p, key, value, &c->pubnub_origin);
+		case ONCE_CLIENT_ID: return config__string(p, key, value, &c->client_id);
+		case ONCE_CLIENT_SECRET: return config__string(p, key, value, &c->client_secret);
+		case ONCE_CLIENT_SECRET_FILE: return config__secret_file(p, key, value, &c->client_secret);
+		case ONCE_JWT: return config__string(p, key, value, &c->jwt);
+		case ONCE_JWT_FILE: return config__secret_file(p, key, value, &c->jwt);
+		case ONCE_USERNAME: return config__string(p, key, value, &c->username);
+		case ONCE_EXTENSION: return config__string(p, key, value, &c->extension);
+		case ONCE_PASSWORD: return config__string(p, key, value, &c->password);
+		case ONCE_PASSWORD_FILE: return config__secret_file(p, key, value, &c->password);
+		case ONCE_FILTERS_FILE: return config__readable_file(p, key, value, &c->filters_file);
+		case ONCE_CAFILE: return config__readable_file(p, key, value, &c->cafile);
+		case ONCE_STATE_FILE: return config__state_file(p, value);
+		case ONCE_TOPIC_PREFIX: return config__topic_prefix(p, value);
+		case ONCE_RETAIN: return config__bool(p, key, value, &c->retain);
+		case ONCE_TRANSPORT:
+			if (strcasecmp(value, "pubnub") == 0) {
+				c->transport = RC_TRANSPORT_PUBNUB;
+				return 0;
+			}
+			if (strcasecmp(value, "websocket") == 0)
+				return config__fail(p, key, "websocket is not implemented in this version; use pubnub");
+			return config__fail(p, key, "must be pubnub or websocket, got '%s'", value);
+		case ONCE_PAYLOAD:
+			if (strcmp(value, "notification") == 0)
+				c->payload = RC_PAYLOAD_NOTIFICATION;
+			else if (strcmp(value, "body") == 0)
+				c->payload = RC_PAYLOAD_BODY;
+			else
+				return config__fail(p, key, "must be notification or body, got '%s'", value);
+			return 0;
+		case ONCE_QOS:
+			if (strlen(value) != 1 || value[0] < '0' || value[0] > '2')
+				return config__fail(p, key, "must be 0, 1 or 2, got '%s'", value);
+			c->qos = value[0] - '0';
+			return 0;
+		case ONCE_EXPIRES_IN: return config__long(p, key, value, 10, 31536000, &c->expires_in);
+		case ONCE_RENEW_MARGIN: return config__long(p, key, value, 1, 86400, &c->renew_margin);
+		case ONCE_REQUEST_TIMEOUT: return config__long(p, key, value, 1, 300, &c->request_timeout);
+		case ONCE_POLL_TIMEOUT: return config__long(p, key, value, 10, 600, &c->poll_timeout);
+		case ONCE_MAX_NOTIFICATION_SIZE:
+			if (config__long(p, key, value, 1024, 16777216, &v) != 0)
+				return -1;
+			c->max_notification_size = (size_t)v;
+			return 0;
+		}
+	}
+	return config__fail(p, key, "unknown option");
+}
+
+static bool config__given(const struct config_parser *p, enum config_once o)
+{
+	return (p->seen & (1UL << o)) != 0;
+}
+
+/* Cross-option rules, checked once every option has been read. */
+static int config__check_whole(struct config_parser *p)
+{
+	struct rc_config *c = p->cfg;
+	bool jwt = config__given(p, ONCE_JWT) || config__given(p, ONCE_JWT_FILE);
+	bool password_grant = config__given(p, ONCE_USERNAME) || config__given(p, ONCE_PASSWORD) ||
+			config__given(p, ONCE_PASSWORD_FILE);
+
+	if (c->client_id == NULL)
+		return config__fail(p, "client_id", "required");
+	if (config__given(p, ONCE_CLIENT_SECRET) && config__given(p, ONCE_CLIENT_SECRET_FILE))
+		return config__fail(p, "client_secret_file", "give client_secret or client_secret_file, not both");
+	if (c->client_secret == NULL)
+		return config__fail(p, "client_secret", "required (or plugin_opt_client_secret_file)");
+	if (config__given(p, ONCE_JWT) && config__given(p, ONCE_JWT_FILE))
+		return config__fail(p, "jwt_file", "give jwt or jwt_file, not both");
+	if (config__given(p, ONCE_PASSWORD) && config__given(p, ONCE_PASSWORD_FILE))
+		return config__fail(p, "password_file", "give password or password_file, not both");
+	if (jwt && password_grant)
+		return config__fail(p, "jwt", "give either jwt/jwt_file or username and password, not both");
+	if (config__given(p, ONCE_EXTENSION) && c->username == NULL)
+		return config__fail(p, "extension", "needs plugin_opt_username");
+	if (jwt) {
+		c->auth_mode = RC_AUTH_JWT;
+	} else if (password_grant) {
+		if (c->username == NULL)
+			return config__fail(p, "username", "required with the password grant");
+		if (c->password == NULL)
+			return config__fail(p, "password", "required with the password grant (or plugin_opt_password_file)");
+		c->auth_mode = RC_AUTH_PASSWORD;
+	} else {
+		return config__fail(p, "jwt", "required: give jwt/jwt_file, or username and password");
+	}
+
+	char **filters = NULL;
+	size_t n = 0;
+	char detail[512];
+	if (rc_filters_effective(c, &filters, &n, detail, sizeof(detail)) != 0) {
+		if (c->filters_file != NULL)
+			return config__fail(p, "filters_file", "%s", detail);
+		return config__fail(p, "event_filter", "at least one event_filter or a filters_file is required");
+	}
+	rc_filters_free(filters);
+	return 0;
+}
+
+static void config__defaults(struct rc_config *c)
+{
+	c->transport = RC_TRANSPORT_PUBNUB;
+	c->expires_in = 900;
+	c->renew_margin = 120;
+	c->payload = RC_PAYLOAD_NOTIFICATION;
+	c->qos = 1;
+	c->retain = false;
+	c->max_notification_size = 65536;
+	c->request_timeout = 30;
+	c->poll_timeout = 300;
+}
+
+static int config__default_strings(struct config_parser *p)
+{
+	struct rc_config *c = p->cfg;
+
+	if ((c->server == NULL && (c->server = strdup("https://platform.ringcentral.com")) == NULL) ||
+			(c->pubnub_origin == NULL &&
+			 (c->pubnub_origin = strdup("https://ringcentral.pubnubapi.com")) == NULL) ||
+			(c->topic_prefix == NULL && (c->topic_prefix = strdup("ringcentral")) == NULL))
+		return config__fail(p, "server", "out of memory");
+	return 0;
+}
+
+int rc_config_parse(struct rc_config *cfg, const struct rc_option *opts, int count,
+		rc_config_warn_fn warn, void *userdata, char *err, size_t errlen)
+{
+	struct config_parser p = { cfg, warn, userdata, err, errlen, 0 };
+	int rc = 0;
+
+	*cfg = (struct rc_config){0};
+	config__defaults(cfg);
+	for (int i = 0; i < count && rc == 0; i++) {
+		const char *key = opts[i].key != NULL ? opts[i].key : "";
+		const char *raw = opts[i].value != NULL ? opts[i].value : "";
+		/* The broker keeps trailing blanks: nobody means them. */
+		size_t len = strlen(raw);
+		while (len > 0 && isspace((unsigned char)raw[len - 1]))
+			len--;
+		char *value = strndup(raw, len);
+		if (value == NULL) {
+			rc = config__fail(&p, key, "out of memory");
+			break;
+		}
+		if (len == 0)
+			rc = config__fail(&p, key, "empty value");
+		else
+			rc = config__option(&p, key, value);
+		OPENSSL_cleanse(value, len);
+		free(value);
+	}
+	if (rc == 0)
+		rc = config__default_strings(&p);
+	if (rc == 0)
+		rc = config__check_whole(&p);
+	if (rc != 0)
+		rc_config_free(cfg);
+	return rc;
+}

@@ -1,1 +1,117 @@
-/* placeholder: notification */
+/* notification.c - parsing and validating the notification envelope (see rc_notification.h).
+ *
+ * Strict where it matters for what follows: the whole buffer must be one JSON value (no
+ * trailing garbage, no embedded NUL), nesting is bounded, and uuid and event must be
+ * non-empty strings because de-duplication and topic mapping depend on them. */
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include "rc_notification.h"
+
+#define RC_ENVELOPE_MAX_DEPTH 64
+
+const char *rc_envelope_strerror(enum rc_envelope_result r)
+{
+	switch (r) {
+	case RC_ENVELOPE_OK: return "ok";
+	case RC_ENVELOPE_NOT_JSON: return "not JSON";
+	case RC_ENVELOPE_NOT_OBJECT: return "not a JSON object";
+	case RC_ENVELOPE_NO_UUID: return "no uuid";
+	case RC_ENVELOPE_NO_EVENT: return "no event";
+	case RC_ENVELOPE_BAD_BODY: return "body is null";
+	case RC_ENVELOPE_NOMEM: return "out of memory";
+	}
+	return "unknown";
+}
+
+void rc_notification_clear(struct rc_notification *n)
+{
+	json_object_put(n->root);
+	*n = (struct rc_notification){0};
+}
+
+static bool notification__string(json_object *root, const char *key, json_object **value)
+{
+	return json_object_object_get_ex(root, key, value) &&
+			json_object_is_type(*value, json_type_string) &&
+			json_object_get_string_len(*value) > 0;
+}
+
+/* Validates root and fills n; takes over the caller's reference to root on success. */
+static enum rc_envelope_result notification__validate(json_object *root, struct rc_notification *n)
+{
+	json_object *uuid, *event, *sub, *body = NULL;
+
+	*n = (struct rc_notification){0};
+	if (!json_object_is_type(root, json_type_object))
+		return RC_ENVELOPE_NOT_OBJECT;
+	if (!notification__string(root, "uuid", &uuid))
+		return RC_ENVELOPE_NO_UUID;
+	if (!notification__string(root, "event", &event))
+		return RC_ENVELOPE_NO_EVENT;
+	bool has_body = json_object_object_get_ex(root, "body", &body);
+	if (has_body && body == NULL)
+		return RC_ENVELOPE_BAD_BODY; /* json-c represents JSON null as NULL */
+
+	n->root = root;
+	n->uuid = json_object_get_string(uuid);
+	n->event = json_object_get_string(event);
+	n->event_len = (size_t)json_object_get_string_len(event);
+	n->subscription_id = json_object_object_get_ex(root, "subscriptionId", &sub) &&
+			json_object_is_type(sub, json_type_string) ? json_object_get_string(sub) : NULL;
+	n->body = has_body ? body : NULL;
+	return RC_ENVELOPE_OK;
+}
+
+enum rc_envelope_result rc_notification_parse(const char *json, size_t len,
+		struct rc_notification *n)
+{
+	json_tokener *tok;
+	json_object *root;
+
+	*n = (struct rc_notification){0};
+	if (len == 0 || memchr(json, '\0', len) != NULL || len > (size_t)INT32_MAX)
+		return RC_ENVELOPE_NOT_JSON;
+	tok = json_tokener_new_ex(RC_ENVELOPE_MAX_DEPTH);
+	if (tok == NULL)
+		return RC_ENVELOPE_NOMEM;
+	root = json_tokener_parse_ex(tok, json, (int)len);
+	enum json_tokener_error jerr = json_tokener_get_error(tok);
+	size_t used = json_tokener_get_parse_end(tok);
+	json_tokener_free(tok);
+	if (root == NULL || jerr != json_tokener_success) {
+		json_object_put(root);
+		return RC_ENVELOPE_NOT_JSON;
+	}
+	/* Only whitespace may follow the value. */
+	for (size_t i = used; i < len; i++) {
+		if (strchr(" \t\r\n", json[i]) == NULL) {
+			json_object_put(root);
+			return RC_ENVELOPE_NOT_JSON;
+		}
+	}
+	enum rc_envelope_result r = notification__validate(root, n);
+	if (r != RC_ENVELOPE_OK)
+		json_object_put(root);
+	return r;
+}
+
+enum rc_envelope_result rc_notification_from_object(json_object *obj, struct rc_notification *n)
+{
+	enum rc_envelope_result r = notification__validate(obj, n);
+
+	if (r == RC_ENVELOPE_OK)
+		json_object_get(obj);
+	return r;
+}
+
+char *rc_notification_body_json(const struct rc_notification *n, size_t *len)
+{
+	const char *text = n->body != NULL ? json_object_to_json_string_ext(n->body,
+			JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE) : "null";
+	char *copy = text != NULL ? strdup(text) : NULL;
+
+	if (copy != NULL)
+		*len = strlen(copy);
+	return copy;
+}
