@@ -45,6 +45,7 @@ struct config_parser {
 	char *err;
 	size_t errlen;
 	unsigned long seen;
+	size_t n_file_filters;   /* filters the filters_file held at start-up */
 };
 
 static int config__fail(struct config_parser *p, const char *key, const char *fmt, ...)
@@ -118,23 +119,39 @@ static bool config__loopback_host(const char *host)
 	return inet_pton(AF_INET6, host, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
 }
 
-/* Returns NULL if url is acceptable, else a reason. */
-static const char *config__url_problem(const char *url)
+/* True if the URL part is present (curl returns CURLUE_NO_* for absent parts). */
+static bool config__url_has(CURLU *u, CURLUPart part)
+{
+	char *v = NULL;
+	bool has = curl_url_get(u, part, &v, 0) == CURLUE_OK;
+
+	curl_free(v);
+	return has;
+}
+
+/* Returns NULL if url is acceptable, else a reason. *secret is set when the URL may carry
+ * credentials, so that the caller does not echo it. */
+static const char *config__url_problem(const char *url, bool *secret)
 {
 	CURLU *u = curl_url();
-	char *scheme = NULL, *host = NULL, *user = NULL, *query = NULL, *fragment = NULL;
+	char *scheme = NULL, *host = NULL;
 	const char *problem = NULL;
 
+	/* Also when it does not parse: "user:pass@" may be in there, broken or not. */
+	*secret = strchr(url, '@') != NULL;
 	if (u == NULL)
 		return "out of memory";
-	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	/* NON_SUPPORT_SCHEME: parse any scheme, so that ftp:// or foo:// get the clear
+	 * "must be https" answer below instead of "not a valid URL". */
+	if (curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK ||
 			curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-			curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+			curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || host[0] == '\0') {
 		problem = "not a valid URL";
-	} else if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK ||
-			curl_url_get(u, CURLUPART_QUERY, &query, 0) == CURLUE_OK ||
-			curl_url_get(u, CURLUPART_FRAGMENT, &fragment, 0) == CURLUE_OK) {
-		problem = "must not contain credentials, a query or a fragment";
+	} else if (config__url_has(u, CURLUPART_USER) || config__url_has(u, CURLUPART_PASSWORD) ||
+			config__url_has(u, CURLUPART_OPTIONS)) {
+		problem = "must not contain credentials";
+	} else if (config__url_has(u, CURLUPART_QUERY) || config__url_has(u, CURLUPART_FRAGMENT)) {
+		problem = "must not contain a query or a fragment";
 	} else if (strcasecmp(scheme, "https") == 0) {
 		problem = NULL;
 	} else if (strcasecmp(scheme, "http") == 0) {
@@ -145,23 +162,26 @@ static const char *config__url_problem(const char *url)
 	}
 	curl_free(scheme);
 	curl_free(host);
-	curl_free(user);
-	curl_free(query);
-	curl_free(fragment);
 	curl_url_cleanup(u);
 	return problem;
 }
 
 bool rc_config_url_allowed(const char *url)
 {
-	return url != NULL && config__url_problem(url) == NULL;
+	bool secret;
+
+	return url != NULL && config__url_problem(url, &secret) == NULL;
 }
 
+/* Stores a copy of the URL without trailing slashes, so paths can be appended with '/'. */
 static int config__url(struct config_parser *p, const char *key, const char *value, char **out)
 {
-	const char *problem = config__url_problem(value);
+	bool secret;
+	const char *problem = config__url_problem(value, &secret);
 	size_t len = strlen(value);
 
+	if (problem != NULL && secret)
+		return config__fail(p, key, "%s (URL not shown: it may hold credentials)", problem);
 	if (problem != NULL)
 		return config__fail(p, key, "%s, got '%s'", problem, value);
 	while (len > 0 && value[len - 1] == '/')
@@ -179,7 +199,8 @@ static int config__long(struct config_parser *p, const char *key, const char *va
 
 	errno = 0;
 	long v = strtol(value, &end, 10);
-	if (errno != 0 || end == value || *end != '\0' || v < min || v > max)
+	/* strtol skips leading blanks and takes a sign; we only take plain digits. */
+	if (!isdigit((unsigned char)value[0]) || errno != 0 || *end != '\0' || v < min || v > max)
 		return config__fail(p, key, "must be a whole number from %ld to %ld, got '%s'",
 				min, max, value);
 	*out = v;
@@ -201,7 +222,11 @@ static int config__secret_file(struct config_parser *p, const char *key, const c
 
 	if (f == NULL)
 		return config__fail(p, key, "cannot read %s: %s", path, strerror(errno));
-	if (fstat(fileno(f), &st) == 0 && (st.st_mode & (S_IRGRP | S_IROTH)) != 0 && p->warn != NULL) {
+	if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+		fclose(f);
+		return config__fail(p, key, "%s is not a regular file", path);
+	}
+	if ((st.st_mode & (S_IRGRP | S_IROTH)) != 0 && p->warn != NULL) {
 		char msg[PATH_MAX + 128];
 		snprintf(msg, sizeof(msg), "plugin_opt_%s: %s is readable by group or others; chmod 600 it",
 				key, path);
@@ -241,9 +266,10 @@ static int config__add_filter(struct config_parser *p, const char *value)
 {
 	struct rc_config *cfg = p->cfg;
 
-	if (value[0] != '/' || config__has_space(value))
-		return config__fail(p, "event_filter",
-				"must be a path starting with '/' without blanks, got '%s'", value);
+	if (value[0] != '/')
+		return config__fail(p, "event_filter", "must start with '/', got '%s'", value);
+	if (config__has_space(value))
+		return config__fail(p, "event_filter", "must not contain blanks, got '%s'", value);
 	for (size_t i = 0; i < cfg->n_event_filters; i++)
 		if (strcmp(cfg->event_filters[i], value) == 0)
 			return 0; /* the same filter twice is harmless */
@@ -267,7 +293,7 @@ static int config__add_topic_map(struct config_parser *p, const char *value)
 
 	while (*tmpl == ' ' || *tmpl == '\t')
 		tmpl++;
-	if (plen == 0 || *tmpl == '\0' || config__has_space(tmpl))
+	if (plen == 0 || *tmpl == '\0')
 		return config__fail(p, "topic_map", "must be '<event-pattern> <topic-template>', got '%s'", value);
 	char *pattern = strndup(value, plen);
 	if (pattern == NULL)
@@ -290,14 +316,19 @@ static int config__add_topic_map(struct config_parser *p, const char *value)
 	return 0;
 }
 
+/* The prefix is the start of every topic we publish: the same rules as a whole topic
+ * (rc_topic_check: no wildcards, no empty or dot levels, UTF-8), so that a bad prefix is
+ * refused once at start-up rather than on every notification. */
 static int config__topic_prefix(struct config_parser *p, const char *value)
 {
-	size_t len = strlen(value);
+	enum rc_topic_result r = rc_topic_check(value, strlen(value));
 
-	if (value[0] == '/' || value[len - 1] == '/' || strstr(value, "//") != NULL ||
-			strpbrk(value, "+#") != NULL || rc_topic_check(value, len) != RC_TOPIC_OK)
-		return config__fail(p, "topic_prefix",
-				"must be a valid topic without wildcards or empty levels, got '%s'", value);
+	if (value[0] == '/' || value[strlen(value) - 1] == '/')
+		return config__fail(p, "topic_prefix", "must not start or end with '/', got '%s'", value);
+	if (r != RC_TOPIC_OK)
+		return config__fail(p, "topic_prefix", "%s, got '%s'",
+				r == RC_TOPIC_BAD_UTF8 ? "must be valid UTF-8 without control characters" :
+				rc_topic_strerror(r), value);
 	return config__string(p, "topic_prefix", value, &p->cfg->topic_prefix);
 }
 
@@ -322,17 +353,39 @@ static int config__bool(struct config_parser *p, const char *key, const char *va
 static int config__readable_file(struct config_parser *p, const char *key, const char *value,
 		char **out)
 {
+	struct stat st;
+
 	if (access(value, R_OK) != 0)
 		return config__fail(p, key, "cannot read %s: %s", value, strerror(errno));
+	if (stat(value, &st) != 0 || S_ISDIR(st.st_mode))
+		return config__fail(p, key, "%s is a directory, not a file", value);
 	return config__string(p, key, value, out);
+}
+
+/* The file is loaded once here so that a bad line stops the broker at start-up; it is
+ * re-read by rc_filters_effective() whenever the filters are needed (start, SIGHUP). */
+static int config__filters_file(struct config_parser *p, const char *value)
+{
+	char **filters = NULL;
+	char detail[512];
+
+	if (config__readable_file(p, "filters_file", value, &p->cfg->filters_file) != 0)
+		return -1;
+	if (rc_filters_load_file(value, &filters, &p->n_file_filters, detail, sizeof(detail)) != 0)
+		return config__fail(p, "filters_file", "%s", detail);
+	rc_filters_free(filters);
+	return 0;
 }
 
 static int config__state_file(struct config_parser *p, const char *value)
 {
-	char *dir = strdup(value);
+	size_t len = strlen(value);
+	char *dir;
 	struct stat st;
 
-	if (dir == NULL)
+	if (value[len - 1] == '/' || (stat(value, &st) == 0 && S_ISDIR(st.st_mode)))
+		return config__fail(p, "state_file", "%s is a directory; give a file path", value);
+	if ((dir = strdup(value)) == NULL)
 		return config__fail(p, "state_file", "out of memory");
 	char *slash = strrchr(dir, '/');
 	if (slash == dir)
@@ -350,10 +403,26 @@ static int config__state_file(struct config_parser *p, const char *value)
 
 /* ---------------------------------------------------------------- dispatch */
 
+/* An inline secret and its _file variant fill the same field: refuse the second one as
+ * soon as it is seen, before it overwrites (and leaks) the first. */
+static const enum config_once secret_pairs[][2] = {
+	{ ONCE_CLIENT_SECRET, ONCE_CLIENT_SECRET_FILE },
+	{ ONCE_JWT, ONCE_JWT_FILE },
+	{ ONCE_PASSWORD, ONCE_PASSWORD_FILE },
+};
+
 static int config__once(struct config_parser *p, enum config_once o)
 {
 	if (p->seen & (1UL << o))
 		return config__fail(p, once_names[o], "given more than once");
+	for (size_t i = 0; i < sizeof(secret_pairs) / sizeof(secret_pairs[0]); i++) {
+		for (int side = 0; side < 2; side++) {
+			enum config_once other = secret_pairs[i][!side];
+			if (secret_pairs[i][side] == o && (p->seen & (1UL << other)))
+				return config__fail(p, once_names[o], "give plugin_opt_%s or plugin_opt_%s, not both",
+						once_names[secret_pairs[i][0]], once_names[secret_pairs[i][1]]);
+		}
+	}
 	p->seen |= 1UL << o;
 	return 0;
 }
@@ -385,7 +454,7 @@ static int config__option(struct config_parser *p, const char *key, const char *
 		case ONCE_EXTENSION: return config__string(p, key, value, &c->extension);
 		case ONCE_PASSWORD: return config__string(p, key, value, &c->password);
 		case ONCE_PASSWORD_FILE: return config__secret_file(p, key, value, &c->password);
-		case ONCE_FILTERS_FILE: return config__readable_file(p, key, value, &c->filters_file);
+		case ONCE_FILTERS_FILE: return config__filters_file(p, value);
 		case ONCE_CAFILE: return config__readable_file(p, key, value, &c->cafile);
 		case ONCE_STATE_FILE: return config__state_file(p, value);
 		case ONCE_TOPIC_PREFIX: return config__topic_prefix(p, value);
@@ -399,9 +468,9 @@ static int config__option(struct config_parser *p, const char *key, const char *
 				return config__fail(p, key, "websocket is not implemented in this version; use pubnub");
 			return config__fail(p, key, "must be pubnub or websocket, got '%s'", value);
 		case ONCE_PAYLOAD:
-			if (strcmp(value, "notification") == 0)
+			if (strcasecmp(value, "notification") == 0)
 				c->payload = RC_PAYLOAD_NOTIFICATION;
-			else if (strcmp(value, "body") == 0)
+			else if (strcasecmp(value, "body") == 0)
 				c->payload = RC_PAYLOAD_BODY;
 			else
 				return config__fail(p, key, "must be notification or body, got '%s'", value);
@@ -440,16 +509,11 @@ static int config__check_whole(struct config_parser *p)
 
 	if (c->client_id == NULL)
 		return config__fail(p, "client_id", "required");
-	if (config__given(p, ONCE_CLIENT_SECRET) && config__given(p, ONCE_CLIENT_SECRET_FILE))
-		return config__fail(p, "client_secret_file", "give client_secret or client_secret_file, not both");
 	if (c->client_secret == NULL)
 		return config__fail(p, "client_secret", "required (or plugin_opt_client_secret_file)");
-	if (config__given(p, ONCE_JWT) && config__given(p, ONCE_JWT_FILE))
-		return config__fail(p, "jwt_file", "give jwt or jwt_file, not both");
-	if (config__given(p, ONCE_PASSWORD) && config__given(p, ONCE_PASSWORD_FILE))
-		return config__fail(p, "password_file", "give password or password_file, not both");
 	if (jwt && password_grant)
-		return config__fail(p, "jwt", "give either jwt/jwt_file or username and password, not both");
+		return config__fail(p, config__given(p, ONCE_JWT) ? "jwt" : "jwt_file",
+				"give either jwt/jwt_file or username and password, not both");
 	if (config__given(p, ONCE_EXTENSION) && c->username == NULL)
 		return config__fail(p, "extension", "needs plugin_opt_username");
 	if (jwt) {
@@ -463,16 +527,10 @@ static int config__check_whole(struct config_parser *p)
 	} else {
 		return config__fail(p, "jwt", "required: give jwt/jwt_file, or username and password");
 	}
-
-	char **filters = NULL;
-	size_t n = 0;
-	char detail[512];
-	if (rc_filters_effective(c, &filters, &n, detail, sizeof(detail)) != 0) {
-		if (c->filters_file != NULL)
-			return config__fail(p, "filters_file", "%s", detail);
-		return config__fail(p, "event_filter", "at least one event_filter or a filters_file is required");
-	}
-	rc_filters_free(filters);
+	/* The filters file was loaded (and its errors reported) when it was read. */
+	if (c->n_event_filters + p->n_file_filters == 0)
+		return config__fail(p, "event_filter",
+				"at least one event_filter or a filters_file is required");
 	return 0;
 }
 
@@ -504,7 +562,7 @@ static int config__default_strings(struct config_parser *p)
 int rc_config_parse(struct rc_config *cfg, const struct rc_option *opts, int count,
 		rc_config_warn_fn warn, void *userdata, char *err, size_t errlen)
 {
-	struct config_parser p = { cfg, warn, userdata, err, errlen, 0 };
+	struct config_parser p = { cfg, warn, userdata, err, errlen, 0, 0 };
 	int rc = 0;
 
 	*cfg = (struct rc_config){0};

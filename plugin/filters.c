@@ -60,6 +60,11 @@ int rc_filters_load_file(const char *path, char ***out, size_t *count, char *err
 	}
 	while (rc == 0 && (len = getline(&line, &cap, f)) >= 0) {
 		lineno++;
+		if ((size_t)len != strlen(line)) {
+			snprintf(err, errlen, "%s:%u: contains a NUL byte", path, lineno);
+			rc = -1;
+			break;
+		}
 		char *s = line;
 		while (isspace((unsigned char)*s))
 			s++;
@@ -75,9 +80,11 @@ int rc_filters_load_file(const char *path, char ***out, size_t *count, char *err
 			s[--l] = '\0';
 		if (l == 0)
 			continue;
-		if (s[0] != '/' || strpbrk(s, " \t") != NULL) {
-			snprintf(err, errlen, "%s:%u: event filter must start with '/' and contain no blanks",
-					path, lineno);
+		if (s[0] != '/') {
+			snprintf(err, errlen, "%s:%u: event filter must start with '/'", path, lineno);
+			rc = -1;
+		} else if (strpbrk(s, " \t\r\v\f") != NULL) {
+			snprintf(err, errlen, "%s:%u: event filter must not contain blanks", path, lineno);
 			rc = -1;
 		} else if (filters__add(&list, &n, s) != 0) {
 			snprintf(err, errlen, "out of memory");
@@ -142,11 +149,9 @@ int rc_filters_effective(const struct rc_config *cfg, char ***out, size_t *count
 	return 0;
 }
 
-bool rc_filters_equal(char *const *a, size_t na, char *const *b, size_t nb)
+/* True if every filter of a is in b. Quadratic, but filter lists are a handful long. */
+static bool filters__subset(char *const *a, size_t na, char *const *b, size_t nb)
 {
-	/* Both lists are free of duplicates, so equal sizes plus inclusion is equality. */
-	if (na != nb)
-		return false;
 	for (size_t i = 0; i < na; i++) {
 		bool found = false;
 		for (size_t j = 0; j < nb && !found; j++)
@@ -155,4 +160,10 @@ bool rc_filters_equal(char *const *a, size_t na, char *const *b, size_t nb)
 			return false;
 	}
 	return true;
+}
+
+bool rc_filters_equal(char *const *a, size_t na, char *const *b, size_t nb)
+{
+	/* Inclusion both ways: set equality even if a caller's list has duplicates. */
+	return filters__subset(a, na, b, nb) && filters__subset(b, nb, a, na);
 }

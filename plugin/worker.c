@@ -55,7 +55,7 @@ struct rc_worker {
 	/* The PubNub long-poll. */
 	struct rc_http poll;
 	bool poll_busy;
-	bool poll_healthy;            /* the last poll answered normally */
+	bool poll_failing;            /* the last poll failed: not online until one succeeds */
 	int64_t poll_not_before;
 	struct rc_backoff poll_backoff;
 	struct rc_pubnub_cursor cursor;
@@ -151,7 +151,7 @@ static char *worker__escape(const char *s)
 static void worker__publish_status(struct rc_worker *w, const char *error)
 {
 	struct rc_status *s = &w->outbox->status;
-	bool online = w->lc.state == RC_LC_ACTIVE && w->poll_healthy && !w->stopping;
+	bool online = w->lc.state == RC_LC_ACTIVE && !w->poll_failing && !w->stopping;
 
 	rc_outbox_lock(w->outbox);
 	s->online = online;
@@ -374,6 +374,8 @@ static void worker__adopt_subscription(struct rc_worker *w, enum rc_lc_action ac
 	rc_subscription_clear(&w->sub);
 	w->sub = *s;
 	*s = (struct rc_subscription){0};
+	if (act == RC_ACT_CREATE || act == RC_ACT_RESUME)
+		w->poll_failing = false; /* a new channel has not failed yet */
 	if (act == RC_ACT_CREATE || act == RC_ACT_MODIFY) {
 		worker__free_list(w->requested, w->n_requested);
 		w->requested = worker__copy_list(w->desired, w->n_desired);
@@ -559,7 +561,7 @@ static void worker__poll_failed(struct rc_worker *w, int64_t now, const char *wh
 	snprintf(msg, sizeof(msg), "PubNub poll failed: %s", what);
 	rc_outbox_log(w->outbox, RC_LOG_WARNING, "ringcentral: %s; retrying in %" PRId64 " ms",
 			msg, delay);
-	w->poll_healthy = false;
+	w->poll_failing = true;
 	worker__publish_status(w, msg);
 }
 
@@ -578,7 +580,7 @@ static void worker__poll_done(struct rc_worker *w, int64_t now)
 		rc_outbox_log(w->outbox, RC_LOG_WARNING,
 				"ringcentral: PubNub refused the channel (%s); re-creating the subscription", what);
 		rc_lifecycle_transport_failed(&w->lc);
-		w->poll_healthy = false;
+		w->poll_failing = true;
 		worker__publish_status(w, "PubNub refused the channel");
 	} else if (h->status != 200) {
 		worker__poll_failed(w, now, what);
@@ -594,8 +596,8 @@ static void worker__poll_done(struct rc_worker *w, int64_t now)
 			w->cursor = r.next;
 			rc_pubnub_response_clear(&r);
 			rc_backoff_reset(&w->poll_backoff);
-			if (!w->poll_healthy) {
-				w->poll_healthy = true;
+			if (w->poll_failing) {
+				w->poll_failing = false;
 				worker__publish_status(w, NULL);
 			}
 		}
