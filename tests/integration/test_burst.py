@@ -1,0 +1,37 @@
+"""test_burst.py - a burst of notifications arrives complete, once each, in order.
+
+5000 encrypted notifications are queued in the simulator at once; the plugin drains them
+in PubNub batches of 100 through the bounded outbox. The rate is printed (a measurement for
+the README, not an assertion: timing targets are benchmarks, not unit tests)."""
+import time
+
+from harness import Broker, MqttWatcher, Sim, plugin_opts, run_tests
+
+EVENT = "/restapi/v1.0/account/~/extension/401550809004/presence"
+COUNT = 5000
+
+
+def test_burst_is_delivered_completely_once_and_in_order():
+    # The broker would drop QoS 1 messages beyond 1000 queued for a slow subscriber, and
+    # the simulated PubNub cache must hold the whole burst: raise both limits.
+    with Sim("--cache-size", str(COUNT * 2)) as sim, \
+            Broker(plugin_opts(sim), extra_conf="max_queued_messages 0") as broker, \
+            MqttWatcher(broker.port, "ringcentral/account/#") as w, \
+            MqttWatcher(broker.port, "ringcentral/bridge/state") as state:
+        state.wait_for(lambda ms: ms and ms[-1].payload == b"online", 20, "online")
+        start = time.monotonic()
+        sent = sim.notify(EVENT, {"telephonyStatus": "NoCall"}, count=COUNT)
+        queued = time.monotonic()
+        assert len(sent) == COUNT
+        w.wait_for(lambda ms: len(ms) >= COUNT, 120, "%d notifications" % COUNT)
+        done = max(m.received_at for m in w.messages)
+        got = [m.user_properties["uuid"] for m in w.messages]
+        assert got == [s["uuid"] for s in sent], "lost, duplicated or reordered notifications"
+        by_uuid = {s["uuid"]: s["plaintext"].encode() for s in sent}
+        assert all(m.payload == by_uuid[m.user_properties["uuid"]] for m in w.messages)
+        print("simulator queued %d in %.2fs; delivered end to end in %.2fs (%.0f/s)"
+              % (COUNT, queued - start, done - start, COUNT / (done - start)))
+
+
+if __name__ == "__main__":
+    run_tests([test_burst_is_delivered_completely_once_and_in_order])
