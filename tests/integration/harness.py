@@ -194,10 +194,16 @@ class Broker:
 
     def start(self, expect_running=True):
         conf = self.write_conf()
+        env = dict(os.environ)
+        # A sanitizer build of the plugin needs its runtime preloaded into the broker.
+        if os.environ.get("RC_BROKER_PRELOAD"):
+            env["LD_PRELOAD"] = os.environ["RC_BROKER_PRELOAD"]
+        self.stderr_path = os.path.join(self.dir, "broker-%d.err" % self.port)
+        self.stderr_file = open(self.stderr_path, "w+")
         self.proc = subprocess.Popen(self.wrapper + ["/usr/sbin/mosquitto", "-c", conf],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                     stdout=subprocess.DEVNULL, stderr=self.stderr_file, env=env)
         if not expect_running:
-            self.proc.wait(30)
+            self.proc.wait(60)
             return self.proc.returncode
 
         def up():
@@ -225,10 +231,14 @@ class Broker:
         if self.proc is None:
             return None, 0.0
         result = stop_process(self.proc, timeout=30)
-        if self.proc.stderr:
-            self.stderr = self.proc.stderr.read().decode(errors="replace")
-            self.proc.stderr.close()
+        self.stderr_file.seek(0)
+        self.stderr = self.stderr_file.read()
+        self.stderr_file.close()
         self.proc = None
+        # Sanitizer and valgrind findings fail the test that caused them.
+        for marker in ("ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer"):
+            if marker in self.stderr:
+                raise AssertionError("broker stderr reports %r:\n%s" % (marker, self.stderr[-4000:]))
         return result
 
     def sighup(self):

@@ -30,8 +30,9 @@ def start_failure_line(opts):
     try:
         code = b.start(expect_running=False)
         assert code != 0, "broker started with bad options"
-        lines = [l for l in b.log_text().splitlines() + b.proc.stderr.read().decode().splitlines()
-                 if "ringcentral: Error" in l]
+        with open(b.stderr_path) as f:
+            lines = [l for l in b.log_text().splitlines() + f.read().splitlines()
+                     if "ringcentral: Error" in l]
         return lines
     finally:
         b.stop()
