@@ -34,6 +34,8 @@ enum rc_lc_action {
 	RC_ACT_RENEW,     /* POST /restapi/v1.0/subscription/{id}/renew */
 	RC_ACT_MODIFY,    /* PUT /restapi/v1.0/subscription/{id} */
 	RC_ACT_DELETE,    /* DELETE /restapi/v1.0/subscription/{id} */
+	RC_ACT_LIST,      /* GET /restapi/v1.0/subscription: look for our orphans */
+	RC_ACT_DELETE_ORPHAN, /* DELETE one orphan found by LIST */
 };
 
 /* How a request ended, as far as the lifecycle cares. */
@@ -67,6 +69,9 @@ struct rc_lifecycle {
 	int64_t renew_at;
 	bool filters_dirty;           /* desired filters differ from the subscription's */
 	bool transport_failed;        /* the delivery channel refused us: recreate */
+	bool list_due;                /* the subscription limit was hit: look for orphans */
+	unsigned orphans_pending;     /* orphans found by LIST, still to delete */
+	bool orphans_checked;         /* LIST already tried since the last successful create */
 
 	/* Settings. */
 	int64_t renew_margin_ms;
@@ -104,6 +109,8 @@ int64_t rc_lifecycle_done(struct rc_lifecycle *lc, enum rc_lc_outcome out, int64
 void rc_lifecycle_filters_changed(struct rc_lifecycle *lc);
 void rc_lifecycle_transport_failed(struct rc_lifecycle *lc); /* e.g. PubNub 403 */
 void rc_lifecycle_stop(struct rc_lifecycle *lc);
+/* After a LIST: how many orphans the worker found and will delete one by one. */
+void rc_lifecycle_orphans_found(struct rc_lifecycle *lc, unsigned n);
 
 /* When a live subscription would be renewed, given its lifetime (pure arithmetic):
  * expires_at - min(renew_margin, lifetime / 2). */

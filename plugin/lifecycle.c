@@ -128,6 +128,10 @@ enum rc_lc_action rc_lifecycle_next(struct rc_lifecycle *lc, int64_t now, int64_
 	}
 	if (lc->has_sub && lc->transport_failed)
 		return lifecycle__start(lc, RC_ACT_DELETE); /* do not leak the dead one */
+	if (lc->orphans_pending > 0)
+		return lifecycle__start(lc, RC_ACT_DELETE_ORPHAN);
+	if (lc->list_due)
+		return lifecycle__start(lc, RC_ACT_LIST);
 	if (lc->has_sub && !lc->sub_confirmed)
 		return lifecycle__start(lc, RC_ACT_RESUME);
 	if (!lc->has_sub)
@@ -188,8 +192,10 @@ static void lifecycle__sub_ok(struct rc_lifecycle *lc, enum rc_lc_action act, in
 	lc->renew_at = rc_lifecycle_renew_time(now, lifetime_ms, lc->renew_margin_ms);
 	if (act == RC_ACT_CREATE || act == RC_ACT_MODIFY)
 		lc->filters_dirty = false;
-	if (act == RC_ACT_CREATE)
+	if (act == RC_ACT_CREATE) {
 		lc->transport_failed = false;
+		lc->orphans_checked = false;
+	}
 	/* A subscription found again after a restart is renewed at once: its remaining
 	 * lifetime may be short, and a renewal proves it is still ours to use. */
 	if (act == RC_ACT_RESUME)
@@ -225,6 +231,10 @@ int64_t rc_lifecycle_done(struct rc_lifecycle *lc, enum rc_lc_outcome out, int64
 			lc->unauthorized_in_row = 0;
 			if (act == RC_ACT_DELETE)
 				lifecycle__drop_sub(lc);
+			else if (act == RC_ACT_LIST)
+				lc->list_due = false;
+			else if (act == RC_ACT_DELETE_ORPHAN)
+				lc->orphans_pending--;
 			else
 				lifecycle__sub_ok(lc, act, now, a);
 		}
@@ -246,7 +256,9 @@ int64_t rc_lifecycle_done(struct rc_lifecycle *lc, enum rc_lc_outcome out, int64
 		}
 		break;
 	case RC_OUT_NOT_FOUND:
-		if (act == RC_ACT_RESUME || act == RC_ACT_RENEW || act == RC_ACT_MODIFY ||
+		if (act == RC_ACT_DELETE_ORPHAN)
+			lc->orphans_pending--; /* already gone: that is what we wanted */
+		else if (act == RC_ACT_RESUME || act == RC_ACT_RENEW || act == RC_ACT_MODIFY ||
 				act == RC_ACT_DELETE)
 			lifecycle__drop_sub(lc); /* gone server-side: create a new one next */
 		else
@@ -260,14 +272,27 @@ int64_t rc_lifecycle_done(struct rc_lifecycle *lc, enum rc_lc_outcome out, int64
 			lc->api_blocked_until = now + delay;
 		break;
 	case RC_OUT_LIMIT:
-		delay = lifecycle__delay(lc, now, RC_LC_LIMIT_MIN_MS, random32);
+		/* Orphans of earlier runs count against the limit: with a state file we know
+		 * what ours look like, so list and delete them, then create again at once. */
+		if (act == RC_ACT_CREATE && lc->keep_on_stop && !lc->orphans_checked) {
+			lc->list_due = true;
+			lc->orphans_checked = true;
+		} else {
+			delay = lifecycle__delay(lc, now, RC_LC_LIMIT_MIN_MS, random32);
+		}
 		break;
 	case RC_OUT_REJECTED:
+		if (act == RC_ACT_DELETE_ORPHAN)
+			lc->orphans_pending = 0; /* give up on cleaning; the limit error will say why */
 		if (act == RC_ACT_DELETE)
 			lifecycle__drop_sub(lc); /* cannot delete it: at least do not loop on it */
 		delay = lifecycle__delay(lc, now, RC_LC_REJECTED_MIN_MS, random32);
 		break;
 	case RC_OUT_TRANSIENT:
+		if (act == RC_ACT_LIST || act == RC_ACT_DELETE_ORPHAN) {
+			lc->list_due = false;
+			lc->orphans_pending = 0;
+		}
 		if (act == RC_ACT_DELETE && lc->transport_failed)
 			lifecycle__drop_sub(lc); /* best effort; it expires on its own */
 		delay = lifecycle__delay(lc, now, 0, random32);
@@ -286,6 +311,11 @@ void rc_lifecycle_transport_failed(struct rc_lifecycle *lc)
 {
 	if (lc->has_sub)
 		lc->transport_failed = true;
+}
+
+void rc_lifecycle_orphans_found(struct rc_lifecycle *lc, unsigned n)
+{
+	lc->orphans_pending = n;
 }
 
 void rc_lifecycle_stop(struct rc_lifecycle *lc)
@@ -317,6 +347,8 @@ const char *rc_lc_action_name(enum rc_lc_action a)
 	case RC_ACT_RENEW: return "renew";
 	case RC_ACT_MODIFY: return "modify";
 	case RC_ACT_DELETE: return "delete";
+	case RC_ACT_LIST: return "list";
+	case RC_ACT_DELETE_ORPHAN: return "delete orphan";
 	}
 	return "unknown";
 }

@@ -74,6 +74,10 @@ struct rc_worker {
 	char **requested;
 	size_t n_requested;
 
+	/* Orphans of earlier runs found by a LIST, deleted one per DELETE_ORPHAN. */
+	char **orphans;
+	size_t n_orphans;
+
 	struct rc_pipeline pipeline;
 	int64_t drop_logged_at[RC_DROP_CAUSE_COUNT];
 	uint64_t drops_since_log[RC_DROP_CAUSE_COUNT];
@@ -309,6 +313,16 @@ static int worker__start_rest(struct rc_worker *w, enum rc_lc_action act)
 		t.method = "DELETE";
 		url = worker__url(w, "/restapi/v1.0/subscription", worker__sub_id(w), NULL);
 		break;
+	case RC_ACT_LIST:
+		t.method = "GET";
+		url = worker__url(w, "/restapi/v1.0/subscription", NULL, NULL);
+		break;
+	case RC_ACT_DELETE_ORPHAN:
+		t.method = "DELETE";
+		url = w->lc.orphans_pending > 0 && w->lc.orphans_pending <= w->n_orphans ?
+				worker__url(w, "/restapi/v1.0/subscription", w->orphans[w->lc.orphans_pending - 1], NULL) :
+				NULL;
+		break;
 	case RC_ACT_NONE:
 		return 0;
 	}
@@ -391,6 +405,38 @@ static long worker__lifetime(const struct rc_subscription *s)
 	return left > 1 ? (long)left : 1;
 }
 
+/* Orphans are this app's subscriptions that look like ours (same requested filters, PubNub
+ * delivery) but are not the one we use: left behind by earlier runs that could not delete
+ * them. They count against the per-extension limit. */
+static int worker__find_orphans(struct rc_worker *w, const char *body, size_t len)
+{
+	struct rc_subscription *list = NULL;
+	size_t n = 0;
+
+	worker__free_list(w->orphans, w->n_orphans);
+	w->orphans = NULL;
+	w->n_orphans = 0;
+	if (rc_subscription_list_parse(body, len, &list, &n) != 0)
+		return -1;
+	w->orphans = calloc(n + 1, sizeof(char *));
+	for (size_t i = 0; i < n; i++) {
+		struct rc_subscription *s = &list[i];
+		bool ours = w->orphans != NULL && s->transport_type != NULL &&
+				strcmp(s->transport_type, "PubNub") == 0 &&
+				(w->sub.id == NULL || strcmp(s->id, w->sub.id) != 0) &&
+				(rc_filters_equal(s->event_filters, s->n_event_filters, w->desired, w->n_desired) ||
+				 rc_filters_equal(s->event_filters, s->n_event_filters, w->requested, w->n_requested));
+		if (ours && (w->orphans[w->n_orphans] = strdup(s->id)) != NULL)
+			w->n_orphans++;
+		rc_subscription_clear(s);
+	}
+	free(list);
+	rc_outbox_log(w->outbox, RC_LOG_NOTICE,
+			"ringcentral: subscription limit reached; %zu orphan subscription(s) of earlier runs to delete",
+			w->n_orphans);
+	return 0;
+}
+
 static void worker__rest_done(struct rc_worker *w, int64_t now)
 {
 	enum rc_lc_action act = w->lc.in_flight;
@@ -416,6 +462,14 @@ static void worker__rest_done(struct rc_worker *w, int64_t now)
 			out = RC_OUT_TRANSIENT;
 			snprintf(what, sizeof(what), "unreadable token answer");
 		}
+	} else if (out == RC_OUT_OK && act == RC_ACT_LIST) {
+		if (worker__find_orphans(w, h->body, h->body_len) != 0) {
+			out = RC_OUT_TRANSIENT;
+			snprintf(what, sizeof(what), "unreadable subscription list");
+		}
+	} else if (out == RC_OUT_OK && act == RC_ACT_DELETE_ORPHAN) {
+		rc_outbox_log(w->outbox, RC_LOG_NOTICE, "ringcentral: deleted orphan subscription %s",
+				w->orphans[w->lc.orphans_pending - 1]);
 	} else if (out == RC_OUT_OK && act != RC_ACT_DELETE) {
 		struct rc_subscription s = {0};
 		if (rc_subscription_parse(h->body, h->body_len, &s) == 0 &&
@@ -447,6 +501,8 @@ static void worker__rest_done(struct rc_worker *w, int64_t now)
 
 	int64_t delay = rc_lifecycle_done(&w->lc, out, now, a, b, h->retry_after_ms,
 			worker__random(w));
+	if (act == RC_ACT_LIST && out == RC_OUT_OK)
+		rc_lifecycle_orphans_found(&w->lc, (unsigned)w->n_orphans);
 	if (out != RC_OUT_OK) {
 		char msg[400];
 		snprintf(msg, sizeof(msg), "%s failed: %s", rc_lc_action_name(act), what);
@@ -774,6 +830,7 @@ static void worker__free(struct rc_worker *w)
 	free(w->resume_address);
 	rc_filters_free(w->desired);
 	worker__free_list(w->requested, w->n_requested);
+	worker__free_list(w->orphans, w->n_orphans);
 	rc_pipeline_destroy(&w->pipeline);
 	pthread_mutex_destroy(&w->cmd_lock);
 	free(w);

@@ -1,0 +1,246 @@
+"""test_faults.py - the fault matrix: inject a fault through the simulator while
+notifications flow, and check that the bridge recovers by itself within the bound, that
+every notification the server accepted for a live subscription reaches MQTT exactly once,
+that the broker keeps answering (MQTT round trip under 200 ms) and that bridge/state and
+bridge/status tell the truth.
+
+Each test prints what it measured (recovery time, sent/received/duplicates)."""
+import threading
+import time
+
+from harness import (Broker, MqttWatcher, Sim, mqtt_rtt, plugin_opts, run_tests, wait_until)
+
+EVENT = "/restapi/v1.0/account/~/extension/401550809004/presence"
+
+
+class Flow:
+    """Sends a notification every `period` seconds and checks the rtt meanwhile."""
+
+    def __init__(self, sim, broker, period=0.2):
+        self.sim, self.broker, self.period = sim, broker, period
+        self.sent = []
+        self.rtts = []
+        self.stop_event = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def run(self):
+        n = 0
+        while not self.stop_event.is_set():
+            try:
+                self.sent.extend(d["uuid"] for d in self.sim.notify(EVENT, {"seq": n}))
+            except OSError:
+                pass  # the simulator's control port is not under test
+            n += 1
+            if n % 10 == 0:
+                self.rtts.append(mqtt_rtt(self.broker.port))
+            self.stop_event.wait(self.period)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop_event.set()
+        self.thread.join()
+
+    def check(self, watcher, what):
+        """Everything sent for a live subscription arrives exactly once."""
+        watcher.wait_for(lambda ms: set(self.sent) <= {m.user_properties.get("uuid") for m in ms},
+                         60, "every notification (%s)" % what)
+        got = [m.user_properties.get("uuid") for m in watcher.on_topic("ringcentral/account")]
+        dups = len(got) - len(set(got))
+        worst = max(self.rtts) if self.rtts else 0
+        print("%s: sent %d, received %d, duplicates %d, worst MQTT rtt %.0f ms"
+              % (what, len(self.sent), len(set(got)), dups, worst * 1000))
+        assert dups == 0
+        assert worst < 0.2, "broker round trip %.3fs" % worst
+
+
+def online(w, timeout=60):
+    return w.wait_state("ringcentral", "online", timeout)
+
+
+def wait_offline_then_online(w, since, timeout=60):
+    """Returns the seconds from `since` until the state is online again after the fault."""
+    state = "ringcentral/bridge/state"
+    w.wait_for(lambda ms: [m for m in ms if m.topic == state and m.received_at > since
+                           and m.payload == b"online"] and
+               [m for m in ms if m.topic == state][-1].payload == b"online", timeout, "back online")
+    back = [m for m in w.messages if m.topic == state and m.received_at > since
+            and m.payload == b"online"][0]
+    return back.received_at - since
+
+
+def test_token_revoked_401_then_refresh_or_login():
+    with Sim("--max-expires-in", "20") as sim, Broker(plugin_opts(sim, expires_in=20)) as b, \
+            MqttWatcher(b.port) as w:
+        online(w)
+        with Flow(sim, b) as flow:
+            time.sleep(1)
+            start = time.monotonic()
+            sim.call("POST", "/_sim/revoke", {})
+            # The next renewal gets a 401, the refresh is refused, a full login follows.
+            wait_until(lambda: any(r["status"] == 401 for r in sim.requests("POST", "/restapi/v1.0/subscription/")),
+                       30, "a 401 on renew")
+            wait_until(lambda: [r for r in sim.requests("POST", "/restapi/v1.0/subscription/")
+                                if r["status"] == 200 and r["time"] > time.time() - 5], 30,
+                       "a successful renew after the 401")
+            took = time.monotonic() - start
+        flow.check(w, "token revoked")
+        assert len([s for s in sim.subscriptions()]) == 1, "must renew, not re-create"
+        print("recovered from revoked tokens in %.1fs (includes waiting for the renewal)" % took)
+
+
+def test_refresh_token_rejected_gives_full_login():
+    with Sim("--access-token-ttl", "6") as sim, Broker(plugin_opts(sim)) as b, MqttWatcher(b.port) as w:
+        online(w)
+        sim.fault(match={"method": "POST", "path_prefix": "/restapi/oauth/token"}, status=400,
+                  body={"error": "invalid_grant", "error_description": "Token is revoked"}, count=1)
+        with Flow(sim, b):
+            # Refresh at ~4.8 s is refused; a login must follow at once.
+            wait_until(lambda: len([r for r in sim.requests("POST", "/restapi/oauth/token")
+                                    if r["status"] == 200]) >= 2, 20, "a login after the refused refresh")
+        tokens = sim.requests("POST", "/restapi/oauth/token")
+        assert [r["status"] for r in tokens][:3] == [200, 400, 200], tokens
+        assert tokens[2]["time"] - tokens[1]["time"] < 2, "login must follow the refused refresh at once"
+        b.wait_log("refresh failed")
+
+
+def test_wrong_credentials_clear_error_and_no_storm():
+    with Sim("--client-secret", "the-real-secret") as sim, Broker(plugin_opts(sim)) as b, \
+            MqttWatcher(b.port) as w:
+        status = w.wait_status(lambda s: s["last_error"] and "login failed" in s["last_error"], 20)
+        assert "HTTP 401" in status["last_error"] and status["state"] == "offline"
+        start = time.time()
+        # Watch 45 s of retries: a few attempts, never a storm.
+        wait_until(lambda: time.time() - start > 45, 60, "45 seconds", interval=1)
+        attempts = [r for r in sim.requests("POST", "/restapi/oauth/token")]
+        per_minute = len(attempts) * 60 / (time.time() - attempts[0]["time"])
+        print("wrong credentials: %d login attempts in %.0fs" % (len(attempts), time.time() - attempts[0]["time"]))
+        assert len(attempts) <= 4 and per_minute <= 6, attempts
+        assert "sim-client-secret" not in b.log_text()
+
+
+def test_subscription_deleted_server_side_is_recreated():
+    with Sim() as sim, Broker(plugin_opts(sim)) as b, MqttWatcher(b.port) as w:
+        online(w)
+        old = sim.live_subscriptions()[0]["id"]
+        with Flow(sim, b) as flow:
+            time.sleep(1)
+            start = time.monotonic()
+            sim.expire(subscriptions=True, tokens=False)
+            took = wait_offline_then_online(w, start, 30)
+            wait_until(lambda: sim.live_subscriptions(), 30, "a new subscription")
+            time.sleep(1)
+        flow.check(w, "subscription expired server-side")
+        subs = sim.subscriptions()
+        assert len(subs) == 2 and sim.live_subscriptions()[0]["id"] != old
+        status = w.wait_status(lambda s: s["recreations"] == 1)
+        assert status["state"] == "online"
+        print("re-created the subscription within %.1fs" % took)
+
+
+def test_rate_limited_renew_waits_for_retry_after():
+    with Sim("--max-expires-in", "20") as sim, Broker(plugin_opts(sim, expires_in=20)) as b, \
+            MqttWatcher(b.port) as w:
+        online(w)
+        sim.fault(match={"method": "POST", "path_prefix": "/restapi/v1.0/subscription/"}, status=429,
+                  headers={"Retry-After": "4", "X-Rate-Limit-Group": "Light"},
+                  body={"errorCode": "CMN-301", "message": "Request rate exceeded"}, count=1)
+        with Flow(sim, b) as flow:
+            wait_until(lambda: [r for r in sim.requests("POST", "/restapi/v1.0/subscription/")
+                                if r["status"] == 200], 40, "a renew after the 429")
+        renews = sim.requests("POST", "/restapi/v1.0/subscription/")
+        assert renews[0]["status"] == 429
+        gap = renews[1]["time"] - renews[0]["time"]
+        assert gap >= 4, "retried after %.2fs despite Retry-After: 4" % gap
+        flow.check(w, "429 on renew")
+        print("429 Retry-After 4: next request after %.1fs" % gap)
+
+
+def test_server_errors_resets_and_stalls_recover():
+    with Sim() as sim, Broker(plugin_opts(sim, request_timeout=3)) as b, MqttWatcher(b.port) as w:
+        online(w)
+        for fault, what in (({"status": 503, "body": {"errorCode": "CMN-211"}, "count": 3}, "503"),
+                            ({"close": True, "count": 2}, "connection reset"),
+                            ({"delay": 5, "status": 200, "count": 1}, "stalled response")):
+            sim.call("POST", "/_sim/requests/clear", {})
+            sim.fault(match={"method": "POST", "path_prefix": "/restapi/v1.0/subscription"}, **fault)
+            sim.expire(subscriptions=True, tokens=False)  # forces a create through the fault
+            start = time.monotonic()
+            took = wait_offline_then_online(w, start, 90)
+            print("%s: back online after %.1fs" % (what, took))
+            assert took < 60
+        assert len(sim.live_subscriptions()) == 1
+
+
+def test_pubnub_errors_and_timeouts():
+    with Sim("--long-poll-timeout", "1") as sim, Broker(plugin_opts(sim)) as b, MqttWatcher(b.port) as w:
+        online(w)
+        with Flow(sim, b) as flow:
+            # Long-poll timeouts are normal: several empty polls, no error.
+            wait_until(lambda: len(sim.requests("GET", "/v2/subscribe/")) >= 4, 20, "empty polls")
+            assert w.last_status()["last_error"] is None
+            for status, body in ((400, {"message": "Invalid", "error": True}), (500, None),
+                                 (200, "garbage")):
+                sim.fault(match={"method": "GET", "path_prefix": "/v2/subscribe/"},
+                          status=status, body=body, count=1)
+            wait_until(lambda: [r for r in sim.requests("GET", "/v2/subscribe/") if r["status"] == 400], 20,
+                       "the injected poll errors")
+            time.sleep(3)
+        flow.check(w, "PubNub 400/500/garbage")
+        assert len(sim.subscriptions()) == 1
+        online(w)
+
+
+def test_pubnub_403_recreates():
+    with Sim() as sim, Broker(plugin_opts(sim)) as b, MqttWatcher(b.port) as w:
+        online(w)
+        sim.fault(match={"method": "GET", "path_prefix": "/v2/subscribe/"}, status=403,
+                  body={"message": "Forbidden", "error": True, "status": 403}, count=1)
+        sim.notify(EVENT, {"kick": 1})  # ends the current long-poll so the next one hits the fault
+        wait_until(lambda: len(sim.subscriptions()) == 2, 30, "a new subscription after PubNub 403")
+        old, new = sim.subscriptions()
+        assert old["status"] == "deleted", "the old subscription must not be leaked"
+        online(w)
+
+
+def test_clock_jump_expires_everything():
+    with Sim() as sim, Broker(plugin_opts(sim)) as b, MqttWatcher(b.port) as w:
+        online(w)
+        with Flow(sim, b) as flow:
+            time.sleep(1)
+            start = time.monotonic()
+            sim.expire(subscriptions=True, tokens=True)
+            took = wait_offline_then_online(w, start, 60)
+            time.sleep(1)
+        flow.check(w, "everything expired at once")
+        print("recovered from a simulated suspend in %.1fs" % took)
+
+
+def test_sighup_during_renew_and_shutdown_during_stall():
+    with Sim("--max-expires-in", "20") as sim:
+        b = Broker(plugin_opts(sim, expires_in=20))
+        with b, MqttWatcher(b.port) as w:
+            online(w)
+            sim.fault(match={"method": "POST", "path_prefix": "/restapi/v1.0/subscription/"}, delay=60,
+                      status=200, count=1)
+            wait_until(lambda: b.log_text().count("ringcentral: renew") >= 1, 30, "a renew in flight")
+            b.sighup()
+            b.wait_log("event filters unchanged")
+            code, took = b.stop()
+            print("shutdown during a stalled renew took %.2fs" % took)
+            assert code == 0 and took < 5
+
+
+if __name__ == "__main__":
+    run_tests([test_token_revoked_401_then_refresh_or_login,
+               test_refresh_token_rejected_gives_full_login,
+               test_wrong_credentials_clear_error_and_no_storm,
+               test_subscription_deleted_server_side_is_recreated,
+               test_rate_limited_renew_waits_for_retry_after,
+               test_server_errors_resets_and_stalls_recover,
+               test_pubnub_errors_and_timeouts,
+               test_pubnub_403_recreates,
+               test_clock_jump_expires_everything,
+               test_sighup_during_renew_and_shutdown_during_stall])
