@@ -233,6 +233,29 @@ def test_sighup_during_renew_and_shutdown_during_stall():
             assert code == 0 and took < 5
 
 
+def test_subscription_limit_cleans_orphans_with_state_file():
+    import os
+    import tempfile
+    with Sim("--max-subscriptions", "1") as sim, tempfile.TemporaryDirectory() as d:
+        state = os.path.join(d, "rc.state")
+        opts = plugin_opts(sim, state_file=state)
+        with Broker(opts, workdir=d) as b, MqttWatcher(b.port) as w:
+            online(w)
+        orphan = sim.live_subscriptions()[0]["id"]
+        os.unlink(state)  # the saved state is lost: the old subscription is now an orphan
+        with Broker(opts, workdir=d) as b, MqttWatcher(b.port) as w:
+            online(w)
+            creates = [r for r in sim.requests("POST") if r["path"] == "/restapi/v1.0/subscription"]
+            assert [r["status"] for r in creates] == [200, 403, 200], creates
+            assert [r["status"] for r in sim.requests("DELETE")] == [204]
+            assert orphan not in [s["id"] for s in sim.live_subscriptions()]
+            b.wait_log("deleted orphan subscription " + orphan)
+        # Without a state file the limit is reported clearly and not worked around.
+        with Broker(plugin_opts(sim)) as b, MqttWatcher(b.port) as w:
+            status = w.wait_status(lambda s: s["last_error"] and "SUB-505" in s["last_error"], 20)
+            assert status["state"] == "offline"
+
+
 if __name__ == "__main__":
     run_tests([test_token_revoked_401_then_refresh_or_login,
                test_refresh_token_rejected_gives_full_login,
@@ -243,4 +266,5 @@ if __name__ == "__main__":
                test_pubnub_errors_and_timeouts,
                test_pubnub_403_recreates,
                test_clock_jump_expires_everything,
-               test_sighup_during_renew_and_shutdown_during_stall])
+               test_sighup_during_renew_and_shutdown_during_stall,
+               test_subscription_limit_cleans_orphans_with_state_file])
