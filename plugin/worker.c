@@ -155,7 +155,10 @@ static char *worker__escape(const char *s)
 static void worker__publish_status(struct rc_worker *w, const char *error)
 {
 	struct rc_status *s = &w->outbox->status;
-	bool online = w->lc.state == RC_LC_ACTIVE && !w->poll_failing && !w->stopping;
+	/* Online means notifications can flow: the subscription is live, the channel has a
+	 * position (a notification sent from now on will be fetched) and it is not failing. */
+	bool online = w->lc.state == RC_LC_ACTIVE && !w->poll_failing && !w->stopping &&
+			strcmp(w->cursor.tt, "0") != 0;
 
 	rc_outbox_lock(w->outbox);
 	s->online = online;
@@ -652,7 +655,7 @@ static void worker__poll_done(struct rc_worker *w, int64_t now)
 			w->cursor = r.next;
 			rc_pubnub_response_clear(&r);
 			rc_backoff_reset(&w->poll_backoff);
-			if (w->poll_failing) {
+			if (w->poll_failing || !w->last_online) {
 				w->poll_failing = false;
 				worker__publish_status(w, NULL);
 			}
