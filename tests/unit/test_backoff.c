@@ -1,0 +1,69 @@
+/* test_backoff.c - capped exponential backoff with jitter. */
+#include <stdint.h>
+#include <CUnit/Basic.h>
+#include "rc_backoff.h"
+
+static void test_window_doubles_up_to_the_cap(void)
+{
+	struct rc_backoff b;
+	int64_t expected_max[] = { 1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000 };
+
+	rc_backoff_init(&b, 1000, 30000);
+	for (size_t i = 0; i < sizeof(expected_max) / sizeof(expected_max[0]); i++) {
+		struct rc_backoff copy = b;
+		/* The largest random value gives the top of the window, zero gives its middle. */
+		CU_ASSERT_EQUAL(rc_backoff_fail(&b, 0xffffffffu), expected_max[i]);
+		CU_ASSERT_EQUAL(rc_backoff_fail(&copy, 0), expected_max[i] - expected_max[i] / 2);
+	}
+}
+
+static void test_jitter_stays_in_upper_half(void)
+{
+	struct rc_backoff b;
+	uint32_t r = 12345;
+
+	rc_backoff_init(&b, 500, 8000);
+	for (int i = 0; i < 1000; i++) {
+		struct rc_backoff probe = b;
+		int64_t top = rc_backoff_fail(&probe, 0xffffffffu);
+		r = r * 1664525u + 1013904223u;
+		int64_t d = rc_backoff_fail(&b, r);
+		CU_ASSERT(d >= top / 2 && d <= top);
+	}
+}
+
+static void test_reset_and_no_overflow(void)
+{
+	struct rc_backoff b;
+
+	rc_backoff_init(&b, 1000, 60000);
+	for (int i = 0; i < 100; i++)
+		CU_ASSERT(rc_backoff_fail(&b, 0xffffffffu) <= 60000);
+	CU_ASSERT_EQUAL(rc_backoff_fail(&b, 0xffffffffu), 60000);
+	rc_backoff_reset(&b);
+	CU_ASSERT_EQUAL(rc_backoff_fail(&b, 0xffffffffu), 1000);
+	/* Nonsense settings are made sane rather than dividing by zero. */
+	rc_backoff_init(&b, 0, -5);
+	CU_ASSERT(rc_backoff_fail(&b, 0xffffffffu) >= 1);
+}
+
+int main(void)
+{
+	CU_pSuite s;
+
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 2;
+	s = CU_add_suite("backoff", NULL, NULL);
+	if (s == NULL ||
+			!CU_add_test(s, "window doubles up to the cap", test_window_doubles_up_to_the_cap) ||
+			!CU_add_test(s, "jitter in the upper half", test_jitter_stays_in_upper_half) ||
+			!CU_add_test(s, "reset, no overflow", test_reset_and_no_overflow)) {
+		CU_cleanup_registry();
+		return 2;
+	}
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	unsigned failures = CU_get_number_of_failures();
+	CU_cleanup_registry();
+	return failures ? 1 : 0;
+}

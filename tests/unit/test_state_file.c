@@ -1,0 +1,113 @@
+/* test_state_file.c - saving and loading the subscription across restarts. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <CUnit/Basic.h>
+#include "rc_state_file.h"
+
+static char dir[64];
+static char path[128];
+
+static void write_file(const char *content)
+{
+	FILE *f = fopen(path, "w");
+	fputs(content, f);
+	fclose(f);
+}
+
+static void test_round_trip(void)
+{
+	char *filters[] = { "/restapi/v1.0/account/~/extension/~/presence", "/b", NULL };
+	struct rc_saved_state s = { .subscription_id = "78c53776-6aa5-4089-b080-150089c097bf",
+		.event_filters = filters, .n_event_filters = 2, .address = "96830102602705_0d0115d5",
+		.cursor = { .tt = "15955780863943033", .tr = 2 } };
+	struct rc_saved_state got;
+	char err[256];
+	struct stat st;
+	char tmp[160];
+
+	CU_ASSERT_EQUAL_FATAL(rc_state_file_save(path, &s, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(stat(path, &st), 0);
+	CU_ASSERT_EQUAL(st.st_mode & 0777, 0600);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	CU_ASSERT_NOT_EQUAL(access(tmp, F_OK), 0);
+
+	CU_ASSERT_EQUAL_FATAL(rc_state_file_load(path, &got, err, sizeof(err)), 1);
+	CU_ASSERT_STRING_EQUAL(got.subscription_id, s.subscription_id);
+	CU_ASSERT_EQUAL_FATAL(got.n_event_filters, 2);
+	CU_ASSERT_STRING_EQUAL(got.event_filters[0], filters[0]);
+	CU_ASSERT_STRING_EQUAL(got.event_filters[1], "/b");
+	CU_ASSERT_PTR_NULL(got.event_filters[2]);
+	CU_ASSERT_STRING_EQUAL(got.address, s.address);
+	CU_ASSERT_STRING_EQUAL(got.cursor.tt, "15955780863943033");
+	CU_ASSERT_EQUAL(got.cursor.tr, 2);
+	rc_saved_state_clear(&got);
+	CU_ASSERT_PTR_NULL(got.subscription_id);
+
+	/* Saving again replaces the file atomically. */
+	s.cursor.tt[0] = '2';
+	CU_ASSERT_EQUAL(rc_state_file_save(path, &s, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(rc_state_file_load(path, &got, err, sizeof(err)), 1);
+	CU_ASSERT_STRING_EQUAL(got.cursor.tt, "25955780863943033");
+	rc_saved_state_clear(&got);
+}
+
+static void test_missing_and_corrupt(void)
+{
+	struct rc_saved_state got;
+	char err[256] = "";
+
+	rc_state_file_remove(path);
+	CU_ASSERT_EQUAL(rc_state_file_load(path, &got, err, sizeof(err)), 0);
+	write_file("{ not json");
+	CU_ASSERT_EQUAL(rc_state_file_load(path, &got, err, sizeof(err)), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "not a valid state file"));
+	write_file("{\"subscription_id\":\"x\",\"event_filters\":[\"/a\"],\"pubnub_timetoken\":\"12ab\"}");
+	CU_ASSERT_EQUAL(rc_state_file_load(path, &got, err, sizeof(err)), -1);
+	write_file("{\"subscription_id\":\"\",\"event_filters\":[\"/a\"]}");
+	CU_ASSERT_EQUAL(rc_state_file_load(path, &got, err, sizeof(err)), -1);
+	write_file("{\"subscription_id\":\"x\",\"event_filters\":[1]}");
+	CU_ASSERT_EQUAL(rc_state_file_load(path, &got, err, sizeof(err)), -1);
+	/* No cursor saved: start from "0". */
+	write_file("{\"subscription_id\":\"x\",\"event_filters\":[\"/a\"]}");
+	CU_ASSERT_EQUAL_FATAL(rc_state_file_load(path, &got, err, sizeof(err)), 1);
+	CU_ASSERT_STRING_EQUAL(got.cursor.tt, "0");
+	CU_ASSERT_PTR_NULL(got.address);
+	rc_saved_state_clear(&got);
+}
+
+static void test_unwritable_directory(void)
+{
+	struct rc_saved_state s = { .subscription_id = "x", .cursor = { .tt = "1" } };
+	char err[256] = "";
+
+	CU_ASSERT_EQUAL(rc_state_file_save("/nonexistent-dir/state", &s, err, sizeof(err)), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "cannot write /nonexistent-dir/state"));
+}
+
+int main(void)
+{
+	CU_pSuite s;
+
+	snprintf(dir, sizeof(dir), "/tmp/test_state_file.XXXXXX");
+	if (mkdtemp(dir) == NULL || CU_initialize_registry() != CUE_SUCCESS)
+		return 2;
+	snprintf(path, sizeof(path), "%s/rc.state", dir);
+	s = CU_add_suite("state_file", NULL, NULL);
+	if (s == NULL ||
+			!CU_add_test(s, "round trip", test_round_trip) ||
+			!CU_add_test(s, "missing and corrupt", test_missing_and_corrupt) ||
+			!CU_add_test(s, "unwritable directory", test_unwritable_directory)) {
+		CU_cleanup_registry();
+		return 2;
+	}
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	unsigned failures = CU_get_number_of_failures();
+	CU_cleanup_registry();
+	unlink(path);
+	rmdir(dir);
+	return failures ? 1 : 0;
+}

@@ -1,0 +1,109 @@
+/* test_status.c - the bridge/status JSON and its counters. */
+#include <stdlib.h>
+#include <string.h>
+#include <CUnit/Basic.h>
+#include <json-c/json.h>
+#include "rc_status.h"
+
+static json_object *render(const struct rc_status *s)
+{
+	size_t len = 0;
+	char *text = rc_status_to_json(s, 1795900000000LL, &len);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+	CU_ASSERT_EQUAL(len, strlen(text));
+	json_object *o = json_tokener_parse(text);
+	free(text);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+	return o;
+}
+
+static json_object *get(json_object *o, const char *key)
+{
+	json_object *v = NULL;
+
+	CU_ASSERT_TRUE(json_object_object_get_ex(o, key, &v));
+	return v;
+}
+
+static void test_offline_without_subscription(void)
+{
+	struct rc_status s = { .lifecycle = "authenticating", .transport = "pubnub",
+		.started_at_ms = 1795899999000LL };
+	json_object *o = render(&s);
+
+	CU_ASSERT_STRING_EQUAL(json_object_get_string(get(o, "state")), "offline");
+	CU_ASSERT_STRING_EQUAL(json_object_get_string(get(o, "transport")), "pubnub");
+	CU_ASSERT_PTR_NULL(get(o, "subscription_id"));
+	CU_ASSERT_PTR_NULL(get(o, "expiration_time"));
+	CU_ASSERT_PTR_NULL(get(o, "last_error"));
+	CU_ASSERT_EQUAL(json_object_array_length(get(o, "event_filters")), 0);
+	static const char *counters[] = { "received", "published", "dropped", "duplicates",
+		"decrypt_errors", "renewals", "recreations" };
+	for (size_t i = 0; i < 7; i++)
+		CU_ASSERT_EQUAL(json_object_get_int64(get(o, counters[i])), 0);
+	/* 1795899999 s is 2026-11-28T21:06:39Z (date -u -d @1795899999). */
+	CU_ASSERT_STRING_EQUAL(json_object_get_string(get(o, "started_at")), "2026-11-28T21:06:39.000Z");
+	json_object_put(o);
+}
+
+static void test_online_with_counters_and_causes(void)
+{
+	struct rc_status s = { .online = true, .lifecycle = "active", .transport = "pubnub",
+		.received = 10, .published = 7, .duplicates = 1, .renewals = 3, .recreations = 1 };
+	char *filters[] = { "/a", "/b" };
+
+	strcpy(s.subscription_id, "sub-1");
+	strcpy(s.expiration_time, "2026-11-28T12:15:00.000Z");
+	rc_status_set_filters(&s, filters, 2);
+	rc_status_set_filters(&s, filters, 1); /* replaced, not leaked */
+	rc_status_set_error(&s, "renew failed: HTTP %d", 503);
+	rc_status_count_drop(&s, RC_DROP_BAD_PADDING);
+	rc_status_count_drop(&s, RC_DROP_TOPIC_WILDCARD);
+	json_object *o = render(&s);
+
+	CU_ASSERT_STRING_EQUAL(json_object_get_string(get(o, "state")), "online");
+	CU_ASSERT_STRING_EQUAL(json_object_get_string(get(o, "subscription_id")), "sub-1");
+	CU_ASSERT_STRING_EQUAL(json_object_get_string(get(o, "last_error")), "renew failed: HTTP 503");
+	CU_ASSERT_EQUAL(json_object_array_length(get(o, "event_filters")), 1);
+	CU_ASSERT_EQUAL(json_object_get_int64(get(o, "dropped")), 2);
+	CU_ASSERT_EQUAL(json_object_get_int64(get(o, "decrypt_errors")), 1);
+	CU_ASSERT_EQUAL(json_object_get_int64(get(o, "renewals")), 3);
+	json_object *causes = get(o, "drop_causes");
+	CU_ASSERT_EQUAL(json_object_get_int64(get(causes, "bad_padding")), 1);
+	CU_ASSERT_EQUAL(json_object_get_int64(get(causes, "topic_wildcard")), 1);
+	CU_ASSERT_FALSE(json_object_object_get_ex(causes, "not_json", NULL));
+	json_object_put(o);
+	rc_status_clear(&s);
+	CU_ASSERT_PTR_NULL(s.event_filters);
+}
+
+static void test_cause_names(void)
+{
+	for (int c = 0; c < RC_DROP_CAUSE_COUNT; c++)
+		CU_ASSERT_PTR_NOT_NULL(rc_drop_cause_name((enum rc_drop_cause)c));
+	CU_ASSERT_STRING_EQUAL(rc_drop_cause_name(RC_DROP_CAUSE_COUNT), "unknown");
+	CU_ASSERT_TRUE(rc_drop_cause_is_decrypt(RC_DROP_BAD_BASE64));
+	CU_ASSERT_FALSE(rc_drop_cause_is_decrypt(RC_DROP_NOT_JSON));
+}
+
+int main(void)
+{
+	CU_pSuite s;
+
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 2;
+	s = CU_add_suite("status", NULL, NULL);
+	if (s == NULL ||
+			!CU_add_test(s, "offline without subscription", test_offline_without_subscription) ||
+			!CU_add_test(s, "online with counters and causes", test_online_with_counters_and_causes) ||
+			!CU_add_test(s, "cause names", test_cause_names)) {
+		CU_cleanup_registry();
+		return 2;
+	}
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	unsigned failures = CU_get_number_of_failures();
+	CU_cleanup_registry();
+	return failures ? 1 : 0;
+}
