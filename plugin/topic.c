@@ -363,7 +363,7 @@ check:;
 static int topic__pattern_check(const char *pattern, char *err, size_t errlen)
 {
 	struct topic__span pat = { pattern, strlen(pattern) };
-	struct topic__span level, name, other;
+	struct topic__span level, name, other = { NULL, 0 };
 
 	if (pattern[0] != '/') {
 		snprintf(err, errlen, "pattern '%s' must start with '/'", pattern);
@@ -381,9 +381,9 @@ static int topic__pattern_check(const char *pattern, char *err, size_t errlen)
 		}
 		if (topic__is_capture(level, &name)) {
 			for (size_t j = 1; j < k; j++) {
-				topic__level(pat, j, &other);
 				struct topic__span oname;
-				if (topic__is_capture(other, &oname) && oname.len == name.len &&
+				/* Levels before k exist: the loop above already walked them. */
+				if (topic__level(pat, j, &other) && topic__is_capture(other, &oname) && oname.len == name.len &&
 				    memcmp(oname.p, name.p, name.len) == 0) {
 					snprintf(err, errlen, "pattern '%s' captures {%.*s} twice",
 						pattern, (int)name.len, name.p);
