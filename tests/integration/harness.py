@@ -6,6 +6,7 @@ pid, and waiting is done on events (a condition variable fed by the MQTT client,
 simulator's request log, the broker's log), each with a deadline, never on bare sleeps.
 Run under Debian's /usr/bin/python3 (python3-paho-mqtt 1.6, python3-cryptography).
 """
+import atexit
 import getpass
 import json
 import os
@@ -62,8 +63,31 @@ def wait_until(predicate, timeout, what, interval=0.05):
         time.sleep(interval)
 
 
+# Every process and temporary directory made here, so an aborted test run (or a Broker used
+# without `with`) still stops them (by pid) and removes them at exit.
+_children = set()
+_tempdirs = set()
+
+
+def _start(cmd, **kw):
+    proc = subprocess.Popen(cmd, **kw)
+    _children.add(proc)
+    return proc
+
+
+@atexit.register
+def _stop_children():
+    for proc in list(_children):
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    for d in list(_tempdirs):
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def stop_process(proc, timeout=10):
     """SIGTERM, wait, then SIGKILL: returns (exit code, seconds it took)."""
+    _children.discard(proc)
     if proc.poll() is not None:
         return proc.returncode, 0.0
     start = time.monotonic()
@@ -87,8 +111,8 @@ class Sim:
     def __enter__(self):
         ready = os.path.join(self.dir, "ready.json")
         self.stderr = open(os.path.join(self.dir, "sim.err"), "w+")
-        self.proc = subprocess.Popen([PYTHON, SIM, "--dir", self.dir, "--ready-file", ready]
-                                     + self.args, stdout=subprocess.DEVNULL, stderr=self.stderr)
+        self.proc = _start([PYTHON, SIM, "--dir", self.dir, "--ready-file", ready] + self.args,
+                           stdout=subprocess.DEVNULL, stderr=self.stderr)
 
         def ready_or_dead():
             if self.proc.poll() is not None:
@@ -99,14 +123,17 @@ class Sim:
         with open(ready) as f:
             info = json.load(f)
         self.port, self.url, self.cafile = info["port"], info["url"], info["cafile"]
+        self.pid = info["pid"]
         self.ssl = ssl.create_default_context(cafile=self.cafile)
         return self
 
     def __exit__(self, *exc):
-        if self.proc is not None:
-            stop_process(self.proc)
-        self.stderr.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        try:
+            if self.proc is not None:
+                stop_process(self.proc)
+            self.stderr.close()
+        finally:
+            shutil.rmtree(self.dir, ignore_errors=True)
 
     def call(self, method, path, body=None, timeout=30):
         data = None if body is None else json.dumps(body).encode()
@@ -142,7 +169,16 @@ class Sim:
         self.call("POST", "/_sim/expire", {"subscriptions": subscriptions, "tokens": tokens})
 
     def config(self, **settings):
-        self.call("POST", "/_sim/config", settings)
+        """Changes settings at runtime (access_token_ttl, max_expires_in, long_poll_timeout,
+        disabled_filters, ...); returns all tunable settings."""
+        return self.call("POST", "/_sim/config", settings)
+
+    def revoke(self):
+        """Invalidates every access and refresh token."""
+        self.call("POST", "/_sim/revoke", {})
+
+    def clear_requests(self):
+        self.call("POST", "/_sim/requests/clear", {})
 
 
 def plugin_opts(sim, **overrides):
@@ -167,6 +203,9 @@ def plugin_opts(sim, **overrides):
     return pairs
 
 
+default_plugin_opts = plugin_opts
+
+
 class Broker:
     """/usr/sbin/mosquitto with the plugin, on a free port, logging to a file."""
 
@@ -177,6 +216,8 @@ class Broker:
         self.port = port or free_port()
         self.own_dir = workdir is None
         self.dir = workdir or tempfile.mkdtemp(prefix="rcbroker-")
+        if self.own_dir:
+            _tempdirs.add(self.dir)
         self.log = os.path.join(self.dir, "broker-%d.log" % self.port)
         self.proc = None
 
@@ -200,8 +241,8 @@ class Broker:
             env["LD_PRELOAD"] = os.environ["RC_BROKER_PRELOAD"]
         self.stderr_path = os.path.join(self.dir, "broker-%d.err" % self.port)
         self.stderr_file = open(self.stderr_path, "w+")
-        self.proc = subprocess.Popen(self.wrapper + ["/usr/sbin/mosquitto", "-c", conf],
-                                     stdout=subprocess.DEVNULL, stderr=self.stderr_file, env=env)
+        self.proc = _start(self.wrapper + ["/usr/sbin/mosquitto", "-c", conf],
+                           stdout=subprocess.DEVNULL, stderr=self.stderr_file, env=env)
         if not expect_running:
             self.proc.wait(60)
             return self.proc.returncode
@@ -223,9 +264,12 @@ class Broker:
         return self
 
     def __exit__(self, *exc):
-        self.stop()
-        if self.own_dir:
-            shutil.rmtree(self.dir, ignore_errors=True)
+        try:
+            self.stop()
+        finally:
+            if self.own_dir:
+                shutil.rmtree(self.dir, ignore_errors=True)
+                _tempdirs.discard(self.dir)
 
     def stop(self):
         if self.proc is None:
@@ -308,6 +352,12 @@ class MqttWatcher:
                                             [m.topic for m in self.messages[-10:]]))
                 self.cond.wait(left)
 
+    def wait_count(self, n, timeout=20, prefix=""):
+        """Blocks until at least n messages (on topics starting with prefix) arrived."""
+        return self.wait_for(lambda ms: len([m for m in ms if m.topic.startswith(prefix)]) >= n
+                             and [m for m in ms if m.topic.startswith(prefix)],
+                             timeout, "%d messages on %s*" % (n, prefix))
+
     def on_topic(self, prefix):
         with self.cond:
             return [m for m in self.messages if m.topic.startswith(prefix)]
@@ -357,6 +407,38 @@ def mqtt_rtt(port, timeout=5):
         pub.loop_stop()
         pub.disconnect()
     return rtt
+
+
+rtt = mqtt_rtt
+
+
+def read_retained(port, topic, timeout=5):
+    """The retained message on topic (a Message), or None when there is none. The broker
+    sends retained messages right after the SUBACK, so a marker published afterwards on
+    the same connection arrives after them: no fixed wait either way."""
+    marker = "harness/marker/%d/%d" % (os.getpid(), time.monotonic_ns())
+    got, cond = [], threading.Condition()
+
+    def on_message(client, userdata, msg):
+        with cond:
+            got.append(Message(msg, time.monotonic()))
+            cond.notify_all()
+    client = mqtt.Client(client_id="retained-%d-%d" % (os.getpid(), time.monotonic_ns()),
+                         protocol=mqtt.MQTTv5)
+    client.on_message = on_message
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    try:
+        client.subscribe([(marker, 1), (topic, 1)])
+        client.publish(marker, b"m", qos=1)
+        with cond:
+            if not cond.wait_for(lambda: any(m.topic == marker for m in got), timeout):
+                raise AssertionError("no marker back from the broker within %ss" % timeout)
+            found = [m for m in got if m.topic != marker and m.retain]
+    finally:
+        client.loop_stop()
+        client.disconnect()
+    return found[0] if found else None
 
 
 def run_tests(tests):

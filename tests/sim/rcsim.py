@@ -1,19 +1,30 @@
 #!/usr/bin/python3
 """rcsim.py - a local stand-in for RingCentral's REST API and PubNub, over real TLS.
 
-The integration tests and the README demo point the plugin at this server. It follows
-../../shared/docs/ringcentral-protocol.md: OAuth grants with expiring, single-use refresh
-tokens; subscriptions with granted lifetimes, renew/modify/delete/list and 404 after
-expiry; PubNub v2 long-poll with timetokens, a recent-message cache and batches of at most
-100; per-subscription AES-128-ECB encryption. A control API under /_sim/ lets tests send
-notifications, read what the plugin asked for and inject faults.
+The integration tests and the README demo point the plugin at this server (server and
+pubnub_origin are both its URL). It follows ../../shared/docs/ringcentral-protocol.md:
+
+- OAuth (TokenStore): jwt-bearer, password and refresh_token grants behind Basic client
+  auth; access tokens expire; refresh tokens are single use with a 10 s grace; revoke ends
+  the session; every /restapi/v1.0 call needs a valid Bearer token.
+- Subscriptions (SubscriptionStore): create/list/read/renew/modify/delete, granted
+  lifetime min(requested, max), 404 CMN-102 once expired or deleted, 403 SUB-505 beyond the
+  limit, 400 SUB-508 for bad filters, a per-subscription AES-128 key and PubNub channel.
+- PubNub (PubNubChannels): v2 subscribe long-poll, strictly increasing 17-digit
+  timetokens, a bounded recent-message cache, at most 100 messages per answer; payloads are
+  encrypted once when published (AES-128-ECB, PKCS#7, base64).
+- Tests drive it through a control API under /_sim/ (no auth, JSON): notify, requests,
+  subscriptions, config, fault (FaultInjector), expire, revoke. --demo emits a realistic
+  stream of presence, call and SMS events.
 
 Run with Debian's /usr/bin/python3 (python3-cryptography):
-    rcsim.py --dir DIR --ready-file DIR/ready.json [--demo 3]
+    rcsim.py --dir DIR --ready-file DIR/ready.json [--port 0] [--demo 3] [--log FILE]
 """
 import argparse
 import base64
+import bisect
 import datetime
+import ipaddress
 import json
 import os
 import secrets
@@ -34,6 +45,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.x509.oid import NameOID
 
+# Fixed test credentials (tests/integration/harness.py has the same values).
 DEFAULTS = {
     "client_id": "sim-client-id",
     "client_secret": "sim-client-secret-0123456789",
@@ -44,34 +56,41 @@ DEFAULTS = {
 }
 OWNER_ID = "401550809004"
 ACCOUNT_ID = "37439510"
+PUBNUB_BATCH = 100          # PubNub answers with at most this many messages
+REFRESH_GRACE = 10          # seconds a used refresh token still works
+SUB_PREFIX = "/restapi/v1.0/subscription"
 
 
+# ---- helpers ------------------------------------------------------------------------------
 def iso(ts):
-    """Epoch seconds to RingCentral's ISO 8601 form with milliseconds."""
+    """Epoch seconds to RingCentral's ISO 8601 form with milliseconds and Z."""
     d = datetime.datetime.fromtimestamp(ts, tz=datetime.timezone.utc)
     return d.strftime("%Y-%m-%dT%H:%M:%S.") + "%03dZ" % (d.microsecond // 1000)
 
 
-def path_levels(url):
-    return urlsplit(url).path.split("/")
-
-
 def event_matches(filt, event):
-    """A filter matches an event when each level is equal or the filter's is '~'."""
-    f, e = path_levels(filt), path_levels(event)
-    if len(f) != len(e):
-        return False
-    return all(a == b or a == "~" or b == "~" for a, b in zip(f, e))
+    """Paths (query dropped) with the same number of levels, each equal or '~' on either
+    side: '~' in a filter stands for 'my account/extension', and events may use it too."""
+    f, e = urlsplit(filt).path.split("/"), urlsplit(event).path.split("/")
+    return len(f) == len(e) and all(a == b or a == "~" or b == "~" for a, b in zip(f, e))
+
+
+def encrypt(key, plaintext):
+    """base64(AES-128-ECB(PKCS#7(plaintext))), as RingCentral encrypts PubNub payloads."""
+    padder = padding.PKCS7(128).padder()
+    data = padder.update(plaintext) + padder.finalize()
+    enc = Cipher(algorithms.AES(key), modes.ECB()).encryptor()
+    return base64.b64encode(enc.update(data) + enc.finalize()).decode("ascii")
 
 
 def make_certs(directory):
-    """A test CA and a server certificate for 127.0.0.1, ::1 and localhost."""
+    """A test CA (ca.pem) and a server certificate for 127.0.0.1, ::1 and localhost signed
+    by it; reused when already present so a restarted simulator keeps its CA."""
     ca_path = os.path.join(directory, "ca.pem")
     cert_path = os.path.join(directory, "server.pem")
     key_path = os.path.join(directory, "server.key")
     if all(os.path.exists(p) for p in (ca_path, cert_path, key_path)):
         return ca_path, cert_path, key_path
-    import ipaddress
     now = datetime.datetime.utcnow()
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "rcsim test CA")])
@@ -84,6 +103,8 @@ def make_certs(directory):
                                        key_encipherment=False, data_encipherment=False,
                                        key_agreement=False, key_cert_sign=True, crl_sign=True,
                                        encipher_only=False, decipher_only=False), critical=True)
+          .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()),
+                         critical=False)
           .sign(ca_key, hashes.SHA256()))
     key = ec.generate_private_key(ec.SECP256R1())
     san = x509.SubjectAlternativeName([
@@ -99,40 +120,55 @@ def make_certs(directory):
             .not_valid_after(now + datetime.timedelta(days=30))
             .add_extension(san, critical=False)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]),
+                           critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
+                ca_key.public_key()), critical=False)
             .sign(ca_key, hashes.SHA256()))
-    with open(ca_path, "wb") as f:
-        f.write(ca.public_bytes(serialization.Encoding.PEM))
-    with open(cert_path, "wb") as f:
-        f.write(cert.public_bytes(serialization.Encoding.PEM))
-    with open(key_path, "wb") as f:
-        f.write(key.private_bytes(serialization.Encoding.PEM,
-                                  serialization.PrivateFormat.PKCS8,
-                                  serialization.NoEncryption()))
-    os.chmod(key_path, 0o600)
+
+    def write(path, data, mode=0o644):
+        tmp = path + ".tmp"
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    write(key_path, key.private_bytes(serialization.Encoding.PEM,
+                                      serialization.PrivateFormat.PKCS8,
+                                      serialization.NoEncryption()), 0o600)
+    write(cert_path, cert.public_bytes(serialization.Encoding.PEM))
+    write(ca_path, ca.public_bytes(serialization.Encoding.PEM))
     return ca_path, cert_path, key_path
 
 
-def encrypt(key, plaintext):
-    padder = padding.PKCS7(128).padder()
-    data = padder.update(plaintext) + padder.finalize()
-    enc = Cipher(algorithms.AES(key), modes.ECB()).encryptor()
-    return base64.b64encode(enc.update(data) + enc.finalize()).decode()
-
-
 class HttpError(Exception):
+    """An HTTP answer other than success, raised anywhere below the handler."""
+
     def __init__(self, status, body, headers=None):
         super().__init__(status)
         self.status, self.body, self.headers = status, body, headers or {}
 
 
 def api_error(status, code, message, parameter=None):
+    """RingCentral's error body: errorCode, message and an errors array."""
     err = {"errorCode": code, "message": message}
     if parameter:
         err["parameterName"] = parameter
     return HttpError(status, {"errorCode": code, "message": message, "errors": [err]})
 
 
+def not_found_subscription():
+    return api_error(404, "CMN-102", "Resource for parameter [subscriptionId] is not found",
+                     "subscriptionId")
+
+
+# ---- state --------------------------------------------------------------------------------
 class Settings:
+    """Values that /_sim/config may change while running (read without a lock: each is
+    replaced atomically)."""
+    TUNABLE = ("access_token_ttl", "refresh_token_ttl", "max_expires_in", "long_poll_timeout",
+               "cache_size", "cache_seconds", "max_subscriptions", "disabled_filters",
+               "encryption")
+
     def __init__(self, args):
         self.access_token_ttl = args.access_token_ttl
         self.refresh_token_ttl = args.refresh_token_ttl
@@ -144,15 +180,24 @@ class Settings:
         self.encryption = not args.no_encryption
         self.disabled_filters = []
 
+    def update(self, changes):
+        for k in changes:
+            if k not in self.TUNABLE:
+                raise HttpError(400, {"error": "unknown setting %r" % k,
+                                      "settings": list(self.TUNABLE)})
+        for k, v in changes.items():
+            setattr(self, k, list(v) if k == "disabled_filters" else v)
+
 
 class TokenStore:
-    """Access tokens expire; refresh tokens are single use, with a 10 s grace."""
+    """Access tokens expire after access_token_ttl; refresh tokens after refresh_token_ttl
+    and are single use, still accepted for REFRESH_GRACE seconds after first use."""
 
     def __init__(self, settings):
         self.s = settings
         self.lock = threading.Lock()
-        self.access = {}    # token -> expiry
-        self.refresh = {}   # token -> [expiry, used_at]
+        self.access = {}    # token -> expiry (epoch seconds)
+        self.refresh = {}   # token -> [expiry, first use or None]
 
     def issue(self):
         now = time.time()
@@ -163,16 +208,19 @@ class TokenStore:
         return {"access_token": at, "token_type": "bearer",
                 "expires_in": self.s.access_token_ttl, "refresh_token": rt,
                 "refresh_token_expires_in": self.s.refresh_token_ttl,
-                "scope": "ReadAccounts ReadPresence ReadMessages SubscriptionWebhook",
-                "owner_id": OWNER_ID, "endpoint_id": "sim-endpoint"}
+                "scope": "ReadAccounts ReadPresence ReadMessages ReadCallLog SubscriptionWebhook",
+                "owner_id": OWNER_ID, "endpoint_id": "sim-endpoint-" + secrets.token_hex(4)}
 
     def use_refresh(self, rt):
         now = time.time()
         with self.lock:
             entry = self.refresh.get(rt)
-            if entry is None or entry[0] < now or (entry[1] is not None and now - entry[1] > 10):
+            if entry is None or entry[0] <= now:
                 return False
-            entry[1] = entry[1] or now
+            if entry[1] is not None and now - entry[1] > REFRESH_GRACE:
+                return False
+            if entry[1] is None:
+                entry[1] = now
             return True
 
     def valid(self, at):
@@ -181,6 +229,7 @@ class TokenStore:
             return exp is not None and exp > time.time()
 
     def expire_all(self):
+        """A clock jump: everything issued so far is expired."""
         with self.lock:
             for k in self.access:
                 self.access[k] = 0
@@ -193,138 +242,301 @@ class TokenStore:
             self.refresh.clear()
 
 
-class Channels:
-    """PubNub channels: timetokens, a bounded cache and long-poll waiters."""
+class Subscription:
+    def __init__(self, filters, expires_in):
+        self.id = str(uuid.uuid4())
+        self.filters = filters
+        self.expires_in = expires_in          # granted lifetime, reused by renew
+        self.created = time.time()
+        self.expiration = self.created + expires_in
+        self.deleted = False
+        self.key = secrets.token_bytes(16)
+        self.address = "%014d_%s" % (secrets.randbelow(10 ** 14), secrets.token_hex(4))
+        self.sub_key = "sub-c-" + str(uuid.uuid4())
+        self.renews = 0
+        self.puts = 0
+
+    def live(self, now=None):
+        return not self.deleted and (now or time.time()) < self.expiration
+
+    def status(self):
+        return "deleted" if self.deleted else ("active" if self.live() else "expired")
+
+
+class SubscriptionStore:
+    """Every subscription ever created (tests inspect dead ones too); only live ones are
+    visible through the REST API."""
+
+    def __init__(self, settings):
+        self.s = settings
+        self.lock = threading.Lock()
+        self.subs = {}
+
+    def granted(self, requested):
+        if isinstance(requested, bool) or not isinstance(requested, int) or requested <= 0:
+            return self.s.max_expires_in
+        return min(requested, self.s.max_expires_in)
+
+    @staticmethod
+    def check_filters(filters):
+        if (not isinstance(filters, list) or not filters
+                or not all(isinstance(f, str) and f.startswith("/") for f in filters)):
+            raise api_error(400, "SUB-508", "Invalid event filters", "eventFilters")
+
+    def create(self, body):
+        self.check_filters(body.get("eventFilters"))
+        mode = body.get("deliveryMode")
+        if not isinstance(mode, dict) or mode.get("transportType") != "PubNub":
+            raise api_error(400, "SUB-521", "Unsupported delivery mode transport type",
+                            "deliveryMode.transportType")
+        with self.lock:
+            now = time.time()
+            if sum(1 for s in self.subs.values() if s.live(now)) >= self.s.max_subscriptions:
+                raise api_error(403, "SUB-505", "Subscriptions limit exceeded")
+            sub = Subscription(list(body["eventFilters"]), self.granted(body.get("expiresIn")))
+            self.subs[sub.id] = sub
+            return sub
+
+    def live(self, sid):
+        with self.lock:
+            sub = self.subs.get(sid)
+            if sub is None or not sub.live():
+                raise not_found_subscription()
+            return sub
+
+    def renew(self, sid):
+        with self.lock:
+            sub = self.subs.get(sid)
+            if sub is None or not sub.live():
+                raise not_found_subscription()
+            sub.expiration = time.time() + sub.expires_in
+            sub.renews += 1
+            return sub
+
+    def modify(self, sid, body):
+        filters = body.get("eventFilters")
+        if filters is not None:
+            self.check_filters(filters)
+        with self.lock:
+            sub = self.subs.get(sid)
+            if sub is None or not sub.live():
+                raise not_found_subscription()
+            if filters is not None:
+                sub.filters = list(filters)
+            if body.get("expiresIn") is not None:
+                sub.expires_in = self.granted(body.get("expiresIn"))
+            sub.expiration = time.time() + sub.expires_in
+            sub.puts += 1
+            return sub
+
+    def delete(self, sid):
+        with self.lock:
+            sub = self.subs.get(sid)
+            if sub is None or not sub.live():
+                raise not_found_subscription()
+            sub.deleted = True
+
+    def all(self, live_only=False):
+        with self.lock:
+            now = time.time()
+            return [s for s in self.subs.values() if not live_only or s.live(now)]
+
+    def find_channel(self, sub_key, channel):
+        with self.lock:
+            now = time.time()
+            for s in self.subs.values():
+                if s.address == channel and s.sub_key == sub_key and s.live(now):
+                    return s
+        return None
+
+    def expire_all(self):
+        with self.lock:
+            now = time.time()
+            for s in self.subs.values():
+                s.expiration = min(s.expiration, now - 0.001)
+
+    def active_filters(self, sub):
+        return [f for f in sub.filters if f not in self.s.disabled_filters]
+
+    def to_json(self, sub):
+        """The REST representation, as RingCentral answers create/renew/read."""
+        mode = {"transportType": "PubNub", "encryption": self.s.encryption,
+                "address": sub.address, "subscriberKey": sub.sub_key,
+                "secretKey": "sec-c-" + sub.id[:8]}
+        if self.s.encryption:
+            mode["encryptionAlgorithm"] = "AES"
+            mode["encryptionKey"] = base64.b64encode(sub.key).decode("ascii")
+        body = {"id": sub.id, "uri": "https://platform.ringcentral.com" + SUB_PREFIX + "/" + sub.id,
+                "creationTime": iso(sub.created), "expirationTime": iso(sub.expiration),
+                "expiresIn": max(0, round(sub.expiration - time.time())), "status": "Active",
+                "eventFilters": self.active_filters(sub), "deliveryMode": mode}
+        disabled = [f for f in sub.filters if f in self.s.disabled_filters]
+        if disabled:
+            body["disabledFilters"] = [{"filter": f, "reason": "PermissionDenied",
+                                        "message": "Insufficient permissions for this filter"}
+                                       for f in disabled]
+        return body
+
+    def snapshot(self):
+        """For /_sim/subscriptions: every subscription with its history."""
+        return [{"id": s.id, "filters": list(s.filters), "status": s.status(),
+                 "creationTime": iso(s.created), "expirationTime": iso(s.expiration),
+                 "expiresIn": s.expires_in, "created": 1, "renews": s.renews, "puts": s.puts,
+                 "address": s.address, "subscriberKey": s.sub_key,
+                 "encryptionKey": base64.b64encode(s.key).decode("ascii")}
+                for s in self.all()]
+
+
+class PubNubChannels:
+    """Per channel, a bounded cache of published messages in timetoken order, and long-poll
+    waiters blocked on one condition variable."""
 
     def __init__(self, settings):
         self.s = settings
         self.cond = threading.Condition()
-        self.messages = {}  # channel -> list of (tt, message dict)
+        self.tts = {}       # channel -> [timetoken, ...] ascending
+        self.msgs = {}      # channel -> [message dict, ...] parallel to tts
         self.last_tt = 0
-
-    def _next_tt(self):
-        self.last_tt = max(time.time_ns() // 100, self.last_tt + 1)
-        return self.last_tt
+        self.publisher = str(uuid.uuid4())
 
     def now_tt(self):
+        """The current timetoken; later messages get strictly larger ones."""
         with self.cond:
-            return max(time.time_ns() // 100, self.last_tt)
+            self.last_tt = max(time.time_ns() // 100, self.last_tt)
+            return self.last_tt
 
-    def publish(self, channel, sub_key, payload):
+    def publish(self, channel, sub_key, payloads):
+        """Appends the (already encrypted) payloads; returns their timetokens."""
+        out = []
         with self.cond:
-            tt = self._next_tt()
-            msg = {"a": "4", "f": 0, "i": "rcsim-publisher", "p": {"t": str(tt), "r": 2},
-                   "k": sub_key, "c": channel, "d": payload}
-            cache = self.messages.setdefault(channel, [])
-            cache.append((tt, msg))
-            horizon = (time.time() - self.s.cache_seconds) * 10_000_000
-            while cache and (len(cache) > self.s.cache_size or cache[0][0] < horizon):
-                cache.pop(0)
+            tts = self.tts.setdefault(channel, [])
+            msgs = self.msgs.setdefault(channel, [])
+            for payload in payloads:
+                self.last_tt = max(time.time_ns() // 100, self.last_tt + 1)
+                tt = self.last_tt
+                tts.append(tt)
+                msgs.append({"a": "4", "f": 0, "i": self.publisher,
+                             "p": {"t": str(tt), "r": 2}, "k": sub_key, "c": channel,
+                             "d": payload})
+                out.append(tt)
+            horizon = int((time.time() - self.s.cache_seconds) * 10_000_000)
+            drop = max(len(tts) - self.s.cache_size, bisect.bisect_left(tts, horizon), 0)
+            if drop:
+                del tts[:drop]
+                del msgs[:drop]
             self.cond.notify_all()
-            return tt
+        return out
+
+    def wake(self):
+        with self.cond:
+            self.cond.notify_all()
 
     def fetch(self, channel, after, timeout, alive):
+        """Messages newer than `after` (at most PUBNUB_BATCH, oldest first) and the
+        timetoken to continue from; waits up to timeout for the first one. alive() is
+        checked every second so abandoned polls and deleted subscriptions end."""
         deadline = time.monotonic() + timeout
         with self.cond:
             while True:
-                newer = [m for tt, m in self.messages.get(channel, []) if tt > after]
-                if newer:
-                    batch = newer[:100]
-                    return batch, int(batch[-1]["p"]["t"])
+                tts = self.tts.get(channel, [])
+                i = bisect.bisect_right(tts, after)
+                if i < len(tts):
+                    batch = self.msgs[channel][i:i + PUBNUB_BATCH]
+                    return batch, tts[i + len(batch) - 1]
                 left = deadline - time.monotonic()
                 if left <= 0 or not alive():
                     return [], after
                 self.cond.wait(min(left, 1.0))
 
 
-class Subscription:
-    def __init__(self, filters, expires_in):
-        self.id = str(uuid.uuid4())
-        self.filters = filters
-        self.expires_in = expires_in
-        self.created = time.time()
-        self.expiration = self.created + expires_in
-        self.deleted = False
-        self.key = secrets.token_bytes(16)
-        self.address = "%s_%s" % (secrets.randbelow(10**14), secrets.token_hex(4))
-        self.sub_key = "sub-c-" + str(uuid.uuid4())
-        self.renews = 0
-        self.puts = 0
+class FaultInjector:
+    """Rules from /_sim/fault: the first matching rule with count left applies."""
 
-    def live(self):
-        return not self.deleted and time.time() < self.expiration
-
-    def status(self):
-        return "deleted" if self.deleted else ("active" if self.live() else "expired")
-
-
-class Simulator:
-    def __init__(self, args):
-        self.args = args
-        self.s = Settings(args)
-        self.tokens = TokenStore(self.s)
-        self.channels = Channels(self.s)
+    def __init__(self):
         self.lock = threading.Lock()
-        self.subs = {}
-        self.log = []
-        self.faults = []
-        self.stopping = False
+        self.rules = []
 
-    # ---- bookkeeping -------------------------------------------------------------------
-    def record(self, method, path, status):
+    def add(self, rule):
+        if not isinstance(rule, dict):
+            raise HttpError(400, {"error": "a fault is a JSON object"})
+        rule = dict(rule)
+        rule.setdefault("count", 1)
         with self.lock:
-            self.log.append({"method": method, "path": path, "status": status,
-                             "time": time.time()})
+            self.rules.append(rule)
 
-    def take_fault(self, method, path):
+    def clear(self):
         with self.lock:
-            for f in self.faults:
-                m = f.get("match", {})
+            self.rules.clear()
+
+    def take(self, method, path):
+        with self.lock:
+            for rule in self.rules:
+                m = rule.get("match") or {}
                 if m.get("method") and m["method"] != method:
                     continue
                 if not path.startswith(m.get("path_prefix", "")):
                     continue
-                if f.get("count", 1) == 0:
+                if m.get("path") and m["path"] != path:
                     continue
-                if f.get("count", 1) > 0:
-                    f["count"] = f.get("count", 1) - 1
-                return dict(f)
+                if rule["count"] == 0:
+                    continue
+                if rule["count"] > 0:
+                    rule["count"] -= 1
+                return dict(rule)
         return None
 
-    def sub_json(self, sub):
-        mode = {"transportType": "PubNub", "encryption": self.s.encryption,
-                "address": sub.address, "subscriberKey": sub.sub_key,
-                "secretKey": "sec-c-sim"}
-        if self.s.encryption:
-            mode["encryptionAlgorithm"] = "AES"
-            mode["encryptionKey"] = base64.b64encode(sub.key).decode()
-        active = [f for f in sub.filters if f not in self.s.disabled_filters]
-        body = {"id": sub.id, "uri": "/restapi/v1.0/subscription/" + sub.id,
-                "creationTime": iso(sub.created), "expirationTime": iso(sub.expiration),
-                "expiresIn": max(0, int(sub.expiration - time.time())), "status": "Active",
-                "eventFilters": active, "deliveryMode": mode}
-        disabled = [f for f in sub.filters if f in self.s.disabled_filters]
-        if disabled:
-            body["disabledFilters"] = [{"filter": f, "reason": "Permission",
-                                        "message": "Not permitted"} for f in disabled]
-        return body
 
-    # ---- OAuth -------------------------------------------------------------------------
+class RequestLog:
+    """What clients asked (never /_sim/ calls, never tokens or bodies), kept for tests and
+    optionally appended to a file."""
+
+    def __init__(self, path):
+        self.lock = threading.Lock()
+        self.entries = []
+        self.file = open(path, "a", buffering=1) if path else None
+
+    def record(self, method, path, query, status, took):
+        entry = {"method": method, "path": path, "status": status, "time": time.time(),
+                 "query": query}
+        with self.lock:
+            self.entries.append(entry)
+            if self.file:
+                self.file.write("%s %s %s %s %.3fs\n" % (iso(entry["time"]), method, path,
+                                                         status, took))
+
+    def list(self):
+        with self.lock:
+            return list(self.entries)
+
+    def clear(self):
+        with self.lock:
+            self.entries.clear()
+
+
+# ---- behaviour ----------------------------------------------------------------------------
+class Simulator:
+    """RingCentral REST, PubNub and the control API on top of the stores."""
+
+    def __init__(self, args):
+        self.args = args
+        self.s = Settings(args)
+        self.tokens = TokenStore(self.s)
+        self.subs = SubscriptionStore(self.s)
+        self.channels = PubNubChannels(self.s)
+        self.faults = FaultInjector()
+        self.log = RequestLog(args.log)
+        self.stopping = threading.Event()
+
+    # -- OAuth
     def oauth_token(self, headers, form):
-        auth = headers.get("Authorization", "")
-        expected = base64.b64encode(("%s:%s" % (self.args.client_id, self.args.client_secret))
-                                    .encode()).decode()
-        if auth != "Basic " + expected:
-            raise HttpError(401, {"error": "invalid_client",
-                                  "error_description": "Invalid client credentials"})
+        self.check_client(headers)
         grant = form.get("grant_type", [""])[0]
-        ok = False
         if grant == "urn:ietf:params:oauth:grant-type:jwt-bearer":
             ok = form.get("assertion", [""])[0] == self.args.jwt
         elif grant == "password":
             ok = (form.get("username", [""])[0] == self.args.username
                   and form.get("password", [""])[0] == self.args.password
-                  and form.get("extension", [self.args.extension])[0] in (self.args.extension, ""))
+                  and form.get("extension", [""])[0] in (self.args.extension, ""))
         elif grant == "refresh_token":
             ok = self.tokens.use_refresh(form.get("refresh_token", [""])[0])
         else:
@@ -332,311 +544,340 @@ class Simulator:
                                   "error_description": "Unsupported grant type"})
         if not ok:
             raise HttpError(400, {"error": "invalid_grant",
-                                  "error_description": "Invalid or expired grant"})
+                                  "error_description": "Invalid or expired grant",
+                                  "errors": [{"errorCode": "OAU-140",
+                                              "message": "Invalid resource owner credentials"}]})
         return 200, self.tokens.issue()
+
+    def check_client(self, headers):
+        expected = base64.b64encode(("%s:%s" % (self.args.client_id, self.args.client_secret))
+                                    .encode()).decode("ascii")
+        if headers.get("Authorization", "") != "Basic " + expected:
+            raise HttpError(401, {"error": "invalid_client",
+                                  "error_description": "Invalid client credentials",
+                                  "errors": [{"errorCode": "OAU-123",
+                                              "message": "Client authentication is required"}]})
 
     def require_token(self, headers):
         auth = headers.get("Authorization", "")
-        if not auth.startswith("Bearer ") or not self.tokens.valid(auth[7:]):
-            raise api_error(401, "TokenInvalid", "Token not found or expired")
+        if not auth.startswith("Bearer ") or not self.tokens.valid(auth[7:].strip()):
+            raise HttpError(401, {"errorCode": "AGW-401",
+                                  "message": "Access token is invalid or expired",
+                                  "errors": [{"errorCode": "OAU-213",
+                                              "message": "Token not found"}]})
 
-    # ---- subscriptions -------------------------------------------------------------------
-    def live_sub(self, sid):
-        with self.lock:
-            sub = self.subs.get(sid)
-        if sub is None or not sub.live():
-            raise api_error(404, "CMN-102",
-                            "Resource for parameter [subscriptionId] is not found",
-                            "subscriptionId")
-        return sub
-
-    def check_filters(self, filters):
-        if (not isinstance(filters, list) or not filters
-                or not all(isinstance(f, str) and f.startswith("/") for f in filters)):
-            raise api_error(400, "SUB-508", "Invalid event filters", "eventFilters")
-
-    def granted(self, requested):
-        if not isinstance(requested, int) or requested <= 0:
-            return self.s.max_expires_in
-        return min(requested, self.s.max_expires_in)
-
-    def create(self, body):
-        self.check_filters(body.get("eventFilters"))
-        mode = body.get("deliveryMode") or {}
-        if mode.get("transportType") not in ("PubNub", None):
-            raise api_error(400, "SUB-521", "Unsupported transport type", "transportType")
-        with self.lock:
-            live = sum(1 for s in self.subs.values() if s.live())
-            if live >= self.s.max_subscriptions:
-                raise api_error(403, "SUB-505", "Subscriptions limit exceeded")
-            sub = Subscription(list(body["eventFilters"]), self.granted(body.get("expiresIn")))
-            self.subs[sub.id] = sub
-        return 200, self.sub_json(sub)
-
-    def renew(self, sub, requested=None):
-        sub.expires_in = self.granted(requested) if requested else sub.expires_in
-        sub.expiration = time.time() + sub.expires_in
-        sub.renews += 1
-
-    def route_subscription(self, method, parts, body):
-        # parts: path split after /restapi/v1.0/subscription
-        if method == "POST" and not parts:
-            return self.create(body)
-        if method == "GET" and not parts:
-            with self.lock:
-                subs = [s for s in self.subs.values() if s.live()]
-            return 200, {"records": [self.sub_json(s) for s in subs]}
-        sub = self.live_sub(parts[0])
-        if method == "GET" and len(parts) == 1:
-            return 200, self.sub_json(sub)
-        if method == "POST" and parts[1:] == ["renew"]:
-            self.renew(sub)
-            return 200, self.sub_json(sub)
-        if method == "PUT" and len(parts) == 1:
-            if body.get("eventFilters") is not None:
-                self.check_filters(body["eventFilters"])
-                sub.filters = list(body["eventFilters"])
-            sub.puts += 1
-            self.renew(sub, body.get("expiresIn"))
-            return 200, self.sub_json(sub)
-        if method == "DELETE" and len(parts) == 1:
-            sub.deleted = True
-            with self.channels.cond:
-                self.channels.cond.notify_all()
-            return 204, None
+    # -- REST
+    def route(self, method, path, query, headers, raw, port):
+        if path == "/restapi/oauth/token" and method == "POST":
+            return self.oauth_token(headers, parse_qs(raw.decode("utf-8", "replace"),
+                                                      keep_blank_values=True))
+        if path == "/restapi/oauth/revoke" and method == "POST":
+            self.check_client(headers)
+            self.tokens.revoke_all()
+            return 200, None
+        if path == "/restapi/oauth/wstoken" and method == "POST":
+            self.require_token(headers)
+            scheme = "ws" if self.args.plain_http else "wss"
+            return 200, {"ws_access_token": "SIMWS-" + secrets.token_urlsafe(24),
+                         "uri": "%s://127.0.0.1:%d/ws" % (scheme, port), "expires_in": 60}
+        if path.startswith("/restapi/v1.0/"):
+            self.require_token(headers)
+            if path == SUB_PREFIX or path.startswith(SUB_PREFIX + "/"):
+                parts = [p for p in path[len(SUB_PREFIX):].split("/") if p]
+                try:
+                    body = json.loads(raw) if raw.strip() else {}
+                except ValueError:
+                    raise api_error(400, "CMN-101", "Request body is not valid JSON")
+                if not isinstance(body, dict):
+                    raise api_error(400, "CMN-101", "Request body must be a JSON object")
+                return self.subscription(method, parts, body)
+        if path.startswith("/v2/subscribe/") and method == "GET":
+            parts = path.split("/")
+            if len(parts) != 6 or not parts[3] or not parts[4]:
+                raise HttpError(400, {"message": "Invalid Subscribe Key", "error": True,
+                                      "service": "Access Manager", "status": 400})
+            return self.pubnub(parts[3], parts[4], query)
         raise api_error(404, "CMN-100", "Resource not found")
 
-    # ---- PubNub --------------------------------------------------------------------------
-    def pubnub(self, sub_key, channel, query, alive):
-        with self.lock:
-            subs = [s for s in self.subs.values()
-                    if s.address == channel and s.sub_key == sub_key and s.live()]
-        if not subs:
+    def subscription(self, method, parts, body):
+        subs = self.subs
+        if not parts:
+            if method == "POST":
+                return 200, subs.to_json(subs.create(body))
+            if method == "GET":
+                return 200, {"records": [subs.to_json(s) for s in subs.all(live_only=True)]}
+        elif len(parts) == 1:
+            if method == "GET":
+                return 200, subs.to_json(subs.live(parts[0]))
+            if method == "PUT":
+                return 200, subs.to_json(subs.modify(parts[0], body))
+            if method == "DELETE":
+                subs.delete(parts[0])
+                self.channels.wake()
+                return 204, None
+        elif len(parts) == 2 and parts[1] == "renew" and method == "POST":
+            return 200, subs.to_json(subs.renew(parts[0]))
+        raise api_error(405 if len(parts) <= 2 else 404, "CMN-405" if len(parts) <= 2
+                        else "CMN-100", "Method or resource not supported")
+
+    # -- PubNub
+    def pubnub(self, sub_key, channel, query):
+        sub = self.subs.find_channel(sub_key, channel)
+        if sub is None:
             raise HttpError(403, {"message": "Forbidden", "payload": {"channels": [channel]},
                                   "error": True, "service": "Access Manager", "status": 403})
         tt = query.get("tt", ["0"])[0]
         if not tt.isdigit():
-            raise HttpError(400, {"message": "Invalid timetoken", "error": True, "status": 400})
+            raise HttpError(400, {"message": "Invalid timetoken", "error": True,
+                                  "service": "Balancer", "status": 400})
         if int(tt) == 0:
             return 200, {"t": {"t": str(self.channels.now_tt()), "r": 2}, "m": []}
+        return "poll", (channel, int(tt), sub)
 
-        def still_alive():
-            return alive() and subs[0].live() and not self.stopping
-
-        msgs, nxt = self.channels.fetch(channel, int(tt), self.s.long_poll_timeout, still_alive)
-        return 200, {"t": {"t": str(nxt), "r": 2}, "m": msgs}
-
-    # ---- notifications ---------------------------------------------------------------------
+    # -- notifications
     def notify(self, req):
+        """Queues one message (or `count`) per matching live subscription; answers what was
+        sent, with the exact plaintext so tests can compare bytes."""
+        if not isinstance(req, dict):
+            raise HttpError(400, {"error": "notify takes a JSON object"})
         event = req.get("event", "/restapi/v1.0/account/~/extension/%s/presence" % OWNER_ID)
         count = int(req.get("count", 1))
         target = req.get("subscription_id")
-        with self.lock:
-            subs = [s for s in self.subs.values() if s.live()
-                    and (target is None or s.id == target)
-                    and (target is not None or "raw" in req or "plaintext" in req
-                         or any(event_matches(f, event) for f in s.filters))]
+        subs = []
+        for s in self.subs.all(live_only=True):
+            if target is not None:
+                if s.id == target:
+                    subs.append(s)
+            elif "event" not in req and ("raw" in req or "plaintext" in req):
+                subs.append(s)      # malformed-input tests need not name an event
+            elif any(event_matches(f, event) for f in self.subs.active_filters(s)):
+                subs.append(s)
         delivered = []
-        for _ in range(count):
-            for sub in subs:
+        for sub in subs:
+            payloads = []
+            for _ in range(count):
                 note_uuid = str(uuid.uuid4())
-                plaintext = None
-                if "raw" in req:
-                    payload = req["raw"]
-                elif "plaintext" in req:
-                    plaintext = req["plaintext"]
-                    payload = encrypt(sub.key, plaintext.encode("utf-8", "surrogatepass"))
-                else:
-                    env = {"uuid": note_uuid, "event": event, "timestamp": iso(time.time()),
-                           "subscriptionId": sub.id, "ownerId": OWNER_ID}
-                    if "body" in req:
-                        env["body"] = req["body"]
-                    plaintext = json.dumps(env, separators=(",", ":"), ensure_ascii=False)
-                    payload = (encrypt(sub.key, plaintext.encode()) if self.s.encryption
-                               else env)
-                tt = self.channels.publish(sub.address, sub.sub_key, payload)
+                payload, plaintext = self.build(req, sub, event, note_uuid)
+                payloads.append(payload)
                 delivered.append({"subscription_id": sub.id, "uuid": note_uuid,
-                                  "timetoken": str(tt), "plaintext": plaintext})
+                                  "plaintext": plaintext})
+            tts = self.channels.publish(sub.address, sub.sub_key, payloads)
+            for entry, tt in zip(delivered[-count:] if count else [], tts):
+                entry["timetoken"] = str(tt)
         return 200, {"delivered": delivered}
 
+    def build(self, req, sub, event, note_uuid):
+        """(d payload, exact plaintext or None) for one message."""
+        if "raw" in req:
+            return req["raw"], None
+        if "plaintext" in req:
+            text = req["plaintext"]
+            if not self.s.encryption:
+                try:
+                    return json.loads(text), text
+                except ValueError:
+                    return text, text
+            return encrypt(sub.key, text.encode("utf-8", "surrogatepass")), text
+        env = {"uuid": note_uuid, "event": event, "timestamp": iso(time.time()),
+               "subscriptionId": sub.id, "ownerId": OWNER_ID}
+        if "body" in req:
+            env["body"] = req["body"]
+        text = json.dumps(env, separators=(",", ":"), ensure_ascii=False)
+        if not self.s.encryption:
+            return env, text
+        return encrypt(sub.key, text.encode("utf-8", "surrogatepass")), text
+
+    # -- control API
     def control(self, method, path, body):
+        if not isinstance(body, dict):
+            raise HttpError(400, {"error": "control calls take a JSON object"})
         if path == "/_sim/notify" and method == "POST":
             return self.notify(body)
         if path == "/_sim/requests" and method == "GET":
-            with self.lock:
-                return 200, {"requests": list(self.log)}
+            return 200, {"requests": self.log.list()}
         if path == "/_sim/requests/clear" and method == "POST":
-            with self.lock:
-                self.log.clear()
+            self.log.clear()
             return 200, {}
         if path == "/_sim/subscriptions" and method == "GET":
-            with self.lock:
-                subs = list(self.subs.values())
-            return 200, {"subscriptions": [
-                {"id": s.id, "filters": s.filters, "status": s.status(),
-                 "expirationTime": iso(s.expiration), "expiresIn": s.expires_in,
-                 "renews": s.renews, "puts": s.puts, "address": s.address} for s in subs]}
+            return 200, {"subscriptions": self.subs.snapshot()}
         if path == "/_sim/config" and method == "POST":
-            for k, v in body.items():
-                if not hasattr(self.s, k):
-                    raise HttpError(400, {"error": "unknown setting " + k})
-                setattr(self.s, k, v)
-            return 200, {}
+            self.s.update(body)
+            self.channels.wake()
+            return 200, {k: getattr(self.s, k) for k in Settings.TUNABLE}
         if path == "/_sim/fault" and method == "POST":
-            with self.lock:
-                self.faults.append(body)
+            self.faults.add(body)
             return 200, {}
         if path == "/_sim/fault/clear" and method == "POST":
-            with self.lock:
-                self.faults.clear()
+            self.faults.clear()
             return 200, {}
         if path == "/_sim/expire" and method == "POST":
             if body.get("subscriptions", True):
-                with self.lock:
-                    for s in self.subs.values():
-                        s.expiration = min(s.expiration, time.time() - 1)
-                with self.channels.cond:
-                    self.channels.cond.notify_all()
+                self.subs.expire_all()
+                self.channels.wake()
             if body.get("tokens", True):
                 self.tokens.expire_all()
             return 200, {}
         if path == "/_sim/revoke" and method == "POST":
             self.tokens.revoke_all()
             return 200, {}
-        raise HttpError(404, {"error": "unknown control path"})
+        raise HttpError(404, {"error": "unknown control call %s %s" % (method, path)})
 
-    # ---- demo ------------------------------------------------------------------------------
+    # -- demo
     def demo_loop(self, period):
-        """A realistic stream: a call rings, is answered, ends; an SMS arrives."""
-        ext = OWNER_ID
-        steps = [
-            ("/restapi/v1.0/account/%s/extension/%s/presence?detailedTelephonyState=true"
-             % (ACCOUNT_ID, ext),
-             {"extensionId": ext, "telephonyStatus": "Ringing", "presenceStatus": "Busy",
-              "userStatus": "Available", "dndStatus": "TakeAllCalls", "meetingStatus": "Disconnected"}),
-            ("/restapi/v1.0/account/%s/telephony/sessions" % ACCOUNT_ID,
-             {"telephonySessionId": "s-%s", "sessionId": "sess", "parties": [
-                 {"direction": "Inbound", "from": {"phoneNumber": "+15557654321", "name": "Alice"},
-                  "to": {"phoneNumber": "+15551230000", "extensionId": ext},
-                  "status": {"code": "Proceeding"}}]}),
-            ("/restapi/v1.0/account/%s/extension/%s/presence?detailedTelephonyState=true"
-             % (ACCOUNT_ID, ext),
-             {"extensionId": ext, "telephonyStatus": "CallConnected", "presenceStatus": "Busy",
-              "userStatus": "Available", "dndStatus": "TakeAllCalls", "meetingStatus": "Disconnected"}),
-            ("/restapi/v1.0/account/%s/extension/%s/presence?detailedTelephonyState=true"
-             % (ACCOUNT_ID, ext),
-             {"extensionId": ext, "telephonyStatus": "NoCall", "presenceStatus": "Available",
-              "userStatus": "Available", "dndStatus": "TakeAllCalls", "meetingStatus": "Disconnected"}),
-            ("/restapi/v1.0/account/%s/extension/%s/message-store/instant?type=SMS"
-             % (ACCOUNT_ID, ext),
-             {"id": "m-%s", "type": "SMS", "direction": "Inbound", "subject": "Dinner at 8?",
-              "from": {"phoneNumber": "+15557654321", "name": "Alice"},
-              "to": [{"phoneNumber": "+15551230000"}], "messageStatus": "Received"}),
-        ]
+        """A realistic stream, one event per period while anyone is subscribed: a call rings,
+        is answered and ends; an SMS arrives. Only subscriptions whose filters match get
+        each event."""
+        ext, acc = OWNER_ID, ACCOUNT_ID
+        presence = ("/restapi/v1.0/account/%s/extension/%s/presence?detailedTelephonyState=true"
+                    % (acc, ext))
+        sessions = "/restapi/v1.0/account/%s/telephony/sessions" % acc
+        caller = {"phoneNumber": "+15557654321", "name": "Alice Example"}
+        me = {"phoneNumber": "+15551230000", "name": "Front Desk", "extensionId": ext}
+
+        def pres(tel, status, user="Available", dnd="TakeAllCalls"):
+            return presence, {"extensionId": ext, "telephonyStatus": tel,
+                              "presenceStatus": status, "userStatus": user,
+                              "dndStatus": dnd, "meetingStatus": "Disconnected"}
+
+        def call(code, n):
+            return sessions, {
+                "eventTime": None, "telephonySessionId": "s-demo-%d" % n,
+                "sessionId": "%d" % (9000000000 + n), "serverId": "sim.1", "origin": {"type": "Call"},
+                "parties": [{"accountId": acc, "extensionId": ext, "id": "p-demo-%d-1" % n,
+                             "direction": "Inbound", "from": caller, "to": me,
+                             "status": {"code": code, "rcc": False}, "missedCall": False,
+                             "standAlone": False, "muted": False}]}
+
+        def sms(n):
+            return ("/restapi/v1.0/account/%s/extension/%s/message-store/instant?type=SMS"
+                    % (acc, ext),
+                    {"id": "%d" % (1000000 + n), "type": "SMS", "direction": "Inbound",
+                     "from": caller, "to": [{"phoneNumber": me["phoneNumber"], "name": me["name"]}],
+                     "subject": "Dinner at 8?", "creationTime": None, "lastModifiedTime": None,
+                     "readStatus": "Unread", "priority": "Normal", "availability": "Alive",
+                     "messageStatus": "Received",
+                     "conversation": {"id": "%d" % (7000000 + n)},
+                     "attachments": [{"id": "%d" % (1000000 + n), "type": "Text",
+                                      "contentType": "text/plain"}]})
+
+        def store(n):
+            return ("/restapi/v1.0/account/%s/extension/%s/message-store" % (acc, ext),
+                    {"accountId": acc, "extensionId": ext, "lastUpdated": None,
+                     "changes": [{"type": "SMS", "newCount": 1, "updatedCount": 0,
+                                  "newMessageIds": [1000000 + n]}]})
+
+        steps = [lambda n: pres("Ringing", "Busy"), lambda n: call("Proceeding", n),
+                 lambda n: pres("CallConnected", "Busy"), lambda n: call("Answered", n),
+                 lambda n: pres("NoCall", "Available"), lambda n: call("Disconnected", n),
+                 sms, store, lambda n: pres("NoCall", "Available", "Busy", "DoNotAcceptAnyCalls"),
+                 lambda n: pres("NoCall", "Available")]
         sequence = 0
-        while not self.stopping:
-            event, body = steps[sequence % len(steps)]
-            body = json.loads(json.dumps(body).replace("%s", str(sequence)))
-            if "presence" in event:
-                body["sequence"] = sequence
+        while not self.stopping.wait(period):
+            if not self.subs.all(live_only=True):
+                continue
+            n = sequence // len(steps)
+            event, body = steps[sequence % len(steps)](n)
+            now = iso(time.time())
+            for k in ("eventTime", "creationTime", "lastModifiedTime", "lastUpdated"):
+                if k in body:
+                    body[k] = now
+            body["sequence"] = sequence
             self.notify({"event": event, "body": body})
             sequence += 1
-            time.sleep(period)
 
 
+# ---- HTTP ---------------------------------------------------------------------------------
 class Handler(BaseHTTPRequestHandler):
+    """One HTTP/1.1 keep-alive connection: control calls, faults, then the simulator."""
     protocol_version = "HTTP/1.1"
-    server_version = "rcsim/1"
+    server_version = "rcsim/2"
+    # Headers and body are separate writes: with Nagle's algorithm and the client's
+    # delayed ACK every answer would stall 40 ms.
+    disable_nagle_algorithm = True
 
-    def log_message(self, fmt, *args):  # quiet: tests read /_sim/requests instead
-        if self.server.sim.args.verbose:
-            sys.stderr.write("rcsim: " + (fmt % args) + "\n")
+    def log_message(self, fmt, *args):
+        pass  # tests read /_sim/requests; --log writes the request log
 
     def send_json(self, status, body, headers=None):
-        data = b"" if body is None else json.dumps(body).encode()
+        data = b"" if body is None else json.dumps(body, separators=(",", ":")).encode()
         self.send_response(status)
         for k, v in (headers or {}).items():
             self.send_header(k, str(v))
         if body is not None:
-            self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+        if status != 204:
+            self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         if data:
             self.wfile.write(data)
+        self.wfile.flush()
 
-    def alive(self):
-        """False once the client has hung up on a long-poll: a waiting client sends
-        nothing, so a readable socket means a close (FIN or a TLS close alert)."""
+    def client_alive(self):
+        """False once the client hung up on a long poll: a waiting client sends nothing, so
+        a readable socket means a close (FIN, RST or a TLS close alert)."""
         try:
-            readable, _, _ = select.select([self.connection.fileno()], [], [], 0)
+            readable, _, _ = select.select([self.connection], [], [], 0)
             return not readable
         except (OSError, ValueError):
             return False
 
     def handle_any(self, method):
         sim = self.server.sim
+        started = time.monotonic()
         split = urlsplit(self.path)
-        path, query = split.path, parse_qs(split.query)
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        status = 500
+        path = split.path
+        query = parse_qs(split.query, keep_blank_values=True)
+        status = 0
         try:
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length > 0 else b""
             if path.startswith("/_sim/"):
-                status, body = sim.control(method, path, json.loads(raw or b"{}"))
-                self.send_json(status, body)
+                try:
+                    body = json.loads(raw) if raw.strip() else {}
+                except ValueError:
+                    raise HttpError(400, {"error": "invalid JSON"})
+                status, answer = sim.control(method, path, body)
+                self.send_json(status, answer)
                 return
-            fault = sim.take_fault(method, path)
+            fault = sim.faults.take(method, path)
             if fault:
                 if fault.get("delay"):
-                    time.sleep(float(fault["delay"]))
+                    sim.stopping.wait(float(fault["delay"]))
                 if fault.get("close"):
-                    status = 0
                     self.close_connection = True
                     self.connection.shutdown(socket.SHUT_RDWR)
                     return
-                if fault.get("status"):
-                    raise HttpError(int(fault["status"]), fault.get("body"),
-                                    fault.get("headers"))
-            status, body = self.route(sim, method, path, query, raw)
-            self.send_json(status, body)
+                # A 2xx status without a body only delays the real answer.
+                if fault.get("status") and (int(fault["status"]) >= 300 or "body" in fault):
+                    raise HttpError(int(fault["status"]), fault.get("body"), fault.get("headers"))
+            status, answer = sim.route(method, path, query, self.headers, raw,
+                                       self.server.server_address[1])
+            if status == "poll":
+                channel, after, sub = answer
+                msgs, nxt = sim.channels.fetch(
+                    channel, after, float(sim.s.long_poll_timeout),
+                    lambda: self.client_alive() and sub.live() and not sim.stopping.is_set())
+                status, answer = 200, {"t": {"t": str(nxt), "r": 2}, "m": msgs}
+            self.send_json(status, answer)
         except HttpError as e:
             status = e.status
-            self.send_json(e.status, e.body, e.headers)
-        except (BrokenPipeError, ConnectionResetError, ssl.SSLError, OSError):
+            try:
+                self.send_json(e.status, e.body, e.headers)
+            except OSError:
+                self.close_connection = True
+        except OSError:                     # the client went away (ssl.SSLError included)
             self.close_connection = True
-        except Exception as e:  # a simulator bug must show, not hang the client
+        except Exception as e:              # a simulator bug must show, not hang the client
             status = 500
             sys.stderr.write("rcsim: internal error on %s %s: %r\n" % (method, path, e))
             try:
                 self.send_json(500, {"errorCode": "SIM-500", "message": "simulator error"})
             except OSError:
-                pass
+                self.close_connection = True
         finally:
             if not path.startswith("/_sim/"):
-                sim.record(method, path, status)
-
-    def route(self, sim, method, path, query, raw):
-        if path == "/restapi/oauth/token" and method == "POST":
-            return sim.oauth_token(self.headers, parse_qs(raw.decode(), keep_blank_values=True))
-        if path == "/restapi/oauth/revoke" and method == "POST":
-            sim.tokens.revoke_all()
-            return 200, {}
-        if path == "/restapi/oauth/wstoken" and method == "POST":
-            sim.require_token(self.headers)
-            return 200, {"ws_access_token": "SIMWS-" + secrets.token_urlsafe(16),
-                         "uri": "wss://127.0.0.1:%d/ws" % self.server.server_port,
-                         "expires_in": 60}
-        if path.startswith("/restapi/v1.0/subscription"):
-            sim.require_token(self.headers)
-            parts = [p for p in path[len("/restapi/v1.0/subscription"):].split("/") if p]
-            body = json.loads(raw) if raw else {}
-            return sim.route_subscription(method, parts, body)
-        if path.startswith("/v2/subscribe/") and method == "GET":
-            parts = path.split("/")
-            if len(parts) != 6:
-                raise HttpError(400, {"message": "Invalid path", "error": True, "status": 400})
-            return sim.pubnub(parts[3], parts[4], query, self.alive)
-        raise api_error(404, "CMN-100", "Resource not found")
+                logged = {k: v[0] for k, v in query.items()} if path.startswith("/v2/") else {}
+                sim.log.record(method, path, logged, status, time.monotonic() - started)
 
     def do_GET(self):
         self.handle_any("GET")
@@ -650,63 +891,82 @@ class Handler(BaseHTTPRequestHandler):
     def do_DELETE(self):
         self.handle_any("DELETE")
 
+    def do_PATCH(self):
+        self.handle_any("PATCH")
+
 
 class Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
-    request_queue_size = 64
+    request_queue_size = 128
 
     def handle_error(self, request, client_address):
-        pass  # TLS handshakes refused by a client with a wrong CA are expected in tests
+        pass  # refused TLS handshakes (wrong CA tests) and resets are expected
 
 
-def main():
+def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--host", default="127.0.0.1")
-    ap.add_argument("--port", type=int, default=0)
-    ap.add_argument("--dir", required=True, help="where the test CA and certificates live")
-    ap.add_argument("--ready-file")
+    ap.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    ap.add_argument("--dir", required=True, help="state dir: test CA and server certificate")
+    ap.add_argument("--ready-file", help="JSON {port,url,cafile,pid} written once listening")
     for k, v in DEFAULTS.items():
         ap.add_argument("--" + k.replace("_", "-"), default=v)
     ap.add_argument("--access-token-ttl", type=int, default=3600)
     ap.add_argument("--refresh-token-ttl", type=int, default=604800)
     ap.add_argument("--max-expires-in", type=int, default=900)
-    ap.add_argument("--long-poll-timeout", type=float, default=280)
-    ap.add_argument("--cache-size", type=int, default=1000)
-    ap.add_argument("--cache-seconds", type=int, default=600)
     ap.add_argument("--max-subscriptions", type=int, default=20)
-    ap.add_argument("--no-encryption", action="store_true")
+    ap.add_argument("--long-poll-timeout", type=float, default=280)
+    ap.add_argument("--cache-size", type=int, default=1000, help="messages kept per channel")
+    ap.add_argument("--cache-seconds", type=int, default=600)
+    ap.add_argument("--no-encryption", action="store_true", help="deliver plaintext objects")
     ap.add_argument("--demo", type=float, default=0, help="emit a demo event every N seconds")
-    ap.add_argument("--verbose", action="store_true")
-    args = ap.parse_args()
+    ap.add_argument("--log", help="append one line per request (no tokens, no bodies)")
+    ap.add_argument("--plain-http", action="store_true", help="serve http:// without TLS")
+    return ap.parse_args(argv)
 
+
+def main():
+    args = parse_args()
     os.makedirs(args.dir, exist_ok=True)
     ca, cert, key = make_certs(args.dir)
     sim = Simulator(args)
+    if ":" in args.host:
+        Server.address_family = socket.AF_INET6
     server = Server((args.host, args.port), Handler)
     server.sim = sim
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(cert, key)
-    server.socket = ctx.wrap_socket(server.socket, server_side=True)
+    if not args.plain_http:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        ctx.load_cert_chain(cert, key)
+        # The handshake happens in the connection's thread, so a client that connects and
+        # says nothing cannot stall the accept loop.
+        server.socket = ctx.wrap_socket(server.socket, server_side=True,
+                                        do_handshake_on_connect=False)
 
     def stop(signum, frame):
-        sim.stopping = True
+        sim.stopping.set()
+        sim.channels.wake()
         threading.Thread(target=server.shutdown, daemon=True).start()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     port = server.server_address[1]
+    host = "[%s]" % args.host if ":" in args.host else args.host
+    url = "%s://%s:%d" % ("http" if args.plain_http else "https", host, port)
     if args.ready_file:
         tmp = args.ready_file + ".tmp"
         with open(tmp, "w") as f:
-            json.dump({"port": port, "url": "https://127.0.0.1:%d" % port, "cafile": ca,
+            json.dump({"port": port, "url": url, "cafile": os.path.abspath(ca),
                        "pid": os.getpid()}, f)
-        os.rename(tmp, args.ready_file)
+        os.replace(tmp, args.ready_file)
+    sys.stderr.write("rcsim: listening on %s\n" % url)
     if args.demo > 0:
         threading.Thread(target=sim.demo_loop, args=(args.demo,), daemon=True).start()
     server.serve_forever(poll_interval=0.2)
     server.server_close()
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
