@@ -34,6 +34,7 @@
 #define RC_STATE_SAVE_INTERVAL_MS 10000
 #define RC_DROP_LOG_INTERVAL_MS 60000
 #define RC_IDLE_WAKE_MS 1000
+#define RC_REFRESH_TOKEN_DEFAULT_S 604800
 
 struct rc_worker {
 	const struct rc_config *cfg;
@@ -459,6 +460,8 @@ static void worker__rest_done(struct rc_worker *w, int64_t now)
 			b = t.refresh_token_expires_in;
 			if (t.refresh_token == NULL)
 				b = 0;
+			else if (b <= 0)
+				b = RC_REFRESH_TOKEN_DEFAULT_S; /* not stated: RingCentral's usual week */
 			rc_outbox_log(w->outbox, RC_LOG_INFO, "ringcentral: %s ok, token valid for %ld s",
 					rc_lc_action_name(act), a);
 		} else {
