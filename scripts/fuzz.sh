@@ -10,11 +10,11 @@ build=$root/build-fuzz
 "$root/scripts/install-deps.sh"
 CC=clang cmake -S "$root" -B "$build" -DCMAKE_C_COMPILER=clang -DRC_FUZZ=ON \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build" -j "$(nproc)" --target fuzz_pipeline fuzz_topic fuzz_config fuzz_pubnub fuzz_rest
+cmake --build "$build" -j "$(nproc)" --target fuzz_pipeline fuzz_topic fuzz_config fuzz_pubnub fuzz_rest fuzz_wsg
 mkdir -p "$build/artifacts"
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 export ASAN_OPTIONS=detect_leaks=1
-for t in pipeline topic config pubnub rest; do
+for t in pipeline topic config pubnub rest wsg; do
   work=$build/corpus-$t
   mkdir -p "$work"
   cp -n "$root/tests/fuzz/corpus/$t/"* "$work/" 2>/dev/null || true
@@ -24,4 +24,4 @@ for t in pipeline topic config pubnub rest; do
     || { tail -n 60 "$build/fuzz_$t.log"; exit 1; }
   grep -E '^(stat::number_of_executed_units|#[0-9]+.*DONE)' "$build/fuzz_$t.log" | tail -n 2 || true
 done
-echo "fuzzing: 5 passed, 0 failed"
+echo "fuzzing: 6 passed, 0 failed"

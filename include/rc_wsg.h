@@ -1,0 +1,63 @@
+/* rc_wsg.h - RingCentral's WebSocket gateway (WSG) protocol, as frames.
+ *
+ * Every WSG frame is a JSON array [header, body]. The header's `type` says what it is
+ * (ConnectionDetails, ClientRequest, ServerNotification, Heartbeat, Error); answers to our
+ * ClientRequests come back with the same `messageId` and an HTTP-like `status`; any
+ * frame may carry a newer `wsc` {token, sequence} for connection recovery. This module
+ * builds our frames and parses the server's; the socket itself is the transport's job.
+ * Pure: strings in, structs out. */
+#ifndef RC_WSG_H
+#define RC_WSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <json-c/json.h>
+
+enum rc_wsg_type {
+	RC_WSG_UNKNOWN = 0,
+	RC_WSG_CONNECTION_DETAILS,
+	RC_WSG_CLIENT_REQUEST,       /* the answer to one of our requests */
+	RC_WSG_SERVER_NOTIFICATION,
+	RC_WSG_HEARTBEAT,
+	RC_WSG_ERROR,
+};
+
+#define RC_WSG_ID_MAX 64
+#define RC_WSG_WSC_MAX 512
+
+struct rc_wsg_frame {
+	json_object *root;              /* owned: the whole [header, body] array */
+	enum rc_wsg_type type;
+	char message_id[RC_WSG_ID_MAX]; /* "" if absent */
+	int status;                     /* 0 if absent */
+	char wsc_token[RC_WSG_WSC_MAX]; /* "" if this frame carries no wsc */
+	int64_t wsc_sequence;
+	json_object *body;              /* borrowed from root; NULL if absent or null */
+};
+
+enum rc_wsg_result {
+	RC_WSG_OK = 0,
+	RC_WSG_NOT_JSON,
+	RC_WSG_BAD_SHAPE,   /* not [header, body?] with an object header and a string type */
+	RC_WSG_NOMEM,
+};
+
+/* Parses one text frame. On RC_WSG_OK call rc_wsg_frame_clear(). */
+enum rc_wsg_result rc_wsg_parse(const char *buf, size_t len, struct rc_wsg_frame *f);
+void rc_wsg_frame_clear(struct rc_wsg_frame *f);
+
+/* The recovery state a ConnectionDetails body reports: 1 Successful, 0 Failed, -1 none. */
+int rc_wsg_recovery_state(const struct rc_wsg_frame *f);
+
+/* [{"type":"ClientRequest","messageId":id,"method":m,"path":p}, body] as a heap string
+ * (the caller frees). body may be NULL (sent as {}). */
+char *rc_wsg_client_request(const char *message_id, const char *method, const char *path,
+		json_object *body);
+
+/* [{"type":"Heartbeat","messageId":id}] as a heap string. */
+char *rc_wsg_heartbeat(const char *message_id);
+
+/* The connect URL: uri?access_token=..[&wsc=..], values percent-encoded. Heap string. */
+char *rc_wsg_connect_url(const char *uri, const char *ws_access_token, const char *wsc_token);
+
+#endif

@@ -1,0 +1,148 @@
+/* wsg.c - building and parsing WebSocket gateway frames (see rc_wsg.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <curl/curl.h>
+#include "rc_wsg.h"
+
+#define RC_WSG_MAX_DEPTH 64
+
+static const struct {
+	const char *name;
+	enum rc_wsg_type type;
+} wsg_types[] = {
+	{ "ConnectionDetails", RC_WSG_CONNECTION_DETAILS },
+	{ "ClientRequest", RC_WSG_CLIENT_REQUEST },
+	{ "ServerNotification", RC_WSG_SERVER_NOTIFICATION },
+	{ "Heartbeat", RC_WSG_HEARTBEAT },
+	{ "Error", RC_WSG_ERROR },
+};
+
+void rc_wsg_frame_clear(struct rc_wsg_frame *f)
+{
+	json_object_put(f->root);
+	*f = (struct rc_wsg_frame){0};
+}
+
+static void wsg__copy(char *dst, size_t len, json_object *s)
+{
+	snprintf(dst, len, "%s", json_object_get_string(s));
+}
+
+enum rc_wsg_result rc_wsg_parse(const char *buf, size_t len, struct rc_wsg_frame *f)
+{
+	json_object *header, *v, *wsc;
+
+	*f = (struct rc_wsg_frame){0};
+	if (len == 0 || len > (size_t)INT32_MAX || memchr(buf, '\0', len) != NULL)
+		return RC_WSG_NOT_JSON;
+	json_tokener *tok = json_tokener_new_ex(RC_WSG_MAX_DEPTH);
+	if (tok == NULL)
+		return RC_WSG_NOMEM;
+	json_object *root = json_tokener_parse_ex(tok, buf, (int)len);
+	enum json_tokener_error jerr = json_tokener_get_error(tok);
+	size_t used = json_tokener_get_parse_end(tok);
+	json_tokener_free(tok);
+	while (used < len && strchr(" \t\r\n", buf[used]) != NULL)
+		used++;
+	if (root == NULL || jerr != json_tokener_success || used != len) {
+		json_object_put(root);
+		return RC_WSG_NOT_JSON;
+	}
+	header = json_object_is_type(root, json_type_array) && json_object_array_length(root) >= 1 ?
+			json_object_array_get_idx(root, 0) : NULL;
+	if (!json_object_is_type(header, json_type_object) ||
+			!json_object_object_get_ex(header, "type", &v) ||
+			!json_object_is_type(v, json_type_string)) {
+		json_object_put(root);
+		return RC_WSG_BAD_SHAPE;
+	}
+	f->root = root;
+	for (size_t i = 0; i < sizeof(wsg_types) / sizeof(wsg_types[0]); i++)
+		if (strcmp(json_object_get_string(v), wsg_types[i].name) == 0)
+			f->type = wsg_types[i].type;
+	if (json_object_object_get_ex(header, "messageId", &v) && json_object_is_type(v, json_type_string))
+		wsg__copy(f->message_id, sizeof(f->message_id), v);
+	if (json_object_object_get_ex(header, "status", &v) && json_object_is_type(v, json_type_int))
+		f->status = json_object_get_int(v);
+	if (json_object_object_get_ex(header, "wsc", &wsc) && json_object_is_type(wsc, json_type_object) &&
+			json_object_object_get_ex(wsc, "token", &v) && json_object_is_type(v, json_type_string)) {
+		wsg__copy(f->wsc_token, sizeof(f->wsc_token), v);
+		if (json_object_object_get_ex(wsc, "sequence", &v))
+			f->wsc_sequence = json_object_get_int64(v);
+	}
+	f->body = json_object_array_length(root) >= 2 ? json_object_array_get_idx(root, 1) : NULL;
+	return RC_WSG_OK;
+}
+
+int rc_wsg_recovery_state(const struct rc_wsg_frame *f)
+{
+	json_object *v;
+
+	if (f->type != RC_WSG_CONNECTION_DETAILS || !json_object_is_type(f->body, json_type_object) ||
+			!json_object_object_get_ex(f->body, "recoveryState", &v) ||
+			!json_object_is_type(v, json_type_string))
+		return -1;
+	return strcmp(json_object_get_string(v), "Successful") == 0 ? 1 : 0;
+}
+
+static char *wsg__render(json_object *frame)
+{
+	const char *text = json_object_to_json_string_ext(frame,
+			JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	char *out = text != NULL ? strdup(text) : NULL;
+
+	json_object_put(frame);
+	return out;
+}
+
+char *rc_wsg_client_request(const char *message_id, const char *method, const char *path,
+		json_object *body)
+{
+	json_object *frame = json_object_new_array();
+	json_object *header = json_object_new_object();
+
+	if (frame == NULL || header == NULL) {
+		json_object_put(frame);
+		json_object_put(header);
+		return NULL;
+	}
+	json_object_object_add(header, "type", json_object_new_string("ClientRequest"));
+	json_object_object_add(header, "messageId", json_object_new_string(message_id));
+	json_object_object_add(header, "method", json_object_new_string(method));
+	json_object_object_add(header, "path", json_object_new_string(path));
+	json_object_array_add(frame, header);
+	json_object_array_add(frame, body != NULL ? json_object_get(body) : json_object_new_object());
+	return wsg__render(frame);
+}
+
+char *rc_wsg_heartbeat(const char *message_id)
+{
+	json_object *frame = json_object_new_array();
+	json_object *header = json_object_new_object();
+
+	if (frame == NULL || header == NULL) {
+		json_object_put(frame);
+		json_object_put(header);
+		return NULL;
+	}
+	json_object_object_add(header, "type", json_object_new_string("Heartbeat"));
+	json_object_object_add(header, "messageId", json_object_new_string(message_id));
+	json_object_array_add(frame, header);
+	return wsg__render(frame);
+}
+
+char *rc_wsg_connect_url(const char *uri, const char *ws_access_token, const char *wsc_token)
+{
+	char *token = curl_easy_escape(NULL, ws_access_token, 0);
+	char *wsc = wsc_token != NULL && wsc_token[0] != '\0' ? curl_easy_escape(NULL, wsc_token, 0) : NULL;
+	char *url = NULL;
+
+	if (token != NULL && (wsc_token == NULL || wsc_token[0] == '\0' || wsc != NULL) &&
+			asprintf(&url, "%s%saccess_token=%s%s%s", uri, strchr(uri, '?') ? "&" : "?", token,
+				wsc != NULL ? "&wsc=" : "", wsc != NULL ? wsc : "") < 0)
+		url = NULL;
+	curl_free(token);
+	curl_free(wsc);
+	return url;
+}
