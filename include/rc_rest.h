@@ -39,6 +39,7 @@ struct rc_subscription {
 	char *status;              /* "Active", "Blacklisted", ... */
 	char *expiration_time;     /* as sent, ISO 8601 */
 	int64_t expiration_ms;     /* epoch milliseconds of expiration_time */
+	int64_t creation_ms;       /* epoch milliseconds of creationTime, 0 if absent */
 	long expires_in;           /* seconds granted, 0 if absent */
 	char **event_filters;      /* NULL-terminated */
 	size_t n_event_filters;

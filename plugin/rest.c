@@ -239,6 +239,9 @@ static int rest__subscription_from(json_object *obj, struct rc_subscription *s)
 		return -1;
 	s->id = rest__dup(obj, "id", &fail);
 	s->expiration_time = rest__dup(obj, "expirationTime", &fail);
+	const char *created = rest__str(obj, "creationTime");
+	if (created == NULL || rc_iso8601_to_ms(created, &s->creation_ms) != 0)
+		s->creation_ms = 0; /* optional: only used to close the first-poll gap */
 	s->status = rest__dup(obj, "status", &fail);
 	if (rest__int(obj, "expiresIn", &expires_in) && expires_in > 0 && expires_in <= LONG_MAX)
 		s->expires_in = (long)expires_in;

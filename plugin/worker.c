@@ -627,6 +627,27 @@ static void worker__poll_failed(struct rc_worker *w, int64_t now, const char *wh
 	worker__publish_status(w, msg);
 }
 
+/* A first poll (tt=0) answers with the channel's current timetoken, so whatever was
+ * published between the subscription's creation and that answer would be skipped. PubNub
+ * timetokens count 100 ns units since the epoch, so when the server's token looks like
+ * one, move the cursor back to just before the subscription was created: the next poll
+ * then fetches that window from PubNub's cache (a new channel holds nothing older, and
+ * de-duplication absorbs any overlap). Tokens of another shape are left alone. */
+static void worker__cover_first_poll_gap(struct rc_worker *w)
+{
+	char *end;
+	unsigned long long now_tt = strtoull(w->cursor.tt, &end, 10);
+	int64_t created_ms = w->sub.creation_ms;
+
+	if (created_ms <= 0 || *end != '\0' || strlen(w->cursor.tt) != 17)
+		return;
+	unsigned long long created_tt = (unsigned long long)(created_ms - 5000) * 10000ULL;
+	int64_t skew_ms = (int64_t)(now_tt / 10000ULL) - created_ms;
+	if (skew_ms < -86400000LL || skew_ms > 86400000LL || created_tt >= now_tt)
+		return;
+	snprintf(w->cursor.tt, sizeof(w->cursor.tt), "%llu", created_tt);
+}
+
 static void worker__poll_done(struct rc_worker *w, int64_t now)
 {
 	struct rc_http *h = &w->poll;
@@ -652,10 +673,13 @@ static void worker__poll_done(struct rc_worker *w, int64_t now)
 		if (pr != RC_PUBNUB_OK) {
 			worker__poll_failed(w, now, rc_pubnub_strerror(pr));
 		} else {
+			bool first = strcmp(w->cursor.tt, "0") == 0;
 			worker__deliver(w, &r, now);
 			if (strcmp(w->cursor.tt, r.next.tt) != 0)
 				w->state_dirty = true;
 			w->cursor = r.next;
+			if (first)
+				worker__cover_first_poll_gap(w);
 			rc_pubnub_response_clear(&r);
 			rc_backoff_reset(&w->poll_backoff);
 			if (w->poll_failing || !w->last_online) {

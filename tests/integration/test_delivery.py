@@ -4,7 +4,7 @@ Real broker + plugin + simulator over TLS; a real MQTT v5 client checks topics, 
 payloads, properties, the status topics, topic_map, the body payload mode, both OAuth
 grants, and that malformed notifications are counted and skipped while later ones flow."""
 from harness import (MESSAGE_FILTER, PRESENCE_FILTER, SIM_CREDENTIALS, Broker, MqttWatcher,
-                     Sim, plugin_opts, run_tests)
+                     Sim, plugin_opts, run_tests, wait_until)
 
 PRESENCE_EVENT = "/restapi/v1.0/account/~/extension/401550809004/presence?detailedTelephonyState=true"
 MESSAGE_EVENT = "/restapi/v1.0/account/~/extension/823476228762/message-store"
@@ -121,6 +121,20 @@ def test_duplicates_are_suppressed():
         assert len([m for m in w.on_topic("ringcentral/account") if m.user_properties["uuid"] == "dup-1"]) == 1
 
 
+def test_notification_sent_before_the_first_poll_answer_is_delivered():
+    sim = sim_holder[0]
+    # The first poll (tt=0) is held for 2 s: a notification sent meanwhile predates the
+    # timetoken that poll will answer with, yet must still be delivered.
+    sim.fault(match={"method": "GET", "path_prefix": "/v2/subscribe/"}, delay=2, count=1)
+    with Broker(plugin_opts(sim)) as broker, MqttWatcher(broker.port) as w:
+        wait_until(lambda: sim.live_subscriptions(), 20, "the subscription")
+        early = sim.notify(PRESENCE_EVENT, {"early": True})
+        assert len(early) == 1
+        w.wait_for(lambda ms: [m for m in ms if m.user_properties.get("uuid") == early[0]["uuid"]],
+                   20, "the early notification")
+        w.wait_state("ringcentral", "online")
+
+
 sim_holder = []
 
 
@@ -138,4 +152,5 @@ if __name__ == "__main__":
                with_shared_sim(test_topic_map_body_payload_qos_retain_prefix),
                with_shared_sim(test_password_grant),
                with_shared_sim(test_malformed_notifications_are_counted_and_skipped),
-               with_shared_sim(test_duplicates_are_suppressed)])
+               with_shared_sim(test_duplicates_are_suppressed),
+               with_shared_sim(test_notification_sent_before_the_first_poll_answer_is_delivered)])
