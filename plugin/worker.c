@@ -441,6 +441,57 @@ static int worker__find_orphans(struct rc_worker *w, const char *body, size_t le
 	return 0;
 }
 
+/* A successful token answer: keeps the tokens, reports their lifetimes in *a and *b. */
+static enum rc_lc_outcome worker__take_token(struct rc_worker *w, enum rc_lc_action act,
+		long *a, long *b, char *what, size_t what_len)
+{
+	struct rc_token t = {0};
+
+	if (rc_token_parse(w->rest.body, w->rest.body_len, &t) != 0) {
+		snprintf(what, what_len, "unreadable token answer");
+		return RC_OUT_TRANSIENT;
+	}
+	rc_token_clear(&w->token);
+	w->token = t;
+	*a = t.expires_in;
+	*b = t.refresh_token == NULL ? 0 :
+			t.refresh_token_expires_in > 0 ? t.refresh_token_expires_in :
+			RC_REFRESH_TOKEN_DEFAULT_S; /* not stated: RingCentral's usual week */
+	rc_outbox_log(w->outbox, RC_LOG_INFO, "ringcentral: %s ok, token valid for %ld s",
+			rc_lc_action_name(act), *a);
+	return RC_OUT_OK;
+}
+
+/* A successful answer describing our subscription: adopts it, reports its remaining
+ * lifetime in *a. A subscription that is not Active is as good as gone. */
+static enum rc_lc_outcome worker__take_subscription(struct rc_worker *w, enum rc_lc_action act,
+		long *a, char *what, size_t what_len)
+{
+	struct rc_subscription s = {0};
+	enum rc_lc_outcome out = RC_OUT_OK;
+
+	if (rc_subscription_parse(w->rest.body, w->rest.body_len, &s) != 0) {
+		snprintf(what, what_len, "unreadable subscription answer");
+		out = RC_OUT_TRANSIENT;
+	} else if (s.status != NULL && strcmp(s.status, "Active") != 0) {
+		snprintf(what, what_len, "subscription status %s", s.status);
+		out = RC_OUT_NOT_FOUND;
+	} else {
+		*a = worker__lifetime(&s);
+		if (act == RC_ACT_CREATE && w->ever_subscribed)
+			worker__count(w, &w->outbox->status.recreations);
+		if (act == RC_ACT_RENEW || act == RC_ACT_MODIFY)
+			worker__count(w, &w->outbox->status.renewals);
+		worker__adopt_subscription(w, act, &s);
+		w->ever_subscribed = true;
+		w->state_dirty = true;
+		rc_outbox_log(w->outbox, RC_LOG_NOTICE, "ringcentral: %s ok: subscription %s expires %s",
+				rc_lc_action_name(act), w->sub.id, w->sub.expiration_time);
+	}
+	rc_subscription_clear(&s);
+	return out;
+}
+
 static void worker__rest_done(struct rc_worker *w, int64_t now)
 {
 	enum rc_lc_action act = w->lc.in_flight;
@@ -451,58 +502,30 @@ static void worker__rest_done(struct rc_worker *w, int64_t now)
 	long a = 0, b = 0;
 
 	rc_http_describe(h, what, sizeof(what));
-	if (out == RC_OUT_OK && token_call) {
-		struct rc_token t = {0};
-		if (rc_token_parse(h->body, h->body_len, &t) == 0) {
-			rc_token_clear(&w->token);
-			w->token = t;
-			a = t.expires_in;
-			b = t.refresh_token_expires_in;
-			if (t.refresh_token == NULL)
-				b = 0;
-			else if (b <= 0)
-				b = RC_REFRESH_TOKEN_DEFAULT_S; /* not stated: RingCentral's usual week */
-			rc_outbox_log(w->outbox, RC_LOG_INFO, "ringcentral: %s ok, token valid for %ld s",
-					rc_lc_action_name(act), a);
-		} else {
-			out = RC_OUT_TRANSIENT;
-			snprintf(what, sizeof(what), "unreadable token answer");
+	if (out == RC_OUT_OK) {
+		switch (act) {
+		case RC_ACT_LOGIN:
+		case RC_ACT_REFRESH:
+			out = worker__take_token(w, act, &a, &b, what, sizeof(what));
+			break;
+		case RC_ACT_LIST:
+			if (worker__find_orphans(w, h->body, h->body_len) != 0) {
+				snprintf(what, sizeof(what), "unreadable subscription list");
+				out = RC_OUT_TRANSIENT;
+			}
+			break;
+		case RC_ACT_DELETE_ORPHAN:
+			rc_outbox_log(w->outbox, RC_LOG_NOTICE, "ringcentral: deleted orphan subscription %s",
+					w->orphans[w->lc.orphans_pending - 1]);
+			break;
+		case RC_ACT_DELETE:
+			rc_outbox_log(w->outbox, RC_LOG_NOTICE, "ringcentral: deleted subscription %s",
+					worker__sub_id(w));
+			break;
+		default:
+			out = worker__take_subscription(w, act, &a, what, sizeof(what));
+			break;
 		}
-	} else if (out == RC_OUT_OK && act == RC_ACT_LIST) {
-		if (worker__find_orphans(w, h->body, h->body_len) != 0) {
-			out = RC_OUT_TRANSIENT;
-			snprintf(what, sizeof(what), "unreadable subscription list");
-		}
-	} else if (out == RC_OUT_OK && act == RC_ACT_DELETE_ORPHAN) {
-		rc_outbox_log(w->outbox, RC_LOG_NOTICE, "ringcentral: deleted orphan subscription %s",
-				w->orphans[w->lc.orphans_pending - 1]);
-	} else if (out == RC_OUT_OK && act != RC_ACT_DELETE) {
-		struct rc_subscription s = {0};
-		if (rc_subscription_parse(h->body, h->body_len, &s) == 0 &&
-				(s.status == NULL || strcmp(s.status, "Active") == 0)) {
-			a = worker__lifetime(&s);
-			if (act == RC_ACT_CREATE && w->ever_subscribed)
-				worker__count(w, &w->outbox->status.recreations);
-			if (act == RC_ACT_RENEW || act == RC_ACT_MODIFY)
-				worker__count(w, &w->outbox->status.renewals);
-			worker__adopt_subscription(w, act, &s);
-			w->ever_subscribed = true;
-			w->state_dirty = true;
-			rc_outbox_log(w->outbox, RC_LOG_NOTICE,
-					"ringcentral: %s ok: subscription %s expires %s",
-					rc_lc_action_name(act), w->sub.id, w->sub.expiration_time);
-		} else if (s.status != NULL) {
-			/* Blacklisted or otherwise unusable: as good as gone. */
-			snprintf(what, sizeof(what), "subscription status %s", s.status);
-			out = RC_OUT_NOT_FOUND;
-		} else {
-			out = RC_OUT_TRANSIENT;
-			snprintf(what, sizeof(what), "unreadable subscription answer");
-		}
-		rc_subscription_clear(&s);
-	} else if (out == RC_OUT_OK && act == RC_ACT_DELETE) {
-		rc_outbox_log(w->outbox, RC_LOG_NOTICE, "ringcentral: deleted subscription %s",
-				worker__sub_id(w));
 	}
 
 	int64_t delay = rc_lifecycle_done(&w->lc, out, now, a, b, h->retry_after_ms,
