@@ -1,6 +1,6 @@
 /* test_backoff.c - capped exponential backoff with jitter. */
 #include <stdint.h>
-#include <CUnit/Basic.h>
+#include "rc_test.h"
 #include "rc_backoff.h"
 
 static void test_window_doubles_up_to_the_cap(void)
@@ -49,21 +49,11 @@ static void test_reset_and_no_overflow(void)
 
 int main(void)
 {
-	CU_pSuite s;
-
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	s = CU_add_suite("backoff", NULL, NULL);
-	if (s == NULL ||
-			!CU_add_test(s, "window doubles up to the cap", test_window_doubles_up_to_the_cap) ||
-			!CU_add_test(s, "jitter in the upper half", test_jitter_stays_in_upper_half) ||
-			!CU_add_test(s, "reset, no overflow", test_reset_and_no_overflow)) {
-		CU_cleanup_registry();
-		return 2;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
+	static const struct rc_test_case cases[] = {
+		{ "window doubles up to the cap", test_window_doubles_up_to_the_cap },
+		{ "jitter in the upper half", test_jitter_stays_in_upper_half },
+		{ "reset, no overflow", test_reset_and_no_overflow },
+		{ NULL, NULL },
+	};
+	return rc_test_run("backoff", NULL, NULL, cases);
 }

@@ -7,7 +7,7 @@
  * (with -nopad for the bad-padding vector, and another -K for the wrong-key vector). */
 #include <stdlib.h>
 #include <string.h>
-#include <CUnit/Basic.h>
+#include "rc_test.h"
 #include "rc_crypto.h"
 
 #define KEY_B64 "fNP0fszFJdc/thDO90/B3A=="
@@ -125,25 +125,15 @@ static void test_strerror(void)
 
 int main(void)
 {
-	CU_pSuite s;
-
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	s = CU_add_suite("crypto", setup, NULL);
-	if (s == NULL ||
-			!CU_add_test(s, "key from base64", test_key_from_base64) ||
-			!CU_add_test(s, "realistic notification", test_realistic_notification) ||
-			!CU_add_test(s, "short and block-sized plaintexts", test_short_and_block_sized_plaintexts) ||
-			!CU_add_test(s, "bad base64", test_bad_base64) ||
-			!CU_add_test(s, "bad length", test_bad_length) ||
-			!CU_add_test(s, "bad padding, wrong key", test_bad_padding_and_wrong_key) ||
-			!CU_add_test(s, "strerror", test_strerror)) {
-		CU_cleanup_registry();
-		return 2;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
+	static const struct rc_test_case cases[] = {
+		{ "key from base64", test_key_from_base64 },
+		{ "realistic notification", test_realistic_notification },
+		{ "short and block-sized plaintexts", test_short_and_block_sized_plaintexts },
+		{ "bad base64", test_bad_base64 },
+		{ "bad length", test_bad_length },
+		{ "bad padding, wrong key", test_bad_padding_and_wrong_key },
+		{ "strerror", test_strerror },
+		{ NULL, NULL },
+	};
+	return rc_test_run("crypto", setup, NULL, cases);
 }

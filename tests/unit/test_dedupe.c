@@ -1,6 +1,6 @@
 /* test_dedupe.c - the bounded memory of recent notification uuids. */
 #include <stdio.h>
-#include <CUnit/Basic.h>
+#include "rc_test.h"
 #include "rc_dedupe.h"
 
 static void test_seen_and_unseen(void)
@@ -70,22 +70,12 @@ static void test_many_inserts_stay_bounded(void)
 
 int main(void)
 {
-	CU_pSuite s;
-
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	s = CU_add_suite("dedupe", NULL, NULL);
-	if (s == NULL ||
-			!CU_add_test(s, "seen and unseen", test_seen_and_unseen) ||
-			!CU_add_test(s, "oldest forgotten first", test_oldest_is_forgotten_first) ||
-			!CU_add_test(s, "capacity one", test_capacity_one) ||
-			!CU_add_test(s, "many inserts stay bounded", test_many_inserts_stay_bounded)) {
-		CU_cleanup_registry();
-		return 2;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
+	static const struct rc_test_case cases[] = {
+		{ "seen and unseen", test_seen_and_unseen },
+		{ "oldest forgotten first", test_oldest_is_forgotten_first },
+		{ "capacity one", test_capacity_one },
+		{ "many inserts stay bounded", test_many_inserts_stay_bounded },
+		{ NULL, NULL },
+	};
+	return rc_test_run("dedupe", NULL, NULL, cases);
 }

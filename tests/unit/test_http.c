@@ -1,6 +1,6 @@
 /* test_http.c - how a finished exchange maps to a lifecycle outcome, and handle set-up. */
 #include <string.h>
-#include <CUnit/Basic.h>
+#include "rc_test.h"
 #include "rc_http.h"
 
 static enum rc_lc_outcome api(long status, const char *body)
@@ -69,22 +69,15 @@ static void test_describe(void)
 
 int main(void)
 {
-	CU_pSuite s;
-
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || CU_initialize_registry() != CUE_SUCCESS)
+	static const struct rc_test_case cases[] = {
+		{ "classification", test_classification },
+		{ "prepare and reset", test_prepare_and_reset_without_transfer },
+		{ "describe", test_describe },
+		{ NULL, NULL },
+	};
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return 2;
-	s = CU_add_suite("http", NULL, NULL);
-	if (s == NULL ||
-			!CU_add_test(s, "classification", test_classification) ||
-			!CU_add_test(s, "prepare and reset", test_prepare_and_reset_without_transfer) ||
-			!CU_add_test(s, "describe", test_describe)) {
-		CU_cleanup_registry();
-		return 2;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
+	int rc = rc_test_run("http", NULL, NULL, cases);
 	curl_global_cleanup();
-	return failures ? 1 : 0;
+	return rc;
 }

@@ -3,7 +3,7 @@
  * No sockets and no sleeps: each test plays the worker's part, asking rc_lifecycle_next()
  * what is due at a given time and reporting outcomes with rc_lifecycle_done(). */
 #include <stdint.h>
-#include <CUnit/Basic.h>
+#include "rc_test.h"
 #include "rc_lifecycle.h"
 
 #define S 1000 /* one second in ms */
@@ -289,36 +289,26 @@ static void test_expired_token_is_noticed(void)
 
 int main(void)
 {
-	CU_pSuite s;
-
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	s = CU_add_suite("lifecycle", NULL, NULL);
-	if (s == NULL ||
-			!CU_add_test(s, "startup sequence", test_startup_sequence) ||
-			!CU_add_test(s, "renew arithmetic", test_renew_arithmetic) ||
-			!CU_add_test(s, "short lifetimes renew in time", test_renews_short_lifetimes_in_time) ||
-			!CU_add_test(s, "refresh, then login when refresh rejected", test_refresh_then_login_when_refresh_rejected) ||
-			!CU_add_test(s, "401 on renew", test_unauthorized_renew_refreshes_and_retries) ||
-			!CU_add_test(s, "404 on renew recreates", test_not_found_on_renew_recreates) ||
-			!CU_add_test(s, "429 Retry-After", test_rate_limit_honours_retry_after) ||
-			!CU_add_test(s, "auth rate limit group", test_auth_rate_limit_is_its_own_group) ||
-			!CU_add_test(s, "transient backoff", test_transient_backoff_grows_and_caps) ||
-			!CU_add_test(s, "wrong credentials", test_wrong_credentials_do_not_storm) ||
-			!CU_add_test(s, "filter change", test_filters_change_modifies) ||
-			!CU_add_test(s, "resume", test_resume_saved_subscription) ||
-			!CU_add_test(s, "resume with changed filters", test_resume_with_changed_filters_modifies) ||
-			!CU_add_test(s, "stop deletes", test_stop_deletes_without_state_file) ||
-			!CU_add_test(s, "stop keeps", test_stop_keeps_with_state_file) ||
-			!CU_add_test(s, "transport failure", test_transport_failure_deletes_then_recreates) ||
-			!CU_add_test(s, "subscription limit", test_subscription_limit_waits) ||
-			!CU_add_test(s, "expired token noticed", test_expired_token_is_noticed)) {
-		CU_cleanup_registry();
-		return 2;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
+	static const struct rc_test_case cases[] = {
+		{ "startup sequence", test_startup_sequence },
+		{ "renew arithmetic", test_renew_arithmetic },
+		{ "short lifetimes renew in time", test_renews_short_lifetimes_in_time },
+		{ "refresh, then login when refresh rejected", test_refresh_then_login_when_refresh_rejected },
+		{ "401 on renew", test_unauthorized_renew_refreshes_and_retries },
+		{ "404 on renew recreates", test_not_found_on_renew_recreates },
+		{ "429 Retry-After", test_rate_limit_honours_retry_after },
+		{ "auth rate limit group", test_auth_rate_limit_is_its_own_group },
+		{ "transient backoff", test_transient_backoff_grows_and_caps },
+		{ "wrong credentials", test_wrong_credentials_do_not_storm },
+		{ "filter change", test_filters_change_modifies },
+		{ "resume", test_resume_saved_subscription },
+		{ "resume with changed filters", test_resume_with_changed_filters_modifies },
+		{ "stop deletes", test_stop_deletes_without_state_file },
+		{ "stop keeps", test_stop_keeps_with_state_file },
+		{ "transport failure", test_transport_failure_deletes_then_recreates },
+		{ "subscription limit", test_subscription_limit_waits },
+		{ "expired token noticed", test_expired_token_is_noticed },
+		{ NULL, NULL },
+	};
+	return rc_test_run("lifecycle", NULL, NULL, cases);
 }

@@ -1,7 +1,7 @@
 /* test_notification.c - envelope parsing and validation. */
 #include <stdlib.h>
 #include <string.h>
-#include <CUnit/Basic.h>
+#include "rc_test.h"
 #include "rc_notification.h"
 
 static enum rc_envelope_result parse(const char *json)
@@ -134,25 +134,15 @@ static void test_huge_strings(void)
 
 int main(void)
 {
-	CU_pSuite s;
-
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	s = CU_add_suite("notification", NULL, NULL);
-	if (s == NULL ||
-			!CU_add_test(s, "valid envelope", test_valid_envelope) ||
-			!CU_add_test(s, "body optional", test_body_optional) ||
-			!CU_add_test(s, "each error cause", test_each_error_cause) ||
-			!CU_add_test(s, "NUL in event", test_nul_in_event_keeps_length) ||
-			!CU_add_test(s, "deep nesting", test_deep_nesting_fails_cleanly) ||
-			!CU_add_test(s, "from object", test_from_object) ||
-			!CU_add_test(s, "huge strings", test_huge_strings)) {
-		CU_cleanup_registry();
-		return 2;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
+	static const struct rc_test_case cases[] = {
+		{ "valid envelope", test_valid_envelope },
+		{ "body optional", test_body_optional },
+		{ "each error cause", test_each_error_cause },
+		{ "NUL in event", test_nul_in_event_keeps_length },
+		{ "deep nesting", test_deep_nesting_fails_cleanly },
+		{ "from object", test_from_object },
+		{ "huge strings", test_huge_strings },
+		{ NULL, NULL },
+	};
+	return rc_test_run("notification", NULL, NULL, cases);
 }

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <CUnit/Basic.h>
+#include "rc_test.h"
 #include "rc_outbox.h"
 
 static struct rc_outbox_msg *msg(unsigned n)
@@ -114,21 +114,11 @@ static void test_two_threads_exactly_once_in_order(void)
 
 int main(void)
 {
-	CU_pSuite s;
-
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	s = CU_add_suite("outbox", NULL, NULL);
-	if (s == NULL ||
-			!CU_add_test(s, "bound and FIFO", test_bound_and_fifo) ||
-			!CU_add_test(s, "logs bounded", test_logs_bounded) ||
-			!CU_add_test(s, "two threads, exactly once, in order", test_two_threads_exactly_once_in_order)) {
-		CU_cleanup_registry();
-		return 2;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
+	static const struct rc_test_case cases[] = {
+		{ "bound and FIFO", test_bound_and_fifo },
+		{ "logs bounded", test_logs_bounded },
+		{ "two threads, exactly once, in order", test_two_threads_exactly_once_in_order },
+		{ NULL, NULL },
+	};
+	return rc_test_run("outbox", NULL, NULL, cases);
 }

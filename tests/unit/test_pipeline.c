@@ -5,7 +5,7 @@
  * (key = base64 "fNP0fszFJdc/thDO90/B3A=="). */
 #include <stdlib.h>
 #include <string.h>
-#include <CUnit/Basic.h>
+#include "rc_test.h"
 #include "rc_pipeline.h"
 
 #define KEY "fNP0fszFJdc/thDO90/B3A=="
@@ -188,25 +188,16 @@ static void test_topic_map_and_excerpt(void)
 
 int main(void)
 {
-	CU_pSuite s;
-
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	s = CU_add_suite("pipeline", setup, NULL);
-	if (s == NULL ||
-			!CU_add_test(s, "publishes the decrypted notification", test_publishes_decrypted_notification) ||
-			!CU_add_test(s, "body mode", test_body_mode) ||
-			!CU_add_test(s, "each drop cause", test_each_drop_cause) ||
-			!CU_add_test(s, "size cap before decryption", test_size_cap_applies_before_decryption) ||
-			!CU_add_test(s, "unencrypted object", test_unencrypted_object) ||
-			!CU_add_test(s, "topic map and excerpt", test_topic_map_and_excerpt)) {
-		CU_cleanup_registry();
-		return 2;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
+	static const struct rc_test_case cases[] = {
+		{ "publishes the decrypted notification", test_publishes_decrypted_notification },
+		{ "body mode", test_body_mode },
+		{ "each drop cause", test_each_drop_cause },
+		{ "size cap before decryption", test_size_cap_applies_before_decryption },
+		{ "unencrypted object", test_unencrypted_object },
+		{ "topic map and excerpt", test_topic_map_and_excerpt },
+		{ NULL, NULL },
+	};
+	int rc = rc_test_run("pipeline", setup, NULL, cases);
 	rc_pipeline_destroy(&p);
-	return failures ? 1 : 0;
+	return rc;
 }

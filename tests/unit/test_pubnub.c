@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <CUnit/Basic.h>
+#include "rc_test.h"
 #include "rc_pubnub.h"
 
 static enum rc_pubnub_result parse_str(const char *s, struct rc_pubnub_response *r)
@@ -279,10 +279,7 @@ static void test_strerror(void)
 
 int main(void)
 {
-	static const struct {
-		const char *name;
-		void (*fn)(void);
-	} tests[] = {
+	static const struct rc_test_case cases[] = {
 		{ "url first poll", test_url_first_poll },
 		{ "url next poll", test_url_next_poll },
 		{ "url escaping", test_url_escaping },
@@ -293,27 +290,8 @@ int main(void)
 		{ "parse 100 messages", test_parse_hundred_messages },
 		{ "parse malformed answers", test_parse_bad },
 		{ "strerror", test_strerror },
+		{ NULL, NULL },
 	};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	CU_pSuite suite = CU_add_suite("pubnub", NULL, NULL);
-	if (!suite) {
-		CU_cleanup_registry();
-		return 2;
-	}
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-		if (!CU_add_test(suite, tests[i].name, tests[i].fn)) {
-			CU_cleanup_registry();
-			return 2;
-		}
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	if (CU_basic_run_tests() != CUE_SUCCESS) {
-		CU_cleanup_registry();
-		return 2;
-	}
-	unsigned failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
+	return rc_test_run("pubnub", NULL, NULL, cases);
 }

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <CUnit/Basic.h>
+#include "rc_test.h"
 #include <json-c/json.h>
 #include "rc_rest.h"
 
@@ -477,10 +477,7 @@ static void test_iso8601_format_and_round_trip(void)
 
 int main(void)
 {
-	static const struct {
-		const char *name;
-		void (*fn)(void);
-	} tests[] = {
+	static const struct rc_test_case cases[] = {
 		{ "token parse", test_token_parse },
 		{ "token parse refuses", test_token_parse_bad },
 		{ "token bodies", test_token_bodies },
@@ -492,27 +489,8 @@ int main(void)
 		{ "api errors", test_api_errors },
 		{ "iso8601 parse", test_iso8601 },
 		{ "iso8601 format and round trip", test_iso8601_format_and_round_trip },
+		{ NULL, NULL },
 	};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	CU_pSuite suite = CU_add_suite("rest", NULL, NULL);
-	if (!suite) {
-		CU_cleanup_registry();
-		return 2;
-	}
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-		if (!CU_add_test(suite, tests[i].name, tests[i].fn)) {
-			CU_cleanup_registry();
-			return 2;
-		}
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	if (CU_basic_run_tests() != CUE_SUCCESS) {
-		CU_cleanup_registry();
-		return 2;
-	}
-	unsigned failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
+	return rc_test_run("rest", NULL, NULL, cases);
 }

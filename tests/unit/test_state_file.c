@@ -4,7 +4,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <CUnit/Basic.h>
+#include "rc_test.h"
 #include "rc_state_file.h"
 
 static char dir[64];
@@ -89,25 +89,18 @@ static void test_unwritable_directory(void)
 
 int main(void)
 {
-	CU_pSuite s;
-
+	static const struct rc_test_case cases[] = {
+		{ "round trip", test_round_trip },
+		{ "missing and corrupt", test_missing_and_corrupt },
+		{ "unwritable directory", test_unwritable_directory },
+		{ NULL, NULL },
+	};
 	snprintf(dir, sizeof(dir), "/tmp/test_state_file.XXXXXX");
-	if (mkdtemp(dir) == NULL || CU_initialize_registry() != CUE_SUCCESS)
+	if (mkdtemp(dir) == NULL)
 		return 2;
 	snprintf(path, sizeof(path), "%s/rc.state", dir);
-	s = CU_add_suite("state_file", NULL, NULL);
-	if (s == NULL ||
-			!CU_add_test(s, "round trip", test_round_trip) ||
-			!CU_add_test(s, "missing and corrupt", test_missing_and_corrupt) ||
-			!CU_add_test(s, "unwritable directory", test_unwritable_directory)) {
-		CU_cleanup_registry();
-		return 2;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
+	int rc = rc_test_run("state_file", NULL, NULL, cases);
 	unlink(path);
 	rmdir(dir);
-	return failures ? 1 : 0;
+	return rc;
 }

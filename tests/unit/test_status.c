@@ -1,7 +1,7 @@
 /* test_status.c - the bridge/status JSON and its counters. */
 #include <stdlib.h>
 #include <string.h>
-#include <CUnit/Basic.h>
+#include "rc_test.h"
 #include <json-c/json.h>
 #include "rc_status.h"
 
@@ -89,21 +89,11 @@ static void test_cause_names(void)
 
 int main(void)
 {
-	CU_pSuite s;
-
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	s = CU_add_suite("status", NULL, NULL);
-	if (s == NULL ||
-			!CU_add_test(s, "offline without subscription", test_offline_without_subscription) ||
-			!CU_add_test(s, "online with counters and causes", test_online_with_counters_and_causes) ||
-			!CU_add_test(s, "cause names", test_cause_names)) {
-		CU_cleanup_registry();
-		return 2;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
+	static const struct rc_test_case cases[] = {
+		{ "offline without subscription", test_offline_without_subscription },
+		{ "online with counters and causes", test_online_with_counters_and_causes },
+		{ "cause names", test_cause_names },
+		{ NULL, NULL },
+	};
+	return rc_test_run("status", NULL, NULL, cases);
 }

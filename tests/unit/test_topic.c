@@ -2,7 +2,7 @@
  * hostile events that must be refused with the right cause. */
 #include <stdlib.h>
 #include <string.h>
-#include <CUnit/Basic.h>
+#include "rc_test.h"
 #include "rc_topic.h"
 
 /* Maps a NUL-terminated event with the default prefix and the given rules. */
@@ -354,10 +354,7 @@ static void test_names(void)
 
 int main(void)
 {
-	static const struct {
-		const char *name;
-		void (*fn)(void);
-	} tests[] = {
+	static const struct rc_test_case cases[] = {
 		{ "contract examples", test_contract_examples },
 		{ "default mapping details", test_default_mapping_details },
 		{ "not a path", test_not_path },
@@ -369,27 +366,8 @@ int main(void)
 		{ "topic_map hostile captures", test_topic_map_hostile_captures },
 		{ "rule check", test_rule_check },
 		{ "result names", test_names },
+		{ NULL, NULL },
 	};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	CU_pSuite suite = CU_add_suite("topic", NULL, NULL);
-	if (!suite) {
-		CU_cleanup_registry();
-		return 2;
-	}
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-		if (!CU_add_test(suite, tests[i].name, tests[i].fn)) {
-			CU_cleanup_registry();
-			return 2;
-		}
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	if (CU_basic_run_tests() != CUE_SUCCESS) {
-		CU_cleanup_registry();
-		return 2;
-	}
-	unsigned failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
+	return rc_test_run("topic", NULL, NULL, cases);
 }

@@ -1,7 +1,7 @@
 /* test_wsg.c - WebSocket gateway frames, with the shapes from the protocol notes. */
 #include <stdlib.h>
 #include <string.h>
-#include <CUnit/Basic.h>
+#include "rc_test.h"
 #include "rc_wsg.h"
 
 static enum rc_wsg_result parse(const char *s, struct rc_wsg_frame *f)
@@ -109,22 +109,12 @@ static void test_building_frames(void)
 
 int main(void)
 {
-	CU_pSuite s;
-
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	s = CU_add_suite("wsg", NULL, NULL);
-	if (s == NULL ||
-			!CU_add_test(s, "ConnectionDetails", test_connection_details) ||
-			!CU_add_test(s, "answers and notifications", test_answer_and_notification) ||
-			!CU_add_test(s, "bad frames", test_bad_frames) ||
-			!CU_add_test(s, "building frames", test_building_frames)) {
-		CU_cleanup_registry();
-		return 2;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
+	static const struct rc_test_case cases[] = {
+		{ "ConnectionDetails", test_connection_details },
+		{ "answers and notifications", test_answer_and_notification },
+		{ "bad frames", test_bad_frames },
+		{ "building frames", test_building_frames },
+		{ NULL, NULL },
+	};
+	return rc_test_run("wsg", NULL, NULL, cases);
 }
