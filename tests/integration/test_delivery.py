@@ -3,6 +3,8 @@
 Real broker + plugin + simulator over TLS; a real MQTT v5 client checks topics, byte-exact
 payloads, properties, the status topics, topic_map, the body payload mode, both OAuth
 grants, and that malformed notifications are counted and skipped while later ones flow."""
+import re
+
 from harness import (MESSAGE_FILTER, PRESENCE_FILTER, SIM_CREDENTIALS, Broker, MqttWatcher,
                      Sim, plugin_opts, run_tests, wait_until)
 
@@ -135,6 +137,20 @@ def test_notification_sent_before_the_first_poll_answer_is_delivered():
         w.wait_state("ringcentral", "online")
 
 
+def test_disabled_filters_are_logged_and_reported():
+    sim = sim_holder[0]
+    sim.config(disabled_filters=[MESSAGE_FILTER])
+    try:
+        with Broker(plugin_opts(sim)) as broker, MqttWatcher(broker.port) as w:
+            w.wait_state("ringcentral", "online")
+            broker.wait_log("the server disabled event filter " + re.escape(MESSAGE_FILTER))
+            status = w.wait_status(lambda s: s["subscription_id"])
+            # The status shows the filters the server applied, not the ones asked for.
+            assert status["event_filters"] == [PRESENCE_FILTER], status["event_filters"]
+    finally:
+        sim.config(disabled_filters=[])
+
+
 sim_holder = []
 
 
@@ -153,4 +169,5 @@ if __name__ == "__main__":
                with_shared_sim(test_password_grant),
                with_shared_sim(test_malformed_notifications_are_counted_and_skipped),
                with_shared_sim(test_duplicates_are_suppressed),
-               with_shared_sim(test_notification_sent_before_the_first_poll_answer_is_delivered)])
+               with_shared_sim(test_notification_sent_before_the_first_poll_answer_is_delivered),
+               with_shared_sim(test_disabled_filters_are_logged_and_reported)])
