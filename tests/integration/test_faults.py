@@ -21,19 +21,33 @@ class Flow:
         self.sent = []
         self.rtts = []
         self.stop_event = threading.Event()
+        self.sending = threading.Lock()
         self.thread = threading.Thread(target=self.run, daemon=True)
 
     def run(self):
         n = 0
         while not self.stop_event.is_set():
-            try:
-                self.sent.extend(d["uuid"] for d in self.sim.notify(EVENT, {"seq": n}))
-            except OSError:
-                pass  # the simulator's control port is not under test
+            with self.sending:
+                try:
+                    self.sent.extend(d["uuid"] for d in self.sim.notify(EVENT, {"seq": n}))
+                except OSError:
+                    pass  # the simulator's control port is not under test
             n += 1
             if n % 10 == 0:
                 self.rtts.append(mqtt_rtt(self.broker.port))
             self.stop_event.wait(self.period)
+
+    def quiesced(self, watcher):
+        """Holds the sender and waits until everything sent so far has arrived: a fault
+        that kills the channel cannot take with it what nobody could still fetch (PubNub
+        refuses a dead subscription's channel, cache and all)."""
+        self.sending.acquire()
+        watcher.wait_for(lambda ms: set(self.sent) <= {m.user_properties.get("uuid") for m in ms},
+                         30, "the notifications sent before the fault")
+        return self
+
+    def resume(self):
+        self.sending.release()
 
     def __enter__(self):
         self.thread.start()
@@ -127,8 +141,10 @@ def test_subscription_deleted_server_side_is_recreated():
         old = sim.live_subscriptions()[0]["id"]
         with Flow(sim, b) as flow:
             time.sleep(1)
+            flow.quiesced(w)
             start = time.monotonic()
             sim.expire(subscriptions=True, tokens=False)
+            flow.resume()
             took = wait_offline_then_online(w, start, 30)
             wait_until(lambda: sim.live_subscriptions(), 30, "a new subscription")
             time.sleep(1)
@@ -210,8 +226,10 @@ def test_clock_jump_expires_everything():
         online(w)
         with Flow(sim, b) as flow:
             time.sleep(1)
+            flow.quiesced(w)
             start = time.monotonic()
             sim.expire(subscriptions=True, tokens=True)
+            flow.resume()
             took = wait_offline_then_online(w, start, 60)
             time.sleep(1)
         flow.check(w, "everything expired at once")
