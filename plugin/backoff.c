@@ -12,11 +12,10 @@ int64_t rc_backoff_fail(struct rc_backoff *b, uint32_t random32)
 {
 	int64_t window = b->base_ms;
 
-	/* Doubling stops at the cap, so the shift can never overflow. */
+	/* Doubling stops at the cap and never goes past it, so it cannot overflow even when
+	 * the cap is near INT64_MAX. */
 	for (unsigned i = 0; i < b->failures && window < b->cap_ms; i++)
-		window *= 2;
-	if (window > b->cap_ms)
-		window = b->cap_ms;
+		window = window > b->cap_ms / 2 ? b->cap_ms : window * 2;
 	if (b->failures < 64)
 		b->failures++;
 

@@ -139,7 +139,10 @@ int rc_state_file_save(const char *path, const struct rc_saved_state *s, char *e
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	/* A leftover temporary file would keep its own mode (and could be a symlink): start
+	 * from a fresh one that only we can have made. */
+	unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	size_t len = strlen(text);
 	int ok = fd >= 0 && write(fd, text, len) == (ssize_t)len && write(fd, "\n", 1) == 1 &&
 			fsync(fd) == 0;

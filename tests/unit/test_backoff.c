@@ -32,6 +32,25 @@ static void test_jitter_stays_in_upper_half(void)
 	}
 }
 
+static void test_odd_window_bounds(void)
+{
+	struct rc_backoff b;
+
+	/* w = 1001: the lowest wait is 501 (>= w/2), the highest exactly w. */
+	rc_backoff_init(&b, 1001, 5000);
+	struct rc_backoff probe = b;
+	CU_ASSERT_EQUAL(rc_backoff_fail(&probe, 0), 501);
+	CU_ASSERT_EQUAL(rc_backoff_fail(&b, 0xffffffffu), 1001);
+	/* Second failure: w = 2002; third: 4004; then the cap, 5000. */
+	probe = b;
+	CU_ASSERT_EQUAL(rc_backoff_fail(&probe, 0), 1001);
+	CU_ASSERT_EQUAL(rc_backoff_fail(&b, 0xffffffffu), 2002);
+	CU_ASSERT_EQUAL(rc_backoff_fail(&b, 0xffffffffu), 4004);
+	probe = b;
+	CU_ASSERT_EQUAL(rc_backoff_fail(&probe, 0), 2500);
+	CU_ASSERT_EQUAL(rc_backoff_fail(&b, 0xffffffffu), 5000);
+}
+
 static void test_reset_and_no_overflow(void)
 {
 	struct rc_backoff b;
@@ -42,6 +61,20 @@ static void test_reset_and_no_overflow(void)
 	CU_ASSERT_EQUAL(rc_backoff_fail(&b, 0xffffffffu), 60000);
 	rc_backoff_reset(&b);
 	CU_ASSERT_EQUAL(rc_backoff_fail(&b, 0xffffffffu), 1000);
+	/* Even with no practical cap, 100 failures neither overflow nor leave the window. */
+	rc_backoff_init(&b, 1, INT64_MAX);
+	for (int i = 0; i < 100; i++) {
+		struct rc_backoff probe = b;
+		int64_t low = rc_backoff_fail(&probe, 0);
+		int64_t high = rc_backoff_fail(&b, 0xffffffffu);
+		int64_t w = i < 63 ? INT64_C(1) << i : INT64_MAX;
+		CU_ASSERT(low >= w / 2 && low <= high && high <= w);
+		/* Exact for windows up to 2^32 ms (49 days); only the bounds are promised beyond. */
+		if (i <= 32)
+			CU_ASSERT_EQUAL(high, w);
+	}
+	struct rc_backoff probe = b;
+	CU_ASSERT(rc_backoff_fail(&probe, 0) >= INT64_MAX / 2);
 	/* Nonsense settings are made sane rather than dividing by zero. */
 	rc_backoff_init(&b, 0, -5);
 	CU_ASSERT(rc_backoff_fail(&b, 0xffffffffu) >= 1);
@@ -52,6 +85,7 @@ int main(void)
 	static const struct rc_test_case cases[] = {
 		{ "window doubles up to the cap", test_window_doubles_up_to_the_cap },
 		{ "jitter in the upper half", test_jitter_stays_in_upper_half },
+		{ "odd window bounds", test_odd_window_bounds },
 		{ "reset, no overflow", test_reset_and_no_overflow },
 		{ NULL, NULL },
 	};

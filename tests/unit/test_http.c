@@ -1,4 +1,5 @@
 /* test_http.c - how a finished exchange maps to a lifecycle outcome, and handle set-up. */
+#include <stdio.h>
 #include <string.h>
 #include "rc_test.h"
 #include "rc_http.h"
@@ -30,6 +31,52 @@ static void test_classification(void)
 	CU_ASSERT_EQUAL(rc_http_outcome(429, CURLE_OK, true, NULL, 0), RC_OUT_RATE_LIMITED);
 }
 
+/* The same rules as a table, including the edges of each range. */
+static void test_classification_table(void)
+{
+	static const struct {
+		long status;
+		CURLcode result;
+		bool token;
+		const char *body;
+		enum rc_lc_outcome want;
+	} rows[] = {
+		{ 200, CURLE_OK, true, "{\"access_token\":\"x\"}", RC_OUT_OK },
+		{ 299, CURLE_OK, false, NULL, RC_OUT_OK },
+		{ 301, CURLE_OK, false, NULL, RC_OUT_REJECTED },    /* redirects are not followed */
+		{ 400, CURLE_OK, false, "{\"errorCode\":\"CMN-101\"}", RC_OUT_REJECTED },
+		{ 403, CURLE_OK, false, NULL, RC_OUT_REJECTED },
+		{ 403, CURLE_OK, false, "not json", RC_OUT_REJECTED },
+		{ 403, CURLE_OK, false, "{\"errors\":[{\"errorCode\":\"SUB-505\",\"message\":\"limit\"}]}",
+			RC_OUT_LIMIT },                                /* the other error shape */
+		{ 403, CURLE_OK, true, "{\"errorCode\":\"SUB-505\"}", RC_OUT_LIMIT },
+		{ 404, CURLE_OK, true, NULL, RC_OUT_NOT_FOUND },
+		{ 408, CURLE_OK, true, NULL, RC_OUT_TRANSIENT },
+		{ 409, CURLE_OK, false, NULL, RC_OUT_REJECTED },
+		{ 429, CURLE_OK, false, "{\"errorCode\":\"CMN-301\"}", RC_OUT_RATE_LIMITED },
+		{ 499, CURLE_OK, false, NULL, RC_OUT_REJECTED },
+		{ 500, CURLE_OK, true, NULL, RC_OUT_TRANSIENT },
+		{ 599, CURLE_OK, false, NULL, RC_OUT_TRANSIENT },
+		{ 0, CURLE_OK, false, NULL, RC_OUT_TRANSIENT },          /* no answer at all */
+		{ 404, CURLE_WRITE_ERROR, false, NULL, RC_OUT_TRANSIENT }, /* transfer failed */
+		{ 0, CURLE_COULDNT_CONNECT, true, NULL, RC_OUT_TRANSIENT },
+		{ 0, CURLE_SSL_CONNECT_ERROR, false, NULL, RC_OUT_TRANSIENT },
+	};
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		const char *b = rows[i].body;
+		enum rc_lc_outcome got = rc_http_outcome(rows[i].status, rows[i].result, rows[i].token,
+				b, b != NULL ? strlen(b) : 0);
+		if (got != rows[i].want)
+			printf("\n    row %zu: HTTP %ld curl %d gave %d, want %d", i, rows[i].status,
+					(int)rows[i].result, (int)got, (int)rows[i].want);
+		CU_ASSERT_EQUAL(got, rows[i].want);
+	}
+	/* Only len bytes of the body count: a SUB-505 past them is not read. */
+	static const char tail[] = "{\"errorCode\":\"SUB-505\"}";
+	CU_ASSERT_EQUAL(rc_http_outcome(403, CURLE_OK, false, tail, 5), RC_OUT_REJECTED);
+}
+
 static void test_prepare_and_reset_without_transfer(void)
 {
 	struct rc_http h;
@@ -49,8 +96,23 @@ static void test_prepare_and_reset_without_transfer(void)
 	t.method = "GET";
 	t.content_type = NULL;
 	CU_ASSERT_EQUAL_FATAL(rc_http_prepare(&h, &t), 0);
+	CU_ASSERT_PTR_NULL(h.request_body);
 	rc_http_basic_auth(&h, "id", "secret");
 	rc_http_reset(&h);
+
+	/* A body-less POST and a DELETE with its own CA file: set up, then freed unused. */
+	const char *methods[] = { "POST", "DELETE" };
+	t.cafile = "/etc/ssl/certs/ca-certificates.crt";
+	for (size_t i = 0; i < 2; i++) {
+		t.method = methods[i];
+		CU_ASSERT_EQUAL_FATAL(rc_http_prepare(&h, &t), 0);
+		CU_ASSERT_EQUAL(h.body_max, 1024);
+		CU_ASSERT_EQUAL(h.status, 0);
+		CU_ASSERT_FALSE(h.too_large);
+		rc_http_bearer(&h, "token");
+		rc_http_reset(&h);
+		CU_ASSERT_EQUAL(h.retry_after_ms, -1);
+	}
 }
 
 static void test_describe(void)
@@ -71,6 +133,7 @@ int main(void)
 {
 	static const struct rc_test_case cases[] = {
 		{ "classification", test_classification },
+		{ "classification table", test_classification_table },
 		{ "prepare and reset", test_prepare_and_reset_without_transfer },
 		{ "describe", test_describe },
 		{ NULL, NULL },

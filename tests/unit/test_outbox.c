@@ -1,5 +1,8 @@
 /* test_outbox.c - the bounded hand-off between the worker and the broker thread. */
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +14,8 @@ static struct rc_outbox_msg *msg(unsigned n)
 	struct rc_outbox_msg *m = calloc(1, sizeof(*m));
 	char buf[32];
 
+	if (m == NULL)
+		abort();
 	snprintf(buf, sizeof(buf), "%u", n);
 	m->topic = strdup("t");
 	m->payload = strdup(buf);
@@ -29,8 +34,10 @@ static void test_bound_and_fifo(void)
 
 	CU_ASSERT_EQUAL_FATAL(rc_outbox_init(&ob, 3), 0);
 	CU_ASSERT_EQUAL(rc_outbox_room(&ob), 3);
-	for (unsigned i = 0; i < 3; i++)
+	for (unsigned i = 0; i < 3; i++) {
 		CU_ASSERT_TRUE(rc_outbox_push(&ob, msg(i)));
+		CU_ASSERT_EQUAL(rc_outbox_room(&ob), 2 - i);
+	}
 	CU_ASSERT_EQUAL(rc_outbox_room(&ob), 0);
 	CU_ASSERT_FALSE(rc_outbox_push(&ob, msg(99))); /* freed by the outbox */
 	rc_outbox_take(&ob, &msgs, &logs, &dropped);
@@ -46,6 +53,16 @@ static void test_bound_and_fifo(void)
 	CU_ASSERT_EQUAL(n, 3);
 	CU_ASSERT_PTR_NULL(logs);
 	CU_ASSERT_EQUAL(rc_outbox_room(&ob), 3);
+	rc_outbox_take(&ob, &msgs, &logs, &dropped);
+	CU_ASSERT_PTR_NULL(msgs);
+
+	/* What is still queued at destroy time is freed there (valgrind/ASan check it). */
+	CU_ASSERT_TRUE(rc_outbox_push(&ob, msg(7)));
+	rc_outbox_log(&ob, RC_LOG_NOTICE, "pending");
+	rc_outbox_lock(&ob);
+	char *filters[] = { "/f" };
+	rc_status_set_filters(&ob.status, filters, 1);
+	rc_outbox_unlock(&ob);
 	rc_outbox_destroy(&ob);
 }
 
@@ -56,59 +73,112 @@ static void test_logs_bounded(void)
 	struct rc_outbox_log *logs;
 	size_t dropped, n = 0;
 
-	rc_outbox_init(&ob, 1);
-	for (int i = 0; i < 1100; i++)
-		rc_outbox_log(&ob, RC_LOG_INFO, "line %d", i);
+	CU_ASSERT_EQUAL_FATAL(rc_outbox_init(&ob, 1), 0);
+	for (int i = 0; i < 5000; i++)
+		rc_outbox_log(&ob, i % 2 ? RC_LOG_WARNING : RC_LOG_INFO, "line %d", i);
 	rc_outbox_take(&ob, &msgs, &logs, &dropped);
-	CU_ASSERT_STRING_EQUAL(logs->text, "line 0");
+	CU_ASSERT_PTR_NULL(msgs);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(logs);
+	/* The oldest lines are kept, in order; the rest are only counted. */
 	while (logs != NULL) {
 		struct rc_outbox_log *next = logs->next;
+		char want[32];
+		snprintf(want, sizeof(want), "line %zu", n);
+		CU_ASSERT_STRING_EQUAL(logs->text, want);
+		CU_ASSERT_EQUAL(logs->level, n % 2 ? RC_LOG_WARNING : RC_LOG_INFO);
 		free(logs);
 		logs = next;
 		n++;
 	}
-	CU_ASSERT_EQUAL(n + dropped, 1100);
+	CU_ASSERT_EQUAL(n + dropped, 5000);
 	CU_ASSERT(dropped > 0);
+	CU_ASSERT(n > 0 && n < 5000);
+
+	/* Taking reset the count and made room again. */
+	rc_outbox_log(&ob, RC_LOG_ERR, "after");
+	rc_outbox_take(&ob, &msgs, &logs, &dropped);
+	CU_ASSERT_EQUAL(dropped, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(logs);
+	CU_ASSERT_STRING_EQUAL(logs->text, "after");
+	CU_ASSERT_PTR_NULL(logs->next);
+	free(logs);
+
+	/* A line longer than 1 KiB is truncated, not refused. */
+	char *big = malloc(5000);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(big);
+	memset(big, 'x', 4999);
+	big[4999] = '\0';
+	rc_outbox_log(&ob, RC_LOG_INFO, "%s", big);
+	free(big);
+	rc_outbox_take(&ob, &msgs, &logs, &dropped);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(logs);
+	size_t len = strlen(logs->text);
+	CU_ASSERT(len > 0 && len < 1024);
+	CU_ASSERT_EQUAL(strspn(logs->text, "x"), len);
+	free(logs);
 	rc_outbox_destroy(&ob);
 }
 
 #define PRODUCED 100000
 
+struct producer_arg {
+	struct rc_outbox *ob;
+	atomic_bool done;
+	unsigned refused;  /* pushes refused although room was reported: must stay 0 */
+};
+
 static void *producer(void *arg)
 {
-	struct rc_outbox *ob = arg;
+	struct producer_arg *a = arg;
 
 	for (unsigned i = 0; i < PRODUCED;) {
-		if (rc_outbox_room(ob) > 0 && rc_outbox_push(ob, msg(i)))
+		if (rc_outbox_room(a->ob) == 0) {
+			sched_yield();
+			continue;
+		}
+		/* Only this thread pushes, so reported room cannot vanish before the push. */
+		if (rc_outbox_push(a->ob, msg(i)))
 			i++;
+		else
+			a->refused++;
 	}
+	atomic_store(&a->done, true);
 	return NULL;
 }
 
 static void test_two_threads_exactly_once_in_order(void)
 {
 	struct rc_outbox ob;
+	struct producer_arg a = { .ob = &ob };
 	pthread_t t;
-	unsigned next = 0;
+	unsigned next = 0, wrong = 0;
 
-	rc_outbox_init(&ob, 1000);
-	pthread_create(&t, NULL, producer, &ob);
-	while (next < PRODUCED) {
+	CU_ASSERT_EQUAL_FATAL(rc_outbox_init(&ob, 1000), 0);
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, producer, &a), 0);
+	for (;;) {
 		struct rc_outbox_msg *msgs;
 		struct rc_outbox_log *logs;
 		size_t dropped;
+		/* Read before taking: once the producer is done, one empty take means the end, so a
+		 * lost message fails the test instead of hanging it. */
+		bool finished = atomic_load(&a.done);
 		rc_outbox_take(&ob, &msgs, &logs, &dropped);
+		if (msgs == NULL && finished)
+			break;
 		while (msgs != NULL) {
 			struct rc_outbox_msg *m = msgs;
 			msgs = m->next;
-			if ((unsigned)atoi(m->payload) != next)
-				CU_FAIL("out of order or lost");
-			next++;
+			unsigned got = (unsigned)strtoul(m->payload, NULL, 10);
+			if (got != next)
+				wrong++;
+			next = got + 1;
 			rc_outbox_msg_free(m);
 		}
 	}
 	pthread_join(t, NULL);
+	CU_ASSERT_EQUAL(wrong, 0);
 	CU_ASSERT_EQUAL(next, PRODUCED);
+	CU_ASSERT_EQUAL(a.refused, 0);
 	rc_outbox_destroy(&ob);
 }
 

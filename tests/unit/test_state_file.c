@@ -13,6 +13,8 @@ static char path[128];
 static void write_file(const char *content)
 {
 	FILE *f = fopen(path, "w");
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
 	fputs(content, f);
 	fclose(f);
 }
@@ -64,7 +66,18 @@ static void test_missing_and_corrupt(void)
 	write_file("{ not json");
 	CU_ASSERT_EQUAL(rc_state_file_load(path, &got, err, sizeof(err)), -1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "not a valid state file"));
+	/* A timetoken goes into a URL: anything but digits is refused, and nothing is kept. */
 	write_file("{\"subscription_id\":\"x\",\"event_filters\":[\"/a\"],\"pubnub_timetoken\":\"12ab\"}");
+	err[0] = '\0';
+	CU_ASSERT_EQUAL(rc_state_file_load(path, &got, err, sizeof(err)), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, path));
+	CU_ASSERT_PTR_NULL(got.subscription_id);
+	CU_ASSERT_PTR_NULL(got.event_filters);
+	write_file("{\"subscription_id\":\"x\",\"event_filters\":[\"/a\"],\"pubnub_timetoken\":\"1&x=2\"}");
+	CU_ASSERT_EQUAL(rc_state_file_load(path, &got, err, sizeof(err)), -1);
+	write_file("{\"subscription_id\":\"x\",\"event_filters\":[\"/a\"],\"pubnub_timetoken\":\"\"}");
+	CU_ASSERT_EQUAL(rc_state_file_load(path, &got, err, sizeof(err)), -1);
+	write_file("");
 	CU_ASSERT_EQUAL(rc_state_file_load(path, &got, err, sizeof(err)), -1);
 	write_file("{\"subscription_id\":\"\",\"event_filters\":[\"/a\"]}");
 	CU_ASSERT_EQUAL(rc_state_file_load(path, &got, err, sizeof(err)), -1);
@@ -76,6 +89,31 @@ static void test_missing_and_corrupt(void)
 	CU_ASSERT_STRING_EQUAL(got.cursor.tt, "0");
 	CU_ASSERT_PTR_NULL(got.address);
 	rc_saved_state_clear(&got);
+}
+
+static void test_stale_temporary_file(void)
+{
+	struct rc_saved_state s = { .subscription_id = "x", .cursor = { .tt = "1" } };
+	char err[256] = "";
+	char tmp[160];
+	struct stat st;
+
+	/* A leftover world-readable .tmp (say from a crash) must not lend its mode to the
+	 * saved file, which holds the subscription id. */
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	FILE *f = fopen(tmp, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fputs("stale", f);
+	fclose(f);
+	CU_ASSERT_EQUAL_FATAL(chmod(tmp, 0644), 0);
+	CU_ASSERT_EQUAL_FATAL(rc_state_file_save(path, &s, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(stat(path, &st), 0);
+	CU_ASSERT_EQUAL(st.st_mode & 0777, 0600);
+	CU_ASSERT_NOT_EQUAL(access(tmp, F_OK), 0);
+	unlink(tmp);
+	rc_state_file_remove(path);
+	CU_ASSERT_NOT_EQUAL(access(path, F_OK), 0);
+	rc_state_file_remove(path); /* absent: no harm */
 }
 
 static void test_unwritable_directory(void)
@@ -92,6 +130,7 @@ int main(void)
 	static const struct rc_test_case cases[] = {
 		{ "round trip", test_round_trip },
 		{ "missing and corrupt", test_missing_and_corrupt },
+		{ "stale temporary file", test_stale_temporary_file },
 		{ "unwritable directory", test_unwritable_directory },
 		{ NULL, NULL },
 	};

@@ -78,6 +78,76 @@ static void test_online_with_counters_and_causes(void)
 	CU_ASSERT_PTR_NULL(s.event_filters);
 }
 
+static void test_every_cause_counts_once(void)
+{
+	struct rc_status s = { .transport = "pubnub" };
+	static const enum rc_drop_cause decrypt[] = { RC_DROP_BAD_BASE64, RC_DROP_BAD_LENGTH,
+		RC_DROP_BAD_PADDING };
+	uint64_t want_decrypt = 0;
+
+	for (int c = 0; c < RC_DROP_CAUSE_COUNT; c++) {
+		bool is_decrypt = false;
+		for (size_t i = 0; i < sizeof(decrypt) / sizeof(decrypt[0]); i++)
+			is_decrypt |= decrypt[i] == (enum rc_drop_cause)c;
+		CU_ASSERT_EQUAL(rc_drop_cause_is_decrypt((enum rc_drop_cause)c), is_decrypt);
+		/* Cause c is counted c+1 times, so each total below is distinct. */
+		for (int k = 0; k <= c; k++)
+			rc_status_count_drop(&s, (enum rc_drop_cause)c);
+		if (is_decrypt)
+			want_decrypt += (uint64_t)c + 1;
+	}
+	rc_status_count_drop(&s, RC_DROP_CAUSE_COUNT); /* out of range: ignored */
+	CU_ASSERT_EQUAL(s.dropped, (uint64_t)RC_DROP_CAUSE_COUNT * (RC_DROP_CAUSE_COUNT + 1) / 2);
+	CU_ASSERT_EQUAL(s.decrypt_errors, want_decrypt);
+
+	json_object *o = render(&s);
+	json_object *causes = get(o, "drop_causes");
+	CU_ASSERT_EQUAL(json_object_get_int64(get(o, "dropped")), (int64_t)s.dropped);
+	CU_ASSERT_EQUAL(json_object_get_int64(get(o, "decrypt_errors")), (int64_t)want_decrypt);
+	CU_ASSERT_EQUAL(json_object_object_length(causes), RC_DROP_CAUSE_COUNT);
+	for (int c = 0; c < RC_DROP_CAUSE_COUNT; c++)
+		CU_ASSERT_EQUAL(json_object_get_int64(get(causes,
+				rc_drop_cause_name((enum rc_drop_cause)c))), c + 1);
+	CU_ASSERT_EQUAL(json_object_get_int64(get(causes, "not_json")), RC_DROP_NOT_JSON + 1);
+	json_object_put(o);
+}
+
+static void test_filters_and_strings(void)
+{
+	struct rc_status s = { .online = true, .transport = "pubnub" };
+	char *first[] = { "/restapi/v1.0/account/~/extension/~/presence", "/x" };
+	char *second[] = { "/restapi/v1.0/account/~/telephony/sessions" };
+
+	strcpy(s.expiration_time, "2026-11-28T12:15:00.000Z");
+	strcpy(s.last_error, "a \"quoted\" / error\n");
+	rc_status_set_filters(&s, first, 2);
+	json_object *o = render(&s);
+	json_object *f = get(o, "event_filters");
+	CU_ASSERT_EQUAL_FATAL(json_object_array_length(f), 2);
+	CU_ASSERT_STRING_EQUAL(json_object_get_string(json_object_array_get_idx(f, 0)), first[0]);
+	CU_ASSERT_STRING_EQUAL(json_object_get_string(json_object_array_get_idx(f, 1)), "/x");
+	CU_ASSERT_STRING_EQUAL(json_object_get_string(get(o, "expiration_time")),
+			"2026-11-28T12:15:00.000Z");
+	/* Text that needs escaping survives the round trip. */
+	CU_ASSERT_STRING_EQUAL(json_object_get_string(get(o, "last_error")), "a \"quoted\" / error\n");
+	CU_ASSERT_PTR_NULL(get(o, "subscription_id"));
+	json_object_put(o);
+
+	/* Replacing copies the new list (the caller's strings stay the caller's). */
+	rc_status_set_filters(&s, second, 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s.event_filters);
+	CU_ASSERT_PTR_NOT_EQUAL(s.event_filters[0], second[0]);
+	CU_ASSERT_STRING_EQUAL(s.event_filters[0], second[0]);
+	CU_ASSERT_PTR_NULL(s.event_filters[1]);
+	rc_status_set_filters(&s, NULL, 0);
+	o = render(&s);
+	CU_ASSERT_EQUAL(json_object_array_length(get(o, "event_filters")), 0);
+	json_object_put(o);
+	rc_status_clear(&s);
+	rc_status_clear(&s); /* twice is harmless */
+	CU_ASSERT_PTR_NULL(s.event_filters);
+}
+
 static void test_cause_names(void)
 {
 	for (int c = 0; c < RC_DROP_CAUSE_COUNT; c++)
@@ -92,6 +162,8 @@ int main(void)
 	static const struct rc_test_case cases[] = {
 		{ "offline without subscription", test_offline_without_subscription },
 		{ "online with counters and causes", test_online_with_counters_and_causes },
+		{ "every cause counts once", test_every_cause_counts_once },
+		{ "filters and strings", test_filters_and_strings },
 		{ "cause names", test_cause_names },
 		{ NULL, NULL },
 	};
