@@ -4,9 +4,12 @@ plugin loaded, and real MQTT clients.
 Everything listens on 127.0.0.1 on free ports, every process started here is stopped by
 pid, and waiting is done on events (a condition variable fed by the MQTT client, the
 simulator's request log, the broker's log), each with a deadline, never on bare sleeps.
-Run under Debian's /usr/bin/python3 (python3-paho-mqtt 1.6, python3-cryptography).
+Run under Debian's /usr/bin/python3 (python3-paho-mqtt 1.6, python3-cryptography;
+python3-websockets 10.4 for WsClient).
 """
+import asyncio
 import atexit
+import base64
 import getpass
 import json
 import os
@@ -21,7 +24,10 @@ import tempfile
 import threading
 import time
 import traceback
+import urllib.error
+import urllib.parse
 import urllib.request
+import uuid
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.properties import Properties
@@ -124,6 +130,7 @@ class Sim:
             info = json.load(f)
         self.port, self.url, self.cafile = info["port"], info["url"], info["cafile"]
         self.pid = info["pid"]
+        self.ws_port, self.ws_uri = info.get("ws_port"), info.get("ws_uri")
         self.ssl = ssl.create_default_context(cafile=self.cafile)
         return self
 
@@ -179,6 +186,241 @@ class Sim:
 
     def clear_requests(self):
         self.call("POST", "/_sim/requests/clear", {})
+
+    # -- OAuth and the WebSocket gateway
+    def oauth(self, path, form=None, bearer=None):
+        """(status, parsed body) of a POST to /restapi/oauth/...: form-encoded with the
+        client's Basic credentials, or with a Bearer token."""
+        if bearer is not None:
+            auth = "Bearer " + bearer
+        else:
+            auth = "Basic " + base64.b64encode(("%s:%s" % (
+                SIM_CREDENTIALS["client_id"], SIM_CREDENTIALS["client_secret"])).encode()).decode()
+        req = urllib.request.Request(
+            self.url + path, method="POST", headers={
+                "Authorization": auth, "Content-Type": "application/x-www-form-urlencoded"},
+            data=urllib.parse.urlencode(form or {}).encode())
+        try:
+            with urllib.request.urlopen(req, context=self.ssl, timeout=30) as r:
+                return r.status, json.loads(r.read() or b"null")
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read() or b"null")
+
+    def login(self):
+        """A new login session (JWT grant): the token answer."""
+        status, body = self.oauth("/restapi/oauth/token", {
+            "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
+            "assertion": SIM_CREDENTIALS["jwt"]})
+        assert status == 200, (status, body)
+        return body
+
+    def refresh(self, refresh_token):
+        """The same login session, new tokens: the token answer."""
+        status, body = self.oauth("/restapi/oauth/token", {
+            "grant_type": "refresh_token", "refresh_token": refresh_token})
+        assert status == 200, (status, body)
+        return body
+
+    def ws_token(self, access_token):
+        """POST /restapi/oauth/wstoken: {ws_access_token, uri, expires_in}."""
+        status, body = self.oauth("/restapi/oauth/wstoken", bearer=access_token)
+        assert status == 200, (status, body)
+        return body
+
+    def ws_url(self, ws_token, wsc=None):
+        query = {"access_token": ws_token}
+        if wsc is not None:
+            query["wsc"] = wsc
+        return self.ws_uri + "?" + urllib.parse.urlencode(query)
+
+    def ws_connect(self, access_token=None, wsc=None, ws_token=None, timeout=10):
+        """A WsClient on the gateway: with ws_token as given, else a fresh one for
+        access_token (else for a new login). wsc asks for recovery."""
+        if ws_token is None:
+            ws_token = self.ws_token(access_token or self.login()["access_token"])[
+                "ws_access_token"]
+        return WsClient(self.ws_url(ws_token, wsc), self.cafile, timeout)
+
+    def ws_connections(self):
+        """/_sim/ws/connections: {connections: [...], sessions: [...], ...}."""
+        return self.call("GET", "/_sim/ws/connections")
+
+    def ws_fault(self, kind, **extra):
+        """drop, no_pong, stall, refuse_recovery (count=1), close (code, reason); an
+        optional connection=<id> limits it to one connection."""
+        return self.call("POST", "/_sim/ws/fault", dict(extra, kind=kind))
+
+
+class WsFrame:
+    """One text frame from the gateway: its exact text, header and body."""
+
+    def __init__(self, text):
+        self.text = text
+        parsed = json.loads(text)
+        self.header = parsed[0]
+        self.body = parsed[1] if len(parsed) > 1 else None
+        self.type = self.header.get("type")
+
+    def body_text(self):
+        """The body exactly as sent (the frame is '[' header ',' body ']')."""
+        _, end = json.JSONDecoder().raw_decode(self.text, self.text.index("{"))
+        rest = self.text[end:].strip()
+        assert rest.startswith(",") and rest.endswith("]"), self.text
+        return rest[1:-1].strip()
+
+    def __repr__(self):
+        return "WsFrame(%s)" % self.text[:200]
+
+
+class WsClient:
+    """A WebSocket client for synchronous tests: websockets' asyncio client on its own
+    loop thread. Every frame received is kept in order (self.frames); waits are on a
+    condition variable with deadlines. The client sends no pings of its own."""
+
+    def __init__(self, url, cafile=None, timeout=10):
+        # Imported here: only the WebSocket tests need python3-websockets.
+        import websockets
+        import websockets.exceptions
+        self._closed_exc = websockets.exceptions.ConnectionClosed
+        self.frames = []
+        self.closed = None              # (code, reason) once the connection is gone
+        self.cond = threading.Condition()
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        ctx = ssl.create_default_context(cafile=cafile) if url.startswith("wss:") else None
+
+        async def connect():
+            return await websockets.connect(url, ssl=ctx, ping_interval=None,
+                                            close_timeout=2, open_timeout=timeout)
+        try:
+            self.ws = self._run(connect(), timeout + 5)
+        except BaseException:
+            self._stop_loop()
+            raise
+        self._reader = asyncio.run_coroutine_threadsafe(self._read(), self.loop)
+
+    def _run(self, coro, timeout):
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    async def _read(self):
+        try:
+            async for text in self.ws:
+                frame = WsFrame(text)
+                with self.cond:
+                    self.frames.append(frame)
+                    self.cond.notify_all()
+        except self._closed_exc:
+            pass
+        finally:
+            with self.cond:
+                self.closed = (self.ws.close_code, self.ws.close_reason)
+                self.cond.notify_all()
+
+    def wait_for(self, predicate, timeout=10, what="a frame"):
+        """Blocks until predicate(frames) is truthy; returns its value."""
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                value = predicate(self.frames)
+                if value:
+                    return value
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError("timed out after %ss waiting for %s; closed=%s, "
+                                         "frames: %s" % (timeout, what, self.closed,
+                                                         self.frames[-5:]))
+                self.cond.wait(left)
+
+    def wait_type(self, frame_type, count=1, timeout=10):
+        """The frames of a type once there are at least count of them."""
+        def enough(frames):
+            found = [f for f in frames if f.type == frame_type]
+            return len(found) >= count and found
+        return self.wait_for(enough, timeout, "%d %s frames" % (count, frame_type))
+
+    def of_type(self, frame_type):
+        with self.cond:
+            return [f for f in self.frames if f.type == frame_type]
+
+    def wsc(self):
+        """The latest wsc {token, sequence} any frame carried."""
+        with self.cond:
+            for f in reversed(self.frames):
+                if isinstance(f.header.get("wsc"), dict):
+                    return f.header["wsc"]
+        return None
+
+    def send(self, frame):
+        """Sends a frame: a list/dict is JSON-encoded, a str goes as is."""
+        text = frame if isinstance(frame, str) else json.dumps(frame)
+        self._run(self.ws.send(text), 10)
+
+    def request(self, method, path, body=None, timeout=10):
+        """A ClientRequest; returns the answer frame (same messageId)."""
+        mid = str(uuid.uuid4())
+        frame = [{"type": "ClientRequest", "messageId": mid, "method": method, "path": path}]
+        if body is not None:
+            frame.append(body)
+        self.send(frame)
+        return self.wait_for(lambda fs: next((f for f in fs if f.type == "ClientRequest"
+                                              and f.header.get("messageId") == mid), None),
+                             timeout, "the answer to %s %s" % (method, path))
+
+    def subscribe(self, filters, timeout=10):
+        return self.request("POST", "/restapi/v1.0/subscription/", {
+            "eventFilters": list(filters), "deliveryMode": {"transportType": "WebSocket"}},
+            timeout)
+
+    def heartbeat(self, timeout=10):
+        mid = str(uuid.uuid4())
+        self.send([{"type": "Heartbeat", "messageId": mid}])
+        return self.wait_for(lambda fs: next((f for f in fs if f.type == "Heartbeat"
+                                              and f.header.get("messageId") == mid), None),
+                             timeout, "the heartbeat answer")
+
+    def ping(self, timeout=5):
+        """True if a WebSocket ping is answered (pong) within timeout."""
+        async def ping():
+            waiter = await self.ws.ping()
+            try:
+                await asyncio.wait_for(waiter, timeout)
+                return True
+            except asyncio.TimeoutError:
+                return False
+        return self._run(ping(), timeout + 5)
+
+    def closed_within(self, timeout):
+        """(code, reason) if the connection ends within timeout, else None."""
+        with self.cond:
+            self.cond.wait_for(lambda: self.closed is not None, timeout)
+            return self.closed
+
+    def wait_closed(self, timeout=10):
+        result = self.closed_within(timeout)
+        if result is None:
+            raise AssertionError("the connection is still open after %ss" % timeout)
+        return result
+
+    def _stop_loop(self):
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+        self.loop.close()
+
+    def close(self):
+        if not self.loop.is_closed():
+            try:
+                self._run(self.ws.close(), 10)
+                self._reader.result(10)
+            except Exception:
+                pass    # already gone
+            self._stop_loop()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
 
 def plugin_opts(sim, **overrides):

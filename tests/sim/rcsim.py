@@ -16,9 +16,14 @@ pubnub_origin are both its URL). It follows ../../shared/docs/ringcentral-protoc
 - Tests drive it through a control API under /_sim/ (no auth, JSON): notify, requests,
   subscriptions, config, fault (FaultInjector), expire, revoke. --demo emits a realistic
   stream of presence, call and SMS events.
+- WebSocket delivery: wsg.py's Gateway on its own TLS port; POST /restapi/oauth/wstoken
+  hands out its URI and short-lived ws tokens bound to the caller's login session; its
+  subscriptions live in the same SubscriptionStore and /_sim/notify reaches them too;
+  /_sim/ws/... controls it.
 
 Run with Debian's /usr/bin/python3 (python3-cryptography):
     rcsim.py --dir DIR --ready-file DIR/ready.json [--port 0] [--demo 3] [--log FILE]
+             [--ws-port 0] [--ws-idle-timeout 1800] ... (see --help)
 """
 import argparse
 import base64
@@ -44,6 +49,8 @@ from cryptography.hazmat.primitives import hashes, padding, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.x509.oid import NameOID
+
+from wsg import Gateway
 
 # Fixed test credentials (tests/integration/harness.py has the same values).
 DEFAULTS = {
@@ -167,7 +174,8 @@ class Settings:
     replaced atomically)."""
     TUNABLE = ("access_token_ttl", "refresh_token_ttl", "max_expires_in", "long_poll_timeout",
                "cache_size", "cache_seconds", "max_subscriptions", "disabled_filters",
-               "encryption")
+               "encryption", "ws_token_ttl", "ws_recovery_timeout", "ws_recovery_buffer_size",
+               "ws_idle_timeout", "ws_absolute_timeout")
 
     def __init__(self, args):
         self.access_token_ttl = args.access_token_ttl
@@ -179,6 +187,12 @@ class Settings:
         self.max_subscriptions = args.max_subscriptions
         self.encryption = not args.no_encryption
         self.disabled_filters = []
+        # WebSocket gateway: the timeouts apply to connections opened after a change.
+        self.ws_token_ttl = args.ws_token_ttl
+        self.ws_recovery_timeout = args.ws_recovery_timeout
+        self.ws_recovery_buffer_size = args.ws_recovery_buffer_size
+        self.ws_idle_timeout = args.ws_idle_timeout
+        self.ws_absolute_timeout = args.ws_absolute_timeout
 
     def update(self, changes):
         for k in changes:
@@ -191,20 +205,29 @@ class Settings:
 
 class TokenStore:
     """Access tokens expire after access_token_ttl; refresh tokens after refresh_token_ttl
-    and are single use, still accepted for REFRESH_GRACE seconds after first use."""
+    and are single use, still accepted for REFRESH_GRACE seconds after first use.
+
+    Every token belongs to a login session (a password or JWT grant starts one, a refresh
+    continues it): WebSocket recovery only works within the same session. WebSocket
+    tokens (wstoken) expire after ws_token_ttl and may be used for any number of connects
+    until then."""
 
     def __init__(self, settings):
         self.s = settings
         self.lock = threading.Lock()
         self.access = {}    # token -> expiry (epoch seconds)
         self.refresh = {}   # token -> [expiry, first use or None]
+        self.sessions = {}  # access or refresh token -> login session id
+        self.ws = {}        # ws token -> (expiry, login session id)
 
-    def issue(self):
+    def issue(self, session=None):
         now = time.time()
         at, rt = "SIMAT-" + secrets.token_urlsafe(24), "SIMRT-" + secrets.token_urlsafe(24)
+        session = session or "login-" + secrets.token_hex(6)
         with self.lock:
             self.access[at] = now + self.s.access_token_ttl
             self.refresh[rt] = [now + self.s.refresh_token_ttl, None]
+            self.sessions[at] = self.sessions[rt] = session
         return {"access_token": at, "token_type": "bearer",
                 "expires_in": self.s.access_token_ttl, "refresh_token": rt,
                 "refresh_token_expires_in": self.s.refresh_token_ttl,
@@ -228,6 +251,24 @@ class TokenStore:
             exp = self.access.get(at)
             return exp is not None and exp > time.time()
 
+    def session_of(self, token):
+        with self.lock:
+            return self.sessions.get(token)
+
+    def issue_ws(self, at):
+        """A WebSocket token for the login session of access token `at`: (token, ttl)."""
+        ttl = self.s.ws_token_ttl
+        wt = "SIMWS-" + secrets.token_urlsafe(24)
+        with self.lock:
+            self.ws[wt] = (time.time() + ttl, self.sessions.get(at))
+        return wt, ttl
+
+    def ws_session(self, wt):
+        """The login session of a valid, unexpired WebSocket token, else None."""
+        with self.lock:
+            entry = self.ws.get(wt)
+            return entry[1] if entry is not None and entry[0] > time.time() else None
+
     def expire_all(self):
         """A clock jump: everything issued so far is expired."""
         with self.lock:
@@ -235,16 +276,24 @@ class TokenStore:
                 self.access[k] = 0
             for v in self.refresh.values():
                 v[0] = 0
+            for k, v in self.ws.items():
+                self.ws[k] = (0, v[1])
 
     def revoke_all(self):
         with self.lock:
             self.access.clear()
             self.refresh.clear()
+            self.sessions.clear()
+            self.ws.clear()
 
 
 class Subscription:
-    def __init__(self, filters, expires_in):
+    def __init__(self, filters, expires_in, transport="PubNub"):
         self.id = str(uuid.uuid4())
+        self.transport = transport            # "PubNub" or "WebSocket"
+        # A WebSocket subscription renews itself while its connection is up: the gateway
+        # pins it then, and on disconnect leaves it the recovery window to live.
+        self.pinned = False
         self.filters = filters
         self.expires_in = expires_in          # granted lifetime, reused by renew
         self.created = time.time()
@@ -257,7 +306,11 @@ class Subscription:
         self.puts = 0
 
     def live(self, now=None):
-        return not self.deleted and (now or time.time()) < self.expiration
+        return not self.deleted and (self.pinned or (now or time.time()) < self.expiration)
+
+    def shown_expiration(self):
+        """What the API reports: a pinned subscription always has its full lifetime left."""
+        return time.time() + self.expires_in if self.pinned else self.expiration
 
     def status(self):
         return "deleted" if self.deleted else ("active" if self.live() else "expired")
@@ -283,19 +336,30 @@ class SubscriptionStore:
                 or not all(isinstance(f, str) and f.startswith("/") for f in filters)):
             raise api_error(400, "SUB-508", "Invalid event filters", "eventFilters")
 
-    def create(self, body):
+    def create(self, body, transport="PubNub"):
+        """REST creates PubNub subscriptions; the gateway creates WebSocket ones."""
         self.check_filters(body.get("eventFilters"))
         mode = body.get("deliveryMode")
-        if not isinstance(mode, dict) or mode.get("transportType") != "PubNub":
+        if not isinstance(mode, dict) or mode.get("transportType") != transport:
             raise api_error(400, "SUB-521", "Unsupported delivery mode transport type",
                             "deliveryMode.transportType")
         with self.lock:
             now = time.time()
             if sum(1 for s in self.subs.values() if s.live(now)) >= self.s.max_subscriptions:
                 raise api_error(403, "SUB-505", "Subscriptions limit exceeded")
-            sub = Subscription(list(body["eventFilters"]), self.granted(body.get("expiresIn")))
+            sub = Subscription(list(body["eventFilters"]), self.granted(body.get("expiresIn")),
+                               transport)
             self.subs[sub.id] = sub
             return sub
+
+    def pin(self, sid, pinned, grace=0):
+        """The gateway's hook: pinned while connected; unpinned, it lives `grace` seconds."""
+        with self.lock:
+            sub = self.subs.get(sid)
+            if sub is not None:
+                sub.pinned = pinned
+                if not pinned:
+                    sub.expiration = time.time() + grace
 
     def live(self, sid):
         with self.lock:
@@ -345,7 +409,8 @@ class SubscriptionStore:
         with self.lock:
             now = time.time()
             for s in self.subs.values():
-                if s.address == channel and s.sub_key == sub_key and s.live(now):
+                if (s.address == channel and s.sub_key == sub_key and s.transport == "PubNub"
+                        and s.live(now)):
                     return s
         return None
 
@@ -360,15 +425,19 @@ class SubscriptionStore:
 
     def to_json(self, sub):
         """The REST representation, as RingCentral answers create/renew/read."""
-        mode = {"transportType": "PubNub", "encryption": self.s.encryption,
-                "address": sub.address, "subscriberKey": sub.sub_key,
-                "secretKey": "sec-c-" + sub.id[:8]}
-        if self.s.encryption:
-            mode["encryptionAlgorithm"] = "AES"
-            mode["encryptionKey"] = base64.b64encode(sub.key).decode("ascii")
+        if sub.transport == "WebSocket":
+            mode = {"transportType": "WebSocket"}   # no channel, no encryption
+        else:
+            mode = {"transportType": "PubNub", "encryption": self.s.encryption,
+                    "address": sub.address, "subscriberKey": sub.sub_key,
+                    "secretKey": "sec-c-" + sub.id[:8]}
+            if self.s.encryption:
+                mode["encryptionAlgorithm"] = "AES"
+                mode["encryptionKey"] = base64.b64encode(sub.key).decode("ascii")
+        expiration = sub.shown_expiration()
         body = {"id": sub.id, "uri": "https://platform.ringcentral.com" + SUB_PREFIX + "/" + sub.id,
-                "creationTime": iso(sub.created), "expirationTime": iso(sub.expiration),
-                "expiresIn": max(0, round(sub.expiration - time.time())), "status": "Active",
+                "creationTime": iso(sub.created), "expirationTime": iso(expiration),
+                "expiresIn": max(0, round(expiration - time.time())), "status": "Active",
                 "eventFilters": self.active_filters(sub), "deliveryMode": mode}
         disabled = [f for f in sub.filters if f in self.s.disabled_filters]
         if disabled:
@@ -380,7 +449,8 @@ class SubscriptionStore:
     def snapshot(self):
         """For /_sim/subscriptions: every subscription with its history."""
         return [{"id": s.id, "filters": list(s.filters), "status": s.status(),
-                 "creationTime": iso(s.created), "expirationTime": iso(s.expiration),
+                 "transport": s.transport,
+                 "creationTime": iso(s.created), "expirationTime": iso(s.shown_expiration()),
                  "expiresIn": s.expires_in, "created": 1, "renews": s.renews, "puts": s.puts,
                  "address": s.address, "subscriberKey": s.sub_key,
                  "encryptionKey": base64.b64encode(s.key).decode("ascii")}
@@ -468,11 +538,15 @@ class FaultInjector:
         with self.lock:
             self.rules.clear()
 
-    def take(self, method, path):
+    def take(self, method, path, explicit=False):
+        """explicit: only rules naming this method apply (WebSocket requests, method "WS",
+        must not eat the catch-all rules meant for the REST API)."""
         with self.lock:
             for rule in self.rules:
                 m = rule.get("match") or {}
                 if m.get("method") and m["method"] != method:
+                    continue
+                if explicit and m.get("method") != method:
                     continue
                 if not path.startswith(m.get("path_prefix", "")):
                     continue
@@ -526,6 +600,7 @@ class Simulator:
         self.faults = FaultInjector()
         self.log = RequestLog(args.log)
         self.stopping = threading.Event()
+        self.wsg = None     # the WebSocket Gateway, attached by main() once it listens
 
     # -- OAuth
     def oauth_token(self, headers, form):
@@ -538,7 +613,10 @@ class Simulator:
                   and form.get("password", [""])[0] == self.args.password
                   and form.get("extension", [""])[0] in (self.args.extension, ""))
         elif grant == "refresh_token":
-            ok = self.tokens.use_refresh(form.get("refresh_token", [""])[0])
+            rt = form.get("refresh_token", [""])[0]
+            ok = self.tokens.use_refresh(rt)
+            if ok:  # a refresh continues the login session
+                return 200, self.tokens.issue(self.tokens.session_of(rt))
         else:
             raise HttpError(400, {"error": "unsupported_grant_type",
                                   "error_description": "Unsupported grant type"})
@@ -559,15 +637,17 @@ class Simulator:
                                               "message": "Client authentication is required"}]})
 
     def require_token(self, headers):
+        """The valid Bearer access token of the request (else 401)."""
         auth = headers.get("Authorization", "")
         if not auth.startswith("Bearer ") or not self.tokens.valid(auth[7:].strip()):
             raise HttpError(401, {"errorCode": "AGW-401",
                                   "message": "Access token is invalid or expired",
                                   "errors": [{"errorCode": "OAU-213",
                                               "message": "Token not found"}]})
+        return auth[7:].strip()
 
     # -- REST
-    def route(self, method, path, query, headers, raw, port):
+    def route(self, method, path, query, headers, raw):
         if path == "/restapi/oauth/token" and method == "POST":
             return self.oauth_token(headers, parse_qs(raw.decode("utf-8", "replace"),
                                                       keep_blank_values=True))
@@ -576,10 +656,8 @@ class Simulator:
             self.tokens.revoke_all()
             return 200, None
         if path == "/restapi/oauth/wstoken" and method == "POST":
-            self.require_token(headers)
-            scheme = "ws" if self.args.plain_http else "wss"
-            return 200, {"ws_access_token": "SIMWS-" + secrets.token_urlsafe(24),
-                         "uri": "%s://127.0.0.1:%d/ws" % (scheme, port), "expires_in": 60}
+            wt, ttl = self.tokens.issue_ws(self.require_token(headers))
+            return 200, {"ws_access_token": wt, "uri": self.wsg.uri, "expires_in": ttl}
         if path.startswith("/restapi/v1.0/"):
             self.require_token(headers)
             if path == SUB_PREFIX or path.startswith(SUB_PREFIX + "/"):
@@ -658,9 +736,18 @@ class Simulator:
             for _ in range(count):
                 note_uuid = str(uuid.uuid4())
                 payload, plaintext = self.build(req, sub, event, note_uuid)
-                payloads.append(payload)
+                # WebSocket frames carry the plaintext itself as their body (or, for
+                # "raw", the raw value as JSON); "plaintext" is embedded verbatim, so
+                # malformed text makes a malformed frame on purpose.
+                payloads.append(payload if sub.transport == "PubNub" else
+                                plaintext if plaintext is not None else json.dumps(payload))
                 delivered.append({"subscription_id": sub.id, "uuid": note_uuid,
                                   "plaintext": plaintext})
+            if sub.transport == "WebSocket":
+                seqs = self.wsg.deliver(sub.id, payloads)
+                for entry, seq in zip(delivered[-count:] if count else [], seqs):
+                    entry["sequence"] = seq     # None: no gateway session (lost)
+                continue
             tts = self.channels.publish(sub.address, sub.sub_key, payloads)
             for entry, tt in zip(delivered[-count:] if count else [], tts):
                 entry["timetoken"] = str(tt)
@@ -720,6 +807,8 @@ class Simulator:
         if path == "/_sim/revoke" and method == "POST":
             self.tokens.revoke_all()
             return 200, {}
+        if path.startswith("/_sim/ws/"):
+            return self.wsg.control(method, path, body)
         raise HttpError(404, {"error": "unknown control call %s %s" % (method, path)})
 
     # -- demo
@@ -850,8 +939,7 @@ class Handler(BaseHTTPRequestHandler):
                 # A 2xx status without a body only delays the real answer.
                 if fault.get("status") and (int(fault["status"]) >= 300 or "body" in fault):
                     raise HttpError(int(fault["status"]), fault.get("body"), fault.get("headers"))
-            status, answer = sim.route(method, path, query, self.headers, raw,
-                                       self.server.server_address[1])
+            status, answer = sim.route(method, path, query, self.headers, raw)
             if status == "poll":
                 channel, after, sub = answer
                 msgs, nxt = sim.channels.fetch(
@@ -923,6 +1011,15 @@ def parse_args(argv=None):
     ap.add_argument("--demo", type=float, default=0, help="emit a demo event every N seconds")
     ap.add_argument("--log", help="append one line per request (no tokens, no bodies)")
     ap.add_argument("--plain-http", action="store_true", help="serve http:// without TLS")
+    ap.add_argument("--ws-port", type=int, default=0,
+                    help="WebSocket gateway port (0 picks a free one)")
+    ap.add_argument("--ws-token-ttl", type=int, default=60, help="wstoken expires_in")
+    ap.add_argument("--ws-recovery-timeout", type=float, default=180)
+    ap.add_argument("--ws-recovery-buffer-size", type=int, default=100)
+    ap.add_argument("--ws-idle-timeout", type=float, default=1800)
+    ap.add_argument("--ws-absolute-timeout", type=float, default=86400)
+    ap.add_argument("--ws-ping-interval", type=float, default=0,
+                    help="gateway-sent WebSocket pings every N seconds (0: none)")
     return ap.parse_args(argv)
 
 
@@ -935,6 +1032,7 @@ def main():
         Server.address_family = socket.AF_INET6
     server = Server((args.host, args.port), Handler)
     server.sim = sim
+    ctx = None
     if not args.plain_http:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.minimum_version = ssl.TLSVersion.TLSv1_2
@@ -943,6 +1041,13 @@ def main():
         # says nothing cannot stall the accept loop.
         server.socket = ctx.wrap_socket(server.socket, server_side=True,
                                         do_handshake_on_connect=False)
+
+    # The gateway gets its own port: the HTTP server is thread-per-connection and the
+    # gateway an asyncio loop, and handing an upgraded socket from one to the other would
+    # be more machinery than a second listener. Same certificate, same host.
+    sim.wsg = Gateway(sim, args.host, args.ws_port, ctx, args.ws_ping_interval or None,
+                      HttpError)
+    sim.wsg.start()
 
     def stop(signum, frame):
         sim.stopping.set()
@@ -958,13 +1063,14 @@ def main():
         tmp = args.ready_file + ".tmp"
         with open(tmp, "w") as f:
             json.dump({"port": port, "url": url, "cafile": os.path.abspath(ca),
-                       "pid": os.getpid()}, f)
+                       "pid": os.getpid(), "ws_port": sim.wsg.port, "ws_uri": sim.wsg.uri}, f)
         os.replace(tmp, args.ready_file)
     sys.stderr.write("rcsim: listening on %s\n" % url)
     if args.demo > 0:
         threading.Thread(target=sim.demo_loop, args=(args.demo,), daemon=True).start()
     server.serve_forever(poll_interval=0.2)
     server.server_close()
+    sim.wsg.stop()
     return 0
 
 
