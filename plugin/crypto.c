@@ -3,6 +3,7 @@
  * OpenSSL does both steps; this file only sizes buffers and turns OpenSSL's failures into
  * causes worth counting separately (a bad base64 string is a transport problem, a bad
  * padding is almost always a wrong or stale key). */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/crypto.h>
@@ -23,15 +24,30 @@ const char *rc_decrypt_strerror(enum rc_decrypt_result r)
 	return "unknown";
 }
 
-/* Decodes base64 into a new buffer. EVP_DecodeUpdate/Final, unlike EVP_DecodeBlock,
- * account for '=' padding and reject characters outside the alphabet. */
+/* True if every byte is in the standard base64 alphabet or '='. OpenSSL's decoder alone is
+ * too lenient for us: it skips whitespace and treats '-' as end of data, ignoring whatever
+ * follows, so a damaged string could decode "successfully" to a prefix. */
+static int crypto__base64_alphabet_only(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+				c == '+' || c == '/' || c == '='))
+			return 0;
+	}
+	return 1;
+}
+
+/* Decodes base64 into a new heap buffer (*out, the caller frees it). Returns 0, -1 for bad
+ * base64 or -2 for no memory. EVP_DecodeUpdate/Final, unlike EVP_DecodeBlock, account for
+ * '=' padding and reject incomplete quanta and data after the padding. */
 static int crypto__base64_decode(const char *b64, size_t len, unsigned char **out, size_t *out_len)
 {
 	EVP_ENCODE_CTX *ctx;
 	int n1 = 0, n2 = 0;
 
 	*out = NULL;
-	if (len == 0 || len > (size_t)INT32_MAX)
+	if (len == 0 || len > (size_t)INT_MAX || !crypto__base64_alphabet_only(b64, len))
 		return -1;
 	*out = malloc(len / 4 * 3 + 4);
 	ctx = EVP_ENCODE_CTX_new();

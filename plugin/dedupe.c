@@ -35,7 +35,8 @@ struct rc_dedupe *rc_dedupe_new(size_t capacity)
 {
 	struct rc_dedupe *d = calloc(1, sizeof(*d));
 
-	if (d == NULL || capacity == 0) {
+	/* The bound keeps capacity * 2 and the table sizes below from overflowing. */
+	if (d == NULL || capacity == 0 || capacity > SIZE_MAX / 4 / sizeof(struct dedupe_slot)) {
 		free(d);
 		return NULL;
 	}
@@ -83,6 +84,9 @@ static void dedupe__unlink(struct rc_dedupe *d, struct dedupe_slot *slot)
 
 bool rc_dedupe_check_and_add(struct rc_dedupe *d, const char *uuid)
 {
+	if (d == NULL || uuid == NULL)
+		return false; /* nothing to compare with: deliver */
+
 	struct dedupe_slot **bucket = dedupe__bucket(d, uuid);
 
 	for (struct dedupe_slot *s = *bucket; s != NULL; s = s->next)
@@ -110,5 +114,5 @@ bool rc_dedupe_check_and_add(struct rc_dedupe *d, const char *uuid)
 
 size_t rc_dedupe_count(const struct rc_dedupe *d)
 {
-	return d->count;
+	return d != NULL ? d->count : 0;
 }

@@ -4,7 +4,10 @@
  * Key: the seed document's "fNP0fszFJdc/thDO90/B3A==", hex 7cd3f47eccc525d73fb610cef74fc1dc.
  * Each vector was produced with
  *   printf '%s' "$PLAINTEXT" | openssl enc -aes-128-ecb -K 7cd3f47eccc525d73fb610cef74fc1dc -base64 -A
- * (with -nopad for the bad-padding vector, and another -K for the wrong-key vector). */
+ * (with -nopad for the bad-padding vector, and -K 000102030405060708090a0b0c0d0e0f for the
+ * wrong-key vector; `openssl enc -d` with our key refuses that one with "bad decrypt").
+ * The 15- and 17-byte strings are `head -c 15` / `head -c 17` of bytes 00 01 02 ... through
+ * `base64`; the UTF-8 plaintext was written with printf's \x escapes. */
 #include <stdlib.h>
 #include <string.h>
 #include "rc_test.h"
@@ -33,16 +36,22 @@ static int setup(void)
 	return rc_crypto_key_from_base64(KEY_B64, key);
 }
 
-static void expect_plain(const char *cipher, const char *plain, size_t plain_len)
+static void expect_plain_len(const char *cipher, size_t cipher_len, const char *plain,
+		size_t plain_len)
 {
 	char *out = NULL;
 	size_t out_len = 0;
 
-	CU_ASSERT_EQUAL_FATAL(rc_crypto_decrypt(key, cipher, strlen(cipher), &out, &out_len), RC_DECRYPT_OK);
+	CU_ASSERT_EQUAL_FATAL(rc_crypto_decrypt(key, cipher, cipher_len, &out, &out_len), RC_DECRYPT_OK);
 	CU_ASSERT_EQUAL(out_len, plain_len);
 	CU_ASSERT(memcmp(out, plain, plain_len) == 0);
 	CU_ASSERT_EQUAL(out[out_len], '\0');
 	free(out);
+}
+
+static void expect_plain(const char *cipher, const char *plain, size_t plain_len)
+{
+	expect_plain_len(cipher, strlen(cipher), plain, plain_len);
 }
 
 static void expect_error(const char *cipher, size_t len, enum rc_decrypt_result want)
@@ -66,6 +75,8 @@ static void test_key_from_base64(void)
 	CU_ASSERT_EQUAL(rc_crypto_key_from_base64("AAECAwQFBgcICQoLDA0O", k), -1);     /* 15 bytes */
 	CU_ASSERT_EQUAL(rc_crypto_key_from_base64("AAECAwQFBgcICQoLDA0ODxA=", k), -1); /* 17 bytes */
 	CU_ASSERT_EQUAL(rc_crypto_key_from_base64("not*base64!", k), -1);
+	CU_ASSERT_EQUAL(rc_crypto_key_from_base64("fNP0fszFJdc/thDO90/B3A", k), -1);     /* unpadded */
+	CU_ASSERT_EQUAL(rc_crypto_key_from_base64("fNP0fszFJdc/thDO90/B3A==-", k), -1);
 	CU_ASSERT_EQUAL(rc_crypto_key_from_base64("", k), -1);
 	CU_ASSERT_EQUAL(rc_crypto_key_from_base64(NULL, k), -1);
 }
@@ -91,6 +102,16 @@ static void test_bad_base64(void)
 	expect_error("", 0, RC_DECRYPT_BAD_BASE64);
 	/* Truncated in the middle of a quantum. */
 	expect_error("oOkDbh4tTHq7YJaywZ26z", 21, RC_DECRYPT_BAD_BASE64);
+	/* OpenSSL alone would take '-' as the end of data and skip whitespace; we refuse both. */
+	expect_error("oOkDbh4tTHq7YJaywZ26zg==-junk", 29, RC_DECRYPT_BAD_BASE64);
+	expect_error("oOkDbh4tTHq7YJay\nwZ26zg==", 25, RC_DECRYPT_BAD_BASE64);
+	expect_error("oOkDbh4tTHq7YJaywZ26zg== ", 25, RC_DECRYPT_BAD_BASE64);
+	/* Data after the padding, and too much padding. */
+	expect_error("QUI=QUJDoOkDbh4tTHq7YJay", 24, RC_DECRYPT_BAD_BASE64);
+	expect_error("Q===", 4, RC_DECRYPT_BAD_BASE64);
+	/* len is honoured: a valid prefix of a longer buffer decodes, the full buffer does not. */
+	expect_plain_len("oOkDbh4tTHq7YJaywZ26zg==!!!!", 24, "hi", 2);
+	expect_error("oOkDbh4tTHq7YJaywZ26zg==!!!!", 28, RC_DECRYPT_BAD_BASE64);
 }
 
 static void test_bad_length(void)
@@ -106,15 +127,16 @@ static void test_bad_padding_and_wrong_key(void)
 	/* "hello, wrong key" encrypted with key 000102..0f, decrypted with ours: for this
 	 * vector the padding check fails (checked once; a wrong key can pass it by chance). */
 	expect_error("Mv7i43YUK6KLGaA733k5MJVPZPLk6G6e7oLSAhZoSJk=", 44, RC_DECRYPT_BAD_PADDING);
-	/* Tampering with the last block breaks the padding too. */
+	/* Tampering with the last block breaks the padding too: this exact change (the 9th
+	 * character from the end, 'T' -> 'A') is refused by the independent tool as well:
+	 *   printf '%s' "$TAMPERED" | openssl enc -d -aes-128-ecb -K 7cd3... -base64 -A
+	 *   -> "bad decrypt", exit status 1 */
 	char tampered[sizeof(presence_cipher)];
 	memcpy(tampered, presence_cipher, sizeof(tampered));
-	tampered[sizeof(tampered) - 10] = tampered[sizeof(tampered) - 10] == 'A' ? 'B' : 'A';
-	char *out = NULL;
-	size_t len = 0;
-	enum rc_decrypt_result r = rc_crypto_decrypt(key, tampered, strlen(tampered), &out, &len);
-	CU_ASSERT(r == RC_DECRYPT_BAD_PADDING || (r == RC_DECRYPT_OK && memcmp(out, presence_plain, len) != 0));
-	free(out);
+	size_t at = strlen(tampered) - 9;
+	CU_ASSERT_EQUAL_FATAL(tampered[at], 'T');
+	tampered[at] = 'A';
+	expect_error(tampered, strlen(tampered), RC_DECRYPT_BAD_PADDING);
 }
 
 static void test_strerror(void)

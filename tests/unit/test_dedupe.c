@@ -1,5 +1,7 @@
 /* test_dedupe.c - the bounded memory of recent notification uuids. */
+#include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include "rc_test.h"
 #include "rc_dedupe.h"
 
@@ -68,6 +70,75 @@ static void test_many_inserts_stay_bounded(void)
 	rc_dedupe_free(d);
 }
 
+/* Against a naive model (a FIFO array searched linearly): a small pool of uuids makes hits,
+ * misses, evictions and re-additions interleave, and a small capacity with a pool larger than
+ * the table makes the hash chains share buckets. */
+static void test_matches_naive_model(void)
+{
+	enum { CAP = 7, POOL = 40, OPS = 100000 };
+	struct rc_dedupe *d = rc_dedupe_new(CAP);
+	int model[CAP];
+	size_t model_n = 0, model_head = 0;
+	uint32_t rng = 12345;
+	unsigned mismatches = 0, hits = 0;
+	char uuid[32];
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+	for (int op = 0; op < OPS; op++) {
+		rng = rng * 1664525u + 1013904223u;
+		int id = (int)((rng >> 8) % POOL);
+		snprintf(uuid, sizeof(uuid), "uuid-%d", id);
+
+		bool want = false;
+		for (size_t i = 0; i < model_n; i++)
+			want |= model[(model_head + i) % CAP] == id;
+		if (!want) {
+			if (model_n == CAP) {
+				model_head = (model_head + 1) % CAP;
+				model_n--;
+			}
+			model[(model_head + model_n++) % CAP] = id;
+		}
+		bool got = rc_dedupe_check_and_add(d, uuid);
+		mismatches += got != want;
+		hits += got;
+		if (rc_dedupe_count(d) != model_n)
+			mismatches++;
+	}
+	CU_ASSERT_EQUAL(mismatches, 0);
+	CU_ASSERT(hits > OPS / 20); /* the test did exercise both outcomes */
+	CU_ASSERT(hits < OPS);
+	rc_dedupe_free(d);
+}
+
+static void test_nulls_are_harmless(void)
+{
+	struct rc_dedupe *d = rc_dedupe_new(2);
+
+	CU_ASSERT_FALSE(rc_dedupe_check_and_add(d, NULL));
+	CU_ASSERT_FALSE(rc_dedupe_check_and_add(NULL, "a"));
+	CU_ASSERT_EQUAL(rc_dedupe_count(d), 0);
+	CU_ASSERT_PTR_NULL(rc_dedupe_new(SIZE_MAX));
+	CU_ASSERT_PTR_NULL(rc_dedupe_new(SIZE_MAX / 2 + 1));
+	rc_dedupe_free(d);
+	rc_dedupe_free(NULL);
+}
+
+/* A caller's buffer is copied, not kept: overwriting it must not change what is remembered. */
+static void test_uuid_is_copied(void)
+{
+	struct rc_dedupe *d = rc_dedupe_new(2);
+	char buf[16];
+
+	strcpy(buf, "first");
+	CU_ASSERT_FALSE(rc_dedupe_check_and_add(d, buf));
+	strcpy(buf, "second");
+	CU_ASSERT_FALSE(rc_dedupe_check_and_add(d, buf));
+	CU_ASSERT_TRUE(rc_dedupe_check_and_add(d, "first"));
+	CU_ASSERT_TRUE(rc_dedupe_check_and_add(d, "second"));
+	rc_dedupe_free(d);
+}
+
 int main(void)
 {
 	static const struct rc_test_case cases[] = {
@@ -75,6 +146,9 @@ int main(void)
 		{ "oldest forgotten first", test_oldest_is_forgotten_first },
 		{ "capacity one", test_capacity_one },
 		{ "many inserts stay bounded", test_many_inserts_stay_bounded },
+		{ "matches a naive model", test_matches_naive_model },
+		{ "NULLs are harmless", test_nulls_are_harmless },
+		{ "uuid is copied", test_uuid_is_copied },
 		{ NULL, NULL },
 	};
 	return rc_test_run("dedupe", NULL, NULL, cases);

@@ -101,7 +101,14 @@ static void test_deep_nesting_fails_cleanly(void)
 	json[i++] = '}';
 	json[i] = '\0';
 	CU_ASSERT_EQUAL(parse(json), RC_ENVELOPE_NOT_JSON);
+	/* Unclosed, at the top level. */
+	memset(json, '[', depth);
+	json[depth] = '\0';
+	CU_ASSERT_EQUAL(parse(json), RC_ENVELOPE_NOT_JSON);
 	free(json);
+	/* Moderate nesting within the limit still parses. */
+	CU_ASSERT_EQUAL(parse("{\"uuid\":\"u\",\"event\":\"/e\",\"body\":[[[[[[[[[[{\"a\":[1]}]]]]]]]]]]}"),
+			RC_ENVELOPE_OK);
 }
 
 static void test_from_object(void)
@@ -132,6 +139,66 @@ static void test_huge_strings(void)
 	free(json);
 }
 
+static void test_trailing_whitespace_only(void)
+{
+	CU_ASSERT_EQUAL(parse("{\"uuid\":\"u\",\"event\":\"/e\"} \t\r\n"), RC_ENVELOPE_OK);
+	CU_ASSERT_EQUAL(parse("  {\"uuid\":\"u\",\"event\":\"/e\"}"), RC_ENVELOPE_OK);
+	CU_ASSERT_EQUAL(parse("{\"uuid\":\"u\",\"event\":\"/e\"} \n x"), RC_ENVELOPE_NOT_JSON);
+	CU_ASSERT_EQUAL(parse("{\"uuid\":\"u\",\"event\":\"/e\"}]"), RC_ENVELOPE_NOT_JSON);
+	CU_ASSERT_EQUAL(parse("{\"uuid\":\"u\",\"event\":\"/e\"},"), RC_ENVELOPE_NOT_JSON);
+	/* A NUL right after a complete value is trailing garbage too. */
+	struct rc_notification n;
+	CU_ASSERT_EQUAL(rc_notification_parse("{\"uuid\":\"u\",\"event\":\"/e\"}\0", 26, &n),
+			RC_ENVELOPE_NOT_JSON);
+	CU_ASSERT_PTR_NULL(n.root);
+	/* Only len bytes are read: a valid prefix parses although garbage follows in memory. */
+	const char *buf = "{\"uuid\":\"u\",\"event\":\"/e\"}garbage";
+	CU_ASSERT_EQUAL_FATAL(rc_notification_parse(buf, 25, &n), RC_ENVELOPE_OK);
+	rc_notification_clear(&n);
+}
+
+static void test_optional_members_and_body_text(void)
+{
+	const char *json = "{\"uuid\":\"u\",\"event\":\"/e\",\"subscriptionId\":7,"
+		"\"body\":{\"path\":\"/a/b\",\"name\":\"caf\\u00e9\",\"n\":null,\"x\":\"\\u0000\"}}";
+	struct rc_notification n;
+	size_t len = 0;
+
+	CU_ASSERT_EQUAL_FATAL(rc_notification_parse(json, strlen(json), &n), RC_ENVELOPE_OK);
+	CU_ASSERT_PTR_NULL(n.subscription_id); /* not a string: treated as absent */
+	char *body = rc_notification_body_json(&n, &len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(body);
+	/* Compact, slashes unescaped, UTF-8 kept, NUL re-escaped so the text stays a C string. */
+	CU_ASSERT_STRING_EQUAL(body, "{\"path\":\"/a/b\",\"name\":\"caf\xc3\xa9\",\"n\":null,\"x\":\"\\u0000\"}");
+	CU_ASSERT_EQUAL(len, strlen(body));
+	free(body);
+	rc_notification_clear(&n);
+
+	/* A scalar body is fine; only null is refused. */
+	json = "{\"uuid\":\"u\",\"event\":\"/e\",\"body\":\"text\"}";
+	CU_ASSERT_EQUAL_FATAL(rc_notification_parse(json, strlen(json), &n), RC_ENVELOPE_OK);
+	body = rc_notification_body_json(&n, &len);
+	CU_ASSERT_STRING_EQUAL(body, "\"text\"");
+	free(body);
+	rc_notification_clear(&n);
+}
+
+static void test_from_object_rejects(void)
+{
+	struct rc_notification n;
+	json_object *o;
+
+	CU_ASSERT_EQUAL(rc_notification_from_object(NULL, &n), RC_ENVELOPE_NOT_OBJECT);
+	CU_ASSERT_PTR_NULL(n.root);
+	o = json_object_new_array();
+	CU_ASSERT_EQUAL(rc_notification_from_object(o, &n), RC_ENVELOPE_NOT_OBJECT);
+	json_object_put(o);
+	o = json_tokener_parse("{\"uuid\":\"u\",\"event\":\"/e\",\"body\":null}");
+	CU_ASSERT_EQUAL(rc_notification_from_object(o, &n), RC_ENVELOPE_BAD_BODY);
+	CU_ASSERT_PTR_NULL(n.root);
+	json_object_put(o); /* the only reference: a leak checker catches an extra get */
+}
+
 int main(void)
 {
 	static const struct rc_test_case cases[] = {
@@ -142,6 +209,9 @@ int main(void)
 		{ "deep nesting", test_deep_nesting_fails_cleanly },
 		{ "from object", test_from_object },
 		{ "huge strings", test_huge_strings },
+		{ "trailing whitespace only", test_trailing_whitespace_only },
+		{ "optional members, body text", test_optional_members_and_body_text },
+		{ "from object rejects", test_from_object_rejects },
 		{ NULL, NULL },
 	};
 	return rc_test_run("notification", NULL, NULL, cases);
