@@ -8,7 +8,7 @@ packages=(
   mosquitto mosquitto-dev libmosquitto-dev mosquitto-clients
   libcurl4-openssl-dev libjson-c-dev libssl-dev libcunit1-dev
   python3 python3-paho-mqtt python3-cryptography python3-websockets
-  clang valgrind procps
+  clang libclang-rt-14-dev valgrind procps
 )
 
 missing=()
