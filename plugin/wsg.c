@@ -96,40 +96,44 @@ static char *wsg__render(json_object *frame)
 	return out;
 }
 
+/* [{"type":type,"messageId":id}] with room for more header fields and a body. NULL on no
+ * memory; *header is borrowed from the returned frame. */
+static json_object *wsg__frame(const char *type, const char *message_id, json_object **header)
+{
+	json_object *frame = json_object_new_array();
+
+	*header = json_object_new_object();
+	if (frame == NULL || *header == NULL) {
+		json_object_put(frame);
+		json_object_put(*header);
+		return NULL;
+	}
+	json_object_object_add(*header, "type", json_object_new_string(type));
+	json_object_object_add(*header, "messageId", json_object_new_string(message_id));
+	json_object_array_add(frame, *header);
+	return frame;
+}
+
 char *rc_wsg_client_request(const char *message_id, const char *method, const char *path,
 		json_object *body)
 {
-	json_object *frame = json_object_new_array();
-	json_object *header = json_object_new_object();
+	json_object *header;
+	json_object *frame = wsg__frame("ClientRequest", message_id, &header);
 
-	if (frame == NULL || header == NULL) {
-		json_object_put(frame);
-		json_object_put(header);
+	if (frame == NULL)
 		return NULL;
-	}
-	json_object_object_add(header, "type", json_object_new_string("ClientRequest"));
-	json_object_object_add(header, "messageId", json_object_new_string(message_id));
 	json_object_object_add(header, "method", json_object_new_string(method));
 	json_object_object_add(header, "path", json_object_new_string(path));
-	json_object_array_add(frame, header);
 	json_object_array_add(frame, body != NULL ? json_object_get(body) : json_object_new_object());
 	return wsg__render(frame);
 }
 
 char *rc_wsg_heartbeat(const char *message_id)
 {
-	json_object *frame = json_object_new_array();
-	json_object *header = json_object_new_object();
+	json_object *header;
+	json_object *frame = wsg__frame("Heartbeat", message_id, &header);
 
-	if (frame == NULL || header == NULL) {
-		json_object_put(frame);
-		json_object_put(header);
-		return NULL;
-	}
-	json_object_object_add(header, "type", json_object_new_string("Heartbeat"));
-	json_object_object_add(header, "messageId", json_object_new_string(message_id));
-	json_object_array_add(frame, header);
-	return wsg__render(frame);
+	return frame != NULL ? wsg__render(frame) : NULL;
 }
 
 char *rc_wsg_connect_url(const char *uri, const char *ws_access_token, const char *wsc_token)

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <CUnit/Basic.h>
+#include "rc_test.h"
 #include "rc_config.h"
 
 #define MAX_OPTS 64
@@ -1105,10 +1105,7 @@ static void test_free_zeroed(void)
 
 int main(void)
 {
-	static const struct {
-		const char *name;
-		CU_TestFunc fn;
-	} tests[] = {
+	static const struct rc_test_case cases[] = {
 		{ "defaults", test_defaults },
 		{ "url_allowed", test_url_allowed },
 		{ "server", test_server },
@@ -1136,24 +1133,8 @@ int main(void)
 		{ "unknown option", test_unknown_option },
 		{ "no secret in errors", test_no_secret_in_errors },
 		{ "free zeroed", test_free_zeroed },
+		{ NULL, NULL },
 	};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	CU_pSuite suite = CU_add_suite("config", NULL, NULL);
-	if (suite == NULL) {
-		CU_cleanup_registry();
-		return 2;
-	}
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-		if (CU_add_test(suite, tests[i].name, tests[i].fn) == NULL) {
-			CU_cleanup_registry();
-			return 2;
-		}
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures != 0 ? 1 : 0;
+	return rc_test_run("config", NULL, NULL, cases);
 }
