@@ -53,6 +53,8 @@ struct rc_config {
 	size_t max_notification_size; /* bytes of encrypted/raw notification accepted; 0 never */
 	long request_timeout;    /* seconds for REST requests */
 	long poll_timeout;       /* seconds for a PubNub long-poll before we give up on it */
+	long heartbeat_interval; /* WebSocket: seconds of silence before a Heartbeat and a ping */
+	long pong_timeout;       /* WebSocket: seconds a ping may go unanswered */
 };
 
 /* Called for non-fatal findings (deprecated names, secret files readable by group/others).

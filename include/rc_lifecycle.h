@@ -36,6 +36,7 @@ enum rc_lc_action {
 	RC_ACT_DELETE,    /* DELETE /restapi/v1.0/subscription/{id} */
 	RC_ACT_LIST,      /* GET /restapi/v1.0/subscription: look for our orphans */
 	RC_ACT_DELETE_ORPHAN, /* DELETE one orphan found by LIST */
+	RC_ACT_WSTOKEN,   /* POST /restapi/oauth/wstoken: a token to open a WebSocket with */
 };
 
 /* How a request ended, as far as the lifecycle cares. */
@@ -72,6 +73,12 @@ struct rc_lifecycle {
 	bool list_due;                /* the subscription limit was hit: look for orphans */
 	unsigned orphans_pending;     /* orphans found by LIST, still to delete */
 	bool orphans_checked;         /* LIST already tried since the last successful create */
+
+	/* WebSocket delivery: the subscription lives on the socket and is created, modified
+	 * and deleted there (the worker reports it with rc_lifecycle_socket_subscribed), so
+	 * the only REST calls left are the tokens and the WebSocket token. */
+	bool socket_mode;
+	bool wstoken_wanted;
 
 	/* Settings. */
 	int64_t renew_margin_ms;
@@ -111,6 +118,13 @@ void rc_lifecycle_transport_failed(struct rc_lifecycle *lc); /* e.g. PubNub 403 
 void rc_lifecycle_stop(struct rc_lifecycle *lc);
 /* After a LIST: how many orphans the worker found and will delete one by one. */
 void rc_lifecycle_orphans_found(struct rc_lifecycle *lc, unsigned n);
+
+/* WebSocket delivery (see socket_mode). */
+void rc_lifecycle_use_socket(struct rc_lifecycle *lc);
+/* The worker wants to (re)connect: a WSTOKEN is due as soon as a token allows it. */
+void rc_lifecycle_want_wstoken(struct rc_lifecycle *lc);
+/* The socket has (or no longer has) a live subscription. */
+void rc_lifecycle_socket_subscribed(struct rc_lifecycle *lc, bool subscribed);
 
 /* When a live subscription would be renewed, given its lifetime (pure arithmetic):
  * expires_at - min(renew_margin, lifetime / 2). */

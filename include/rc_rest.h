@@ -22,6 +22,17 @@ struct rc_token {
 int rc_token_parse(const char *json, size_t len, struct rc_token *t);
 void rc_token_clear(struct rc_token *t);   /* wipes and frees */
 
+/* A /restapi/oauth/wstoken answer: the token to open a WebSocket with, and where. */
+struct rc_wstoken {
+	char *ws_access_token;    /* secret */
+	char *uri;                /* wss://... */
+	long expires_in;          /* seconds; 0 if absent */
+};
+
+/* Returns 0, or -1 (no ws_access_token, or uri not ws:// or wss://). */
+int rc_wstoken_parse(const char *json, size_t len, struct rc_wstoken *t);
+void rc_wstoken_clear(struct rc_wstoken *t); /* wipes and frees */
+
 /* x-www-form-urlencoded grant bodies (heap, caller frees; values percent-encoded). */
 char *rc_token_body_jwt(const char *jwt);
 char *rc_token_body_password(const char *username, const char *extension, const char *password);

@@ -56,6 +56,9 @@ struct rc_status {
 	uint64_t decrypt_errors;
 	uint64_t renewals;
 	uint64_t recreations;
+	uint64_t reconnects;        /* WebSocket connections opened after the first */
+	uint64_t recoveries;        /* of those, resumed with recoveryState Successful */
+	uint64_t recovery_failures; /* recoveryState Failed: subscribed again */
 	uint64_t drops[RC_DROP_CAUSE_COUNT];
 };
 

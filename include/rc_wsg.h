@@ -33,6 +33,11 @@ struct rc_wsg_frame {
 	char wsc_token[RC_WSG_WSC_MAX]; /* "" if this frame carries no wsc */
 	int64_t wsc_sequence;
 	json_object *body;              /* borrowed from root; NULL if absent or null */
+	/* The body exactly as it appeared in the frame (borrowed from the parsed buffer), so
+	 * a notification is republished byte for byte; NULL unless the frame is
+	 * [header, body]. */
+	const char *body_text;
+	size_t body_len;
 };
 
 enum rc_wsg_result {
@@ -42,7 +47,8 @@ enum rc_wsg_result {
 	RC_WSG_NOMEM,
 };
 
-/* Parses one text frame. On RC_WSG_OK call rc_wsg_frame_clear(). */
+/* Parses one text frame. On RC_WSG_OK call rc_wsg_frame_clear(); body_text points into
+ * buf, which must outlive the frame's use. */
 enum rc_wsg_result rc_wsg_parse(const char *buf, size_t len, struct rc_wsg_frame *f);
 void rc_wsg_frame_clear(struct rc_wsg_frame *f);
 

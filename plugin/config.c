@@ -29,6 +29,7 @@ enum config_once {
 	ONCE_FILTERS_FILE, ONCE_TRANSPORT, ONCE_PUBNUB_ORIGIN, ONCE_EXPIRES_IN, ONCE_RENEW_MARGIN,
 	ONCE_TOPIC_PREFIX, ONCE_PAYLOAD, ONCE_QOS, ONCE_RETAIN, ONCE_STATE_FILE, ONCE_CAFILE,
 	ONCE_MAX_NOTIFICATION_SIZE, ONCE_REQUEST_TIMEOUT, ONCE_POLL_TIMEOUT,
+	ONCE_HEARTBEAT_INTERVAL, ONCE_PONG_TIMEOUT,
 };
 
 static const char *const once_names[] = {
@@ -36,6 +37,7 @@ static const char *const once_names[] = {
 	"username", "extension", "password", "password_file", "filters_file", "transport",
 	"pubnub_origin", "expires_in", "renew_margin", "topic_prefix", "payload", "qos", "retain",
 	"state_file", "cafile", "max_notification_size", "request_timeout", "poll_timeout",
+	"heartbeat_interval", "pong_timeout",
 };
 
 struct config_parser {
@@ -464,8 +466,10 @@ static int config__option(struct config_parser *p, const char *key, const char *
 				c->transport = RC_TRANSPORT_PUBNUB;
 				return 0;
 			}
-			if (strcasecmp(value, "websocket") == 0)
-				return config__fail(p, key, "websocket is not implemented in this version; use pubnub");
+			if (strcasecmp(value, "websocket") == 0) {
+				c->transport = RC_TRANSPORT_WEBSOCKET;
+				return 0;
+			}
 			return config__fail(p, key, "must be pubnub or websocket, got '%s'", value);
 		case ONCE_PAYLOAD:
 			if (strcasecmp(value, "notification") == 0)
@@ -484,6 +488,9 @@ static int config__option(struct config_parser *p, const char *key, const char *
 		case ONCE_RENEW_MARGIN: return config__long(p, key, value, 1, 86400, &c->renew_margin);
 		case ONCE_REQUEST_TIMEOUT: return config__long(p, key, value, 1, 300, &c->request_timeout);
 		case ONCE_POLL_TIMEOUT: return config__long(p, key, value, 10, 600, &c->poll_timeout);
+		case ONCE_HEARTBEAT_INTERVAL:
+			return config__long(p, key, value, 1, 3600, &c->heartbeat_interval);
+		case ONCE_PONG_TIMEOUT: return config__long(p, key, value, 1, 300, &c->pong_timeout);
 		case ONCE_MAX_NOTIFICATION_SIZE:
 			if (config__long(p, key, value, 1024, 16777216, &v) != 0)
 				return -1;
@@ -545,6 +552,8 @@ static void config__defaults(struct rc_config *c)
 	c->max_notification_size = 65536;
 	c->request_timeout = 30;
 	c->poll_timeout = 300;
+	c->heartbeat_interval = 30;
+	c->pong_timeout = 10;
 }
 
 static int config__default_strings(struct config_parser *p)

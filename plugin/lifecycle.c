@@ -83,7 +83,8 @@ static enum rc_lc_action lifecycle__token_action(const struct rc_lifecycle *lc, 
 
 static enum rc_lc_action lifecycle__next_stopping(struct rc_lifecycle *lc, int64_t now)
 {
-	bool want_delete = lc->has_sub && !lc->keep_on_stop;
+	/* A socket subscription is deleted over the socket, not here. */
+	bool want_delete = lc->has_sub && !lc->keep_on_stop && !lc->socket_mode;
 
 	if (want_delete && lc->has_access && now < lc->access_expires_at)
 		return lifecycle__start(lc, RC_ACT_DELETE);
@@ -124,6 +125,13 @@ enum rc_lc_action rc_lifecycle_next(struct rc_lifecycle *lc, int64_t now, int64_
 
 	if (now < lc->api_blocked_until) {
 		*wake_at = min64(*wake_at, lc->api_blocked_until);
+		return RC_ACT_NONE;
+	}
+	if (lc->socket_mode) {
+		if (lc->wstoken_wanted)
+			return lifecycle__start(lc, RC_ACT_WSTOKEN);
+		if (now < lc->refresh_at)
+			*wake_at = min64(*wake_at, lc->refresh_at);
 		return RC_ACT_NONE;
 	}
 	if (lc->has_sub && lc->transport_failed)
@@ -235,6 +243,8 @@ int64_t rc_lifecycle_done(struct rc_lifecycle *lc, enum rc_lc_outcome out, int64
 				lc->list_due = false;
 			else if (act == RC_ACT_DELETE_ORPHAN)
 				lc->orphans_pending--;
+			else if (act == RC_ACT_WSTOKEN)
+				lc->wstoken_wanted = false;
 			else
 				lifecycle__sub_ok(lc, act, now, a);
 		}
@@ -302,6 +312,24 @@ int64_t rc_lifecycle_done(struct rc_lifecycle *lc, enum rc_lc_outcome out, int64
 	return delay;
 }
 
+void rc_lifecycle_use_socket(struct rc_lifecycle *lc)
+{
+	lc->socket_mode = true;
+}
+
+void rc_lifecycle_want_wstoken(struct rc_lifecycle *lc)
+{
+	lc->wstoken_wanted = true;
+}
+
+void rc_lifecycle_socket_subscribed(struct rc_lifecycle *lc, bool subscribed)
+{
+	lc->has_sub = subscribed;
+	lc->sub_confirmed = subscribed;
+	lc->filters_dirty = false;
+	lifecycle__derive_state(lc);
+}
+
 void rc_lifecycle_filters_changed(struct rc_lifecycle *lc)
 {
 	lc->filters_dirty = true;
@@ -349,6 +377,7 @@ const char *rc_lc_action_name(enum rc_lc_action a)
 	case RC_ACT_DELETE: return "delete";
 	case RC_ACT_LIST: return "list";
 	case RC_ACT_DELETE_ORPHAN: return "delete orphan";
+	case RC_ACT_WSTOKEN: return "wstoken";
 	}
 	return "unknown";
 }

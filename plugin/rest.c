@@ -165,6 +165,46 @@ bad:
 	return -1;
 }
 
+int rc_wstoken_parse(const char *json, size_t len, struct rc_wstoken *t)
+{
+	json_object *root = rest__parse(json, len);
+	int64_t expires_in = 0;
+	bool fail = false;
+
+	memset(t, 0, sizeof(*t));
+	if (!root)
+		return -1;
+	const char *token = json_object_is_type(root, json_type_object) ?
+			rest__str(root, "ws_access_token") : NULL;
+	const char *uri = token ? rest__str(root, "uri") : NULL;
+	if (!token || !*token || !uri ||
+	    (strncmp(uri, "wss://", 6) != 0 && strncmp(uri, "ws://", 5) != 0)) {
+		rest__wipe_json_string(root, "ws_access_token");
+		json_object_put(root);
+		return -1;
+	}
+	t->ws_access_token = rest__dup(root, "ws_access_token", &fail);
+	t->uri = rest__dup(root, "uri", &fail);
+	if (rest__int(root, "expires_in", &expires_in) && expires_in > 0 && expires_in <= LONG_MAX)
+		t->expires_in = (long)expires_in;
+	rest__wipe_json_string(root, "ws_access_token");
+	json_object_put(root);
+	if (fail) {
+		rc_wstoken_clear(t);
+		return -1;
+	}
+	return 0;
+}
+
+void rc_wstoken_clear(struct rc_wstoken *t)
+{
+	if (!t)
+		return;
+	rest__free_secret(t->ws_access_token);
+	free(t->uri);
+	memset(t, 0, sizeof(*t));
+}
+
 void rc_token_clear(struct rc_token *t)
 {
 	if (!t)

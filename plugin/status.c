@@ -129,6 +129,9 @@ char *rc_status_to_json(const struct rc_status *s, int64_t now_ms, size_t *len)
 	add_u64(o, "decrypt_errors", s->decrypt_errors);
 	add_u64(o, "renewals", s->renewals);
 	add_u64(o, "recreations", s->recreations);
+	add_u64(o, "reconnects", s->reconnects);
+	add_u64(o, "recoveries", s->recoveries);
+	add_u64(o, "recovery_failures", s->recovery_failures);
 	for (int c = 0; c < RC_DROP_CAUSE_COUNT; c++)
 		if (s->drops[c] > 0)
 			add_u64(drops, drop_names[c], s->drops[c]);

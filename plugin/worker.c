@@ -24,6 +24,8 @@
 #include "rc_rest.h"
 #include "rc_state_file.h"
 #include "rc_worker.h"
+#include "rc_ws_client.h"
+#include "worker_internal.h"
 
 #define RC_PNSDK "mosquitto-ringcentral/0.1"
 #define RC_DEDUPE_CAPACITY 20000
@@ -36,65 +38,11 @@
 #define RC_IDLE_WAKE_MS 1000
 #define RC_REFRESH_TOKEN_DEFAULT_S 604800
 
-struct rc_worker {
-	const struct rc_config *cfg;
-	struct rc_outbox *outbox;
-	pthread_t thread;
-
-	pthread_mutex_t cmd_lock;
-	bool cmd_stop;
-	bool cmd_reload;
-
-	CURLM *multi;
-	struct rc_lifecycle lc;
-	uint64_t rng;
-
-	/* The REST exchange in flight (lc.in_flight says which). */
-	struct rc_http rest;
-	bool rest_busy;
-
-	/* The PubNub long-poll. */
-	struct rc_http poll;
-	bool poll_busy;
-	bool poll_failing;            /* the last poll failed: not online until one succeeds */
-	int64_t poll_not_before;
-	struct rc_backoff poll_backoff;
-	struct rc_pubnub_cursor cursor;
-	char pubnub_uuid[40];
-
-	struct rc_token token;
-	struct rc_subscription sub;   /* the live subscription as the server last described it */
-	char *resume_id;              /* a saved subscription id to confirm */
-	char *resume_address;
-	struct rc_pubnub_cursor resume_cursor;
-	bool ever_subscribed;
-
-	/* Filters: what we want, and what we last asked the server for. */
-	char **desired;
-	size_t n_desired;
-	char **requested;
-	size_t n_requested;
-
-	/* Orphans of earlier runs found by a LIST, deleted one per DELETE_ORPHAN. */
-	char **orphans;
-	size_t n_orphans;
-
-	struct rc_pipeline pipeline;
-	int64_t drop_logged_at[RC_DROP_CAUSE_COUNT];
-	uint64_t drops_since_log[RC_DROP_CAUSE_COUNT];
-
-	bool stopping;
-	int64_t stop_deadline;
-	bool state_dirty;
-	int64_t state_saved_at;
-	bool last_online;
-};
-
 /* ---------------------------------------------------------------- small helpers */
 
 /* Milliseconds on a clock that keeps counting while the machine sleeps, so that a laptop
  * waking after an hour sees its subscription as expired rather than fresh. */
-static int64_t worker__now(void)
+int64_t rc_worker_now(void)
 {
 	struct timespec ts;
 
@@ -111,7 +59,7 @@ static int64_t worker__wall_ms(void)
 }
 
 /* xorshift64*: jitter only needs to differ between brokers, not to be secret. */
-static uint32_t worker__random(struct rc_worker *w)
+uint32_t rc_worker_random(struct rc_worker *w)
 {
 	w->rng ^= w->rng >> 12;
 	w->rng ^= w->rng << 25;
@@ -119,7 +67,7 @@ static uint32_t worker__random(struct rc_worker *w)
 	return (uint32_t)((w->rng * 0x2545F4914F6CDD1DULL) >> 32);
 }
 
-static void worker__free_list(char **list, size_t n)
+void rc_worker_free_list(char **list, size_t n)
 {
 	if (list == NULL)
 		return;
@@ -128,14 +76,14 @@ static void worker__free_list(char **list, size_t n)
 	free(list);
 }
 
-static char **worker__copy_list(char *const *list, size_t n)
+char **rc_worker_copy_list(char *const *list, size_t n)
 {
 	char **copy = calloc(n + 1, sizeof(*copy));
 
 	for (size_t i = 0; copy != NULL && i < n; i++) {
 		copy[i] = strdup(list[i]);
 		if (copy[i] == NULL) {
-			worker__free_list(copy, i);
+			rc_worker_free_list(copy, i);
 			return NULL;
 		}
 	}
@@ -153,13 +101,14 @@ static char *worker__escape(const char *s)
 
 /* ---------------------------------------------------------------- status */
 
-static void worker__publish_status(struct rc_worker *w, const char *error)
+void rc_worker_publish_status(struct rc_worker *w, const char *error)
 {
 	struct rc_status *s = &w->outbox->status;
 	/* Online means notifications can flow: the subscription is live, the channel has a
 	 * position (a notification sent from now on will be fetched) and it is not failing. */
-	bool online = w->lc.state == RC_LC_ACTIVE && !w->poll_failing && !w->stopping &&
-			strcmp(w->cursor.tt, "0") != 0;
+	bool online = w->lc.state == RC_LC_ACTIVE && !w->stopping &&
+			(w->cfg->transport == RC_TRANSPORT_WEBSOCKET ? rc_wsd_online(w) :
+			 !w->poll_failing && strcmp(w->cursor.tt, "0") != 0);
 
 	rc_outbox_lock(w->outbox);
 	s->online = online;
@@ -181,7 +130,7 @@ static void worker__publish_status(struct rc_worker *w, const char *error)
 	w->last_online = online;
 }
 
-static void worker__count(struct rc_worker *w, uint64_t *counter)
+void rc_worker_count(struct rc_worker *w, uint64_t *counter)
 {
 	rc_outbox_lock(w->outbox);
 	(*counter)++;
@@ -195,7 +144,7 @@ static void worker__save_state(struct rc_worker *w, int64_t now)
 {
 	char err[256];
 
-	if (w->cfg->state_file == NULL)
+	if (w->cfg->state_file == NULL || w->lc.socket_mode)
 		return;
 	w->state_saved_at = now;
 	w->state_dirty = false;
@@ -222,6 +171,13 @@ static void worker__load_state(struct rc_worker *w)
 
 	if (w->cfg->state_file == NULL)
 		return;
+	if (w->lc.socket_mode) {
+		/* A WebSocket subscription lives and dies with its connection's OAuth session
+		 * (recovery needs the same session), so there is nothing a restart could resume. */
+		rc_outbox_log(w->outbox, RC_LOG_NOTICE,
+				"ringcentral: state_file is not used with websocket delivery");
+		return;
+	}
 	rc = rc_state_file_load(w->cfg->state_file, &s, err, sizeof(err));
 	if (rc < 0) {
 		rc_outbox_log(w->outbox, RC_LOG_WARNING, "ringcentral: %s; starting afresh", err);
@@ -321,6 +277,10 @@ static int worker__start_rest(struct rc_worker *w, enum rc_lc_action act)
 		t.method = "GET";
 		url = worker__url(w, "/restapi/v1.0/subscription", NULL, NULL);
 		break;
+	case RC_ACT_WSTOKEN:
+		t.method = "POST";
+		url = worker__url(w, "/restapi/oauth/wstoken", NULL, NULL);
+		break;
 	case RC_ACT_DELETE_ORPHAN:
 		t.method = "DELETE";
 		url = w->lc.orphans_pending > 0 && w->lc.orphans_pending <= w->n_orphans ?
@@ -395,8 +355,8 @@ static void worker__adopt_subscription(struct rc_worker *w, enum rc_lc_action ac
 	if (act == RC_ACT_CREATE || act == RC_ACT_RESUME)
 		w->poll_failing = false; /* a new channel has not failed yet */
 	if (act == RC_ACT_CREATE || act == RC_ACT_MODIFY) {
-		worker__free_list(w->requested, w->n_requested);
-		w->requested = worker__copy_list(w->desired, w->n_desired);
+		rc_worker_free_list(w->requested, w->n_requested);
+		w->requested = rc_worker_copy_list(w->desired, w->n_desired);
 		w->n_requested = w->requested != NULL ? w->n_desired : 0;
 	}
 }
@@ -417,7 +377,7 @@ static int worker__find_orphans(struct rc_worker *w, const char *body, size_t le
 	struct rc_subscription *list = NULL;
 	size_t n = 0;
 
-	worker__free_list(w->orphans, w->n_orphans);
+	rc_worker_free_list(w->orphans, w->n_orphans);
 	w->orphans = NULL;
 	w->n_orphans = 0;
 	if (rc_subscription_list_parse(body, len, &list, &n) != 0)
@@ -479,9 +439,9 @@ static enum rc_lc_outcome worker__take_subscription(struct rc_worker *w, enum rc
 	} else {
 		*a = worker__lifetime(&s);
 		if (act == RC_ACT_CREATE && w->ever_subscribed)
-			worker__count(w, &w->outbox->status.recreations);
+			rc_worker_count(w, &w->outbox->status.recreations);
 		if (act == RC_ACT_RENEW || act == RC_ACT_MODIFY)
-			worker__count(w, &w->outbox->status.renewals);
+			rc_worker_count(w, &w->outbox->status.renewals);
 		worker__adopt_subscription(w, act, &s);
 		w->ever_subscribed = true;
 		w->state_dirty = true;
@@ -500,6 +460,7 @@ static void worker__rest_done(struct rc_worker *w, int64_t now)
 	enum rc_lc_outcome out = rc_http_outcome(h->status, h->result, token_call, h->body, h->body_len);
 	char what[300];
 	long a = 0, b = 0;
+	struct rc_wstoken wst = {0};
 
 	rc_http_describe(h, what, sizeof(what));
 	if (out == RC_OUT_OK) {
@@ -522,6 +483,12 @@ static void worker__rest_done(struct rc_worker *w, int64_t now)
 			rc_outbox_log(w->outbox, RC_LOG_NOTICE, "ringcentral: deleted subscription %s",
 					worker__sub_id(w));
 			break;
+		case RC_ACT_WSTOKEN:
+			if (rc_wstoken_parse(h->body, h->body_len, &wst) != 0) {
+				snprintf(what, sizeof(what), "unreadable wstoken answer");
+				out = RC_OUT_TRANSIENT;
+			}
+			break;
 		default:
 			out = worker__take_subscription(w, act, &a, what, sizeof(what));
 			break;
@@ -529,7 +496,7 @@ static void worker__rest_done(struct rc_worker *w, int64_t now)
 	}
 
 	int64_t delay = rc_lifecycle_done(&w->lc, out, now, a, b, h->retry_after_ms,
-			worker__random(w));
+			rc_worker_random(w));
 	if (act == RC_ACT_LIST && out == RC_OUT_OK)
 		rc_lifecycle_orphans_found(&w->lc, (unsigned)w->n_orphans);
 	if (out != RC_OUT_OK) {
@@ -537,9 +504,9 @@ static void worker__rest_done(struct rc_worker *w, int64_t now)
 		snprintf(msg, sizeof(msg), "%s failed: %s", rc_lc_action_name(act), what);
 		rc_outbox_log(w->outbox, out == RC_OUT_NOT_FOUND ? RC_LOG_NOTICE : RC_LOG_WARNING,
 				"ringcentral: %s%s", msg, delay > 0 ? "; retrying later" : "");
-		worker__publish_status(w, msg);
+		rc_worker_publish_status(w, msg);
 	}
-	if (!w->lc.has_sub) {
+	if (!w->lc.has_sub && !w->lc.socket_mode) {
 		/* Lost (404, deleted, blacklisted): the next subscription starts from scratch. */
 		if (w->sub.id != NULL || w->resume_id != NULL) {
 			worker__stop_poll(w);
@@ -550,10 +517,13 @@ static void worker__rest_done(struct rc_worker *w, int64_t now)
 		}
 	}
 	if (out == RC_OUT_OK)
-		worker__publish_status(w, NULL);
+		rc_worker_publish_status(w, NULL);
 	curl_multi_remove_handle(w->multi, h->easy);
 	rc_http_reset(h);
 	w->rest_busy = false;
+	if (act == RC_ACT_WSTOKEN && out == RC_OUT_OK)
+		rc_wsd_token_ready(w, &wst, now);
+	rc_wstoken_clear(&wst);
 }
 
 /* ---------------------------------------------------------------- PubNub */
@@ -574,7 +544,7 @@ static void worker__start_poll(struct rc_worker *w)
 	if (url == NULL || rc_http_prepare(&w->poll, &t) != 0 ||
 			curl_multi_add_handle(w->multi, w->poll.easy) != CURLM_OK) {
 		rc_http_reset(&w->poll);
-		w->poll_not_before = worker__now() + 1000;
+		w->poll_not_before = rc_worker_now() + 1000;
 	} else {
 		w->poll_busy = true;
 	}
@@ -596,6 +566,47 @@ static void worker__log_drop(struct rc_worker *w, enum rc_drop_cause cause, cons
 	w->drops_since_log[cause] = 0;
 }
 
+void rc_worker_drop(struct rc_worker *w, enum rc_drop_cause cause, const char *detail, int64_t now)
+{
+	rc_outbox_lock(w->outbox);
+	w->outbox->status.received++;
+	rc_status_count_drop(&w->outbox->status, cause);
+	w->outbox->status_dirty = true;
+	rc_outbox_unlock(w->outbox);
+	worker__log_drop(w, cause, detail, now);
+}
+
+void rc_worker_deliver_one(struct rc_worker *w, const char *str, size_t len, json_object *obj,
+		int64_t now)
+{
+	struct rc_outbox_msg *m = NULL;
+	enum rc_drop_cause cause = RC_DROP_BAD_PAYLOAD;
+	char detail[96];
+	enum rc_pipeline_result pr;
+
+	detail[0] = '\0';
+	pr = rc_pipeline_process(&w->pipeline, str, len, obj, &m, &cause, detail, sizeof(detail));
+
+	rc_outbox_lock(w->outbox);
+	struct rc_status *s = &w->outbox->status;
+	s->received++;
+	if (pr == RC_PIPE_DUPLICATE)
+		s->duplicates++;
+	else if (pr == RC_PIPE_DROP)
+		rc_status_count_drop(s, cause);
+	w->outbox->status_dirty = true;
+	rc_outbox_unlock(w->outbox);
+
+	if (pr == RC_PIPE_DROP) {
+		worker__log_drop(w, cause, detail, now);
+	} else if (pr == RC_PIPE_PUBLISH && !rc_outbox_push(w->outbox, m)) {
+		/* Cannot happen while the transports wait for room; counted if it ever does. */
+		rc_outbox_lock(w->outbox);
+		rc_status_count_drop(&w->outbox->status, RC_DROP_NOMEM);
+		rc_outbox_unlock(w->outbox);
+	}
+}
+
 static void worker__deliver(struct rc_worker *w, const struct rc_pubnub_response *r, int64_t now)
 {
 	for (size_t i = 0; i < r->n_messages; i++) {
@@ -603,43 +614,17 @@ static void worker__deliver(struct rc_worker *w, const struct rc_pubnub_response
 		const char *str = NULL;
 		size_t len = 0;
 		json_object *obj = NULL;
-		struct rc_outbox_msg *m = NULL;
-		enum rc_drop_cause cause = RC_DROP_BAD_PAYLOAD;
-		char detail[96];
-		enum rc_pipeline_result pr;
 
-		if (rc_pubnub_message_payload(r, i, &is_string, &str, &len, &obj) != 0) {
-			pr = RC_PIPE_DROP;
-			detail[0] = '\0';
-		} else {
-			pr = rc_pipeline_process(&w->pipeline, is_string ? str : NULL, len,
-					is_string ? NULL : obj, &m, &cause, detail, sizeof(detail));
-		}
-
-		rc_outbox_lock(w->outbox);
-		struct rc_status *s = &w->outbox->status;
-		s->received++;
-		if (pr == RC_PIPE_DUPLICATE)
-			s->duplicates++;
-		else if (pr == RC_PIPE_DROP)
-			rc_status_count_drop(s, cause);
-		w->outbox->status_dirty = true;
-		rc_outbox_unlock(w->outbox);
-
-		if (pr == RC_PIPE_DROP) {
-			worker__log_drop(w, cause, detail, now);
-		} else if (pr == RC_PIPE_PUBLISH && !rc_outbox_push(w->outbox, m)) {
-			/* Cannot happen while polls wait for room; counted if it ever does. */
-			rc_outbox_lock(w->outbox);
-			rc_status_count_drop(&w->outbox->status, RC_DROP_NOMEM);
-			rc_outbox_unlock(w->outbox);
-		}
+		if (rc_pubnub_message_payload(r, i, &is_string, &str, &len, &obj) != 0)
+			rc_worker_drop(w, RC_DROP_BAD_PAYLOAD, "", now);
+		else
+			rc_worker_deliver_one(w, is_string ? str : NULL, len, is_string ? NULL : obj, now);
 	}
 }
 
 static void worker__poll_failed(struct rc_worker *w, int64_t now, const char *what)
 {
-	int64_t delay = rc_backoff_fail(&w->poll_backoff, worker__random(w));
+	int64_t delay = rc_backoff_fail(&w->poll_backoff, rc_worker_random(w));
 	char msg[400];
 
 	w->poll_not_before = now + delay;
@@ -647,7 +632,7 @@ static void worker__poll_failed(struct rc_worker *w, int64_t now, const char *wh
 	rc_outbox_log(w->outbox, RC_LOG_WARNING, "ringcentral: %s; retrying in %" PRId64 " ms",
 			msg, delay);
 	w->poll_failing = true;
-	worker__publish_status(w, msg);
+	rc_worker_publish_status(w, msg);
 }
 
 /* A first poll (tt=0) answers with the channel's current timetoken, so whatever was
@@ -687,7 +672,7 @@ static void worker__poll_done(struct rc_worker *w, int64_t now)
 				"ringcentral: PubNub refused the channel (%s); re-creating the subscription", what);
 		rc_lifecycle_transport_failed(&w->lc);
 		w->poll_failing = true;
-		worker__publish_status(w, "PubNub refused the channel");
+		rc_worker_publish_status(w, "PubNub refused the channel");
 	} else if (h->status != 200) {
 		worker__poll_failed(w, now, what);
 	} else {
@@ -707,7 +692,7 @@ static void worker__poll_done(struct rc_worker *w, int64_t now)
 			rc_backoff_reset(&w->poll_backoff);
 			if (w->poll_failing || !w->last_online) {
 				w->poll_failing = false;
-				worker__publish_status(w, NULL);
+				rc_worker_publish_status(w, NULL);
 			}
 		}
 	}
@@ -758,6 +743,8 @@ static void worker__begin_stop(struct rc_worker *w, int64_t now)
 		worker__save_state(w, now);
 	rc_lifecycle_stop(&w->lc);
 	w->lc.not_before = 0;
+	if (w->lc.socket_mode)
+		rc_wsd_begin_stop(w);
 }
 
 /* ---------------------------------------------------------------- the loop */
@@ -776,7 +763,7 @@ static void worker__handle_finished(struct rc_worker *w)
 			continue;
 		h->result = msg->data.result;
 		curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &h->status);
-		int64_t now = worker__now();
+		int64_t now = rc_worker_now();
 		if (h == &w->rest)
 			worker__rest_done(w, now);
 		else if (h == &w->poll)
@@ -789,7 +776,7 @@ static void *worker__main(void *arg)
 	struct rc_worker *w = arg;
 
 	while (1) {
-		int64_t now = worker__now();
+		int64_t now = rc_worker_now();
 		int64_t wake = now + RC_IDLE_WAKE_MS;
 		bool stop, reload;
 
@@ -810,11 +797,11 @@ static void *worker__main(void *arg)
 			if (act != RC_ACT_NONE) {
 				if (worker__start_rest(w, act) != 0) {
 					rc_lifecycle_done(&w->lc, RC_OUT_TRANSIENT, now, 0, 0, -1,
-							worker__random(w));
+							rc_worker_random(w));
 				}
 				continue; /* ask again: the next step may already be due */
 			}
-			if (w->lc.state == RC_LC_STOPPED)
+			if (w->lc.state == RC_LC_STOPPED && (!w->lc.socket_mode || rc_wsd_stopped(w)))
 				break;
 			if (lc_wake < wake)
 				wake = lc_wake;
@@ -822,7 +809,10 @@ static void *worker__main(void *arg)
 		if (w->stopping && now >= w->stop_deadline)
 			break;
 
-		if (!w->stopping && !w->poll_busy && w->lc.state == RC_LC_ACTIVE && w->sub.address != NULL) {
+		if (w->lc.socket_mode)
+			rc_wsd_step(w, now, &wake);
+		else if (!w->stopping && !w->poll_busy && w->lc.state == RC_LC_ACTIVE &&
+				w->sub.address != NULL) {
 			if (now < w->poll_not_before) {
 				if (w->poll_not_before < wake)
 					wake = w->poll_not_before;
@@ -843,13 +833,19 @@ static void *worker__main(void *arg)
 		curl_multi_perform(w->multi, &running);
 		worker__handle_finished(w);
 
-		now = worker__now();
+		now = rc_worker_now();
 		if (w->stopping && w->stop_deadline < wake)
 			wake = w->stop_deadline;
 		int timeout = wake > now ? (int)(wake - now) : 0;
 		if (timeout > RC_IDLE_WAKE_MS)
 			timeout = RC_IDLE_WAKE_MS;
-		curl_multi_poll(w->multi, NULL, 0, timeout, NULL);
+		struct curl_waitfd ws_fd;
+		unsigned n_fds = 0;
+		if (w->lc.socket_mode && rc_wsd_wait(w, &ws_fd, &timeout) == 0)
+			n_fds = 1;
+		curl_multi_poll(w->multi, n_fds ? &ws_fd : NULL, n_fds, timeout, NULL);
+		if (w->lc.socket_mode)
+			rc_wsd_service(w);
 		curl_multi_perform(w->multi, &running);
 		worker__handle_finished(w);
 	}
@@ -861,11 +857,11 @@ static void *worker__main(void *arg)
 		w->rest_busy = false;
 	}
 	if (w->cfg->state_file != NULL && w->lc.has_sub)
-		worker__save_state(w, worker__now());
+		worker__save_state(w, rc_worker_now());
 	else if (w->cfg->state_file != NULL && !w->lc.has_sub)
 		rc_state_file_remove(w->cfg->state_file);
 	w->lc.state = RC_LC_STOPPED;
-	worker__publish_status(w, NULL);
+	rc_worker_publish_status(w, NULL);
 	return NULL;
 }
 
@@ -882,8 +878,9 @@ static void worker__free(struct rc_worker *w)
 	free(w->resume_id);
 	free(w->resume_address);
 	rc_filters_free(w->desired);
-	worker__free_list(w->requested, w->n_requested);
-	worker__free_list(w->orphans, w->n_orphans);
+	rc_worker_free_list(w->requested, w->n_requested);
+	rc_worker_free_list(w->orphans, w->n_orphans);
+	rc_wsd_free(w);
 	rc_pipeline_destroy(&w->pipeline);
 	pthread_mutex_destroy(&w->cmd_lock);
 	free(w);
@@ -903,6 +900,8 @@ struct rc_worker *rc_worker_start(const struct rc_config *cfg, struct rc_outbox 
 	w->outbox = outbox;
 	pthread_mutex_init(&w->cmd_lock, NULL);
 	rc_lifecycle_init(&w->lc, (int64_t)cfg->renew_margin * 1000, cfg->state_file != NULL);
+	if (cfg->transport == RC_TRANSPORT_WEBSOCKET)
+		rc_lifecycle_use_socket(&w->lc);
 	rc_backoff_init(&w->poll_backoff, 1000, 30000);
 	strcpy(w->cursor.tt, "0");
 
@@ -923,14 +922,15 @@ struct rc_worker *rc_worker_start(const struct rc_config *cfg, struct rc_outbox 
 
 	if (rc_filters_effective(cfg, &w->desired, &w->n_desired, err, errlen) != 0 ||
 			rc_pipeline_init(&w->pipeline, cfg, RC_DEDUPE_CAPACITY) != 0 ||
-			(w->multi = curl_multi_init()) == NULL) {
+			(w->multi = curl_multi_init()) == NULL ||
+			(w->lc.socket_mode && rc_wsd_init(w, err, errlen) != 0)) {
 		if (err[0] == '\0')
 			snprintf(err, errlen, "out of memory");
 		worker__free(w);
 		return NULL;
 	}
 	worker__load_state(w);
-	worker__publish_status(w, NULL);
+	rc_worker_publish_status(w, NULL);
 
 	if (pthread_create(&w->thread, NULL, worker__main, w) != 0) {
 		snprintf(err, errlen, "cannot start the worker thread: %s", strerror(errno));

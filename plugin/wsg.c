@@ -29,6 +29,48 @@ static void wsg__copy(char *dst, size_t len, json_object *s)
 	snprintf(dst, len, "%s", json_object_get_string(s));
 }
 
+static size_t wsg__skip_space(const char *buf, size_t len, size_t i)
+{
+	while (i < len && strchr(" \t\r\n", buf[i]) != NULL)
+		i++;
+	return i;
+}
+
+/* Finds the raw text of the body in a frame already known to be a valid [header, body]:
+ * json-c tells where the header object ends; the body runs from after the comma to
+ * before the closing bracket. */
+static void wsg__locate_body(const char *buf, size_t len, struct rc_wsg_frame *f)
+{
+	size_t start = wsg__skip_space(buf, len, 0) + 1; /* past '[' */
+	json_tokener *tok = json_tokener_new_ex(RC_WSG_MAX_DEPTH);
+
+	if (tok == NULL)
+		return;
+	start = wsg__skip_space(buf, len, start);
+	json_object *header = json_tokener_parse_ex(tok, buf + start, (int)(len - start));
+	size_t i = start + json_tokener_get_parse_end(tok);
+	json_tokener_free(tok);
+	json_object_put(header);
+	if (header == NULL)
+		return;
+	i = wsg__skip_space(buf, len, i);
+	if (i >= len || buf[i] != ',')
+		return;
+	i = wsg__skip_space(buf, len, i + 1);
+	size_t end = len;
+	while (end > i && strchr(" \t\r\n", buf[end - 1]) != NULL)
+		end--;
+	if (end <= i || buf[end - 1] != ']')
+		return;
+	end--;
+	while (end > i && strchr(" \t\r\n", buf[end - 1]) != NULL)
+		end--;
+	if (end > i) {
+		f->body_text = buf + i;
+		f->body_len = end - i;
+	}
+}
+
 enum rc_wsg_result rc_wsg_parse(const char *buf, size_t len, struct rc_wsg_frame *f)
 {
 	json_object *header, *v, *wsc;
@@ -72,6 +114,8 @@ enum rc_wsg_result rc_wsg_parse(const char *buf, size_t len, struct rc_wsg_frame
 			f->wsc_sequence = json_object_get_int64(v);
 	}
 	f->body = json_object_array_length(root) >= 2 ? json_object_array_get_idx(root, 1) : NULL;
+	if (json_object_array_length(root) == 2)
+		wsg__locate_body(buf, len, f);
 	return RC_WSG_OK;
 }
 

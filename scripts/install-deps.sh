@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config ca-certificates openssl
   mosquitto mosquitto-dev libmosquitto-dev mosquitto-clients
-  libcurl4-openssl-dev libjson-c-dev libssl-dev libcunit1-dev
+  libcurl4-openssl-dev libjson-c-dev libssl-dev libcunit1-dev libwebsockets-dev
   python3 python3-paho-mqtt python3-cryptography python3-websockets
   clang libclang-rt-14-dev valgrind procps
 )

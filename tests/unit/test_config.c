@@ -762,13 +762,13 @@ static void test_transport(void)
 			rc_config_free(&cfg);
 		}
 	}
-	struct opts o;
-	char err[512];
-	base_jwt(&o);
-	add(&o, "transport", "WebSocket");
-	CU_ASSERT_EQUAL(rc_config_parse(&cfg, o.o, o.n, NULL, NULL, err, sizeof(err)), -1);
-	CU_ASSERT_STRING_EQUAL(err,
-			"plugin_opt_transport: websocket is not implemented in this version; use pubnub");
+	static const char *const websocket[] = { "websocket", "WebSocket", "WEBSOCKET" };
+	for (size_t i = 0; i < 3; i++) {
+		if (with_ok("transport", websocket[i], &cfg) == 0) {
+			CU_ASSERT_EQUAL(cfg.transport, RC_TRANSPORT_WEBSOCKET);
+			rc_config_free(&cfg);
+		}
+	}
 	CU_ASSERT_TRUE(with_fails("transport", "mqtt", "transport", "'mqtt'"));
 	CU_ASSERT_TRUE(with_fails("transport", "pubnub2", "transport", "pubnub or websocket"));
 }
@@ -795,6 +795,8 @@ static void test_integers(void)
 			offsetof(struct rc_config, max_notification_size), true },
 		{ "request_timeout", 1, 300, 30, offsetof(struct rc_config, request_timeout), false },
 		{ "poll_timeout", 10, 600, 300, offsetof(struct rc_config, poll_timeout), false },
+		{ "heartbeat_interval", 1, 3600, 30, offsetof(struct rc_config, heartbeat_interval), false },
+		{ "pong_timeout", 1, 300, 10, offsetof(struct rc_config, pong_timeout), false },
 	};
 	static const char *const junk[] = {
 		"abc", "12abc", "12 5", "1e3", "0x20", " 60", "+", "-", "1.5", "99999999999999999999",
@@ -1003,6 +1005,8 @@ static const struct rc_option once_options[] = {
 	{ "max_notification_size", "4096" },
 	{ "request_timeout", "10" },
 	{ "poll_timeout", "60" },
+	{ "heartbeat_interval", "30" },
+	{ "pong_timeout", "10" },
 };
 
 static void test_given_twice_and_empty(void)

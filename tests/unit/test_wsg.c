@@ -63,6 +63,36 @@ static void test_answer_and_notification(void)
 	rc_wsg_frame_clear(&f);
 }
 
+/* The body as it was sent, spacing and escapes included: what gets republished. */
+static void test_raw_body(void)
+{
+	static const struct {
+		const char *frame, *body;
+	} cases[] = {
+		{ "[{\"type\":\"ServerNotification\"},{\"uuid\":\"u\",\"t\":\"caf\\u00e9 \\/ \\\"]\"}]",
+		  "{\"uuid\":\"u\",\"t\":\"caf\\u00e9 \\/ \\\"]\"}" },
+		{ " [ {\"type\":\"X\",\"a\":[1,{\"b\":\"},\"}]} ,\n { \"k\" : [ 1 , 2 ] } \n] ",
+		  "{ \"k\" : [ 1 , 2 ] }" },
+		{ "[{\"type\":\"X\"},\"text\"]", "\"text\"" },
+		{ "[{\"type\":\"X\"},null]", "null" },
+	};
+	struct rc_wsg_frame f;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		CU_ASSERT_EQUAL_FATAL(parse(cases[i].frame, &f), RC_WSG_OK);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(f.body_text);
+		CU_ASSERT_EQUAL(f.body_len, strlen(cases[i].body));
+		CU_ASSERT_NSTRING_EQUAL(f.body_text, cases[i].body, strlen(cases[i].body));
+		rc_wsg_frame_clear(&f);
+	}
+	CU_ASSERT_EQUAL_FATAL(parse("[{\"type\":\"Heartbeat\"}]", &f), RC_WSG_OK);
+	CU_ASSERT_PTR_NULL(f.body_text);
+	rc_wsg_frame_clear(&f);
+	CU_ASSERT_EQUAL_FATAL(parse("[{\"type\":\"X\"},{},{}]", &f), RC_WSG_OK);
+	CU_ASSERT_PTR_NULL(f.body_text);
+	rc_wsg_frame_clear(&f);
+}
+
 static void test_bad_frames(void)
 {
 	struct rc_wsg_frame f;
@@ -112,6 +142,7 @@ int main(void)
 	static const struct rc_test_case cases[] = {
 		{ "ConnectionDetails", test_connection_details },
 		{ "answers and notifications", test_answer_and_notification },
+		{ "raw body text", test_raw_body },
 		{ "bad frames", test_bad_frames },
 		{ "building frames", test_building_frames },
 		{ NULL, NULL },
