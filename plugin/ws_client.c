@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <libwebsockets.h>
+#include <openssl/x509.h>
 #include "rc_ws_client.h"
 
 #define RC_WS_BUSY_WAIT_MS 5   /* how often lws is serviced while it may wait for output */
@@ -131,7 +132,6 @@ static int ws_client__callback(struct lws *wsi, enum lws_callback_reasons reason
 {
 	struct rc_ws_client *c = lws_context_user(lws_get_context(wsi));
 
-	(void)user;
 	if (c == NULL || (c->wsi != NULL && wsi != c->wsi && reason != LWS_CALLBACK_WSI_DESTROY))
 		return 0;
 
@@ -185,11 +185,19 @@ static int ws_client__callback(struct lws *wsi, enum lws_callback_reasons reason
 		}
 		break;
 
+	case LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION:
+		/* OpenSSL has decided (len is its verdict); keep the reason for the log, since
+		 * lws reports a failed handshake only as an opaque error number. */
+		if (len == 0 && user != NULL)
+			snprintf(c->what, sizeof(c->what), "TLS certificate verify failed: %s",
+					X509_verify_cert_error_string(X509_STORE_CTX_get_error(user)));
+		break;
+
 	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR: {
 		unsigned int status = lws_http_client_http_response(wsi);
 		if (status != 0 && status != 101)
 			snprintf(c->what, sizeof(c->what), "HTTP %u on upgrade", status);
-		else
+		else if (c->what[0] == '\0')
 			snprintf(c->what, sizeof(c->what), "%s", in != NULL ?
 					ws_client__scrub(in) : "connection failed");
 		ws_client__ended(c);

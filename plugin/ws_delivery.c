@@ -214,6 +214,9 @@ static void wsd__connection_details(struct rc_worker *w, const struct rc_wsg_fra
 		d->recovery_timeout_ms = (int64_t)(json_object_get_double(v) * 1000);
 
 	int recovered = rc_wsg_recovery_state(f);
+	d->phase = RC_WSD_READY;
+	d->ready_at = now;
+	d->req_retry_at = now;
 	if (d->recovering && recovered == 1 && w->sub.id != NULL) {
 		rc_worker_count(w, &w->outbox->status.recoveries);
 		rc_lifecycle_socket_subscribed(&w->lc, true);
@@ -230,9 +233,6 @@ static void wsd__connection_details(struct rc_worker *w, const struct rc_wsg_fra
 		wsd__forget_subscription(w);
 	}
 	d->recovering = false;
-	d->phase = RC_WSD_READY;
-	d->ready_at = now;
-	d->req_retry_at = now;
 }
 
 static void wsd__on_text(void *arg, const char *buf, size_t len)

@@ -175,7 +175,7 @@ class Settings:
     TUNABLE = ("access_token_ttl", "refresh_token_ttl", "max_expires_in", "long_poll_timeout",
                "cache_size", "cache_seconds", "max_subscriptions", "disabled_filters",
                "encryption", "ws_token_ttl", "ws_recovery_timeout", "ws_recovery_buffer_size",
-               "ws_idle_timeout", "ws_absolute_timeout")
+               "ws_idle_timeout", "ws_absolute_timeout", "ws_uri")
 
     def __init__(self, args):
         self.access_token_ttl = args.access_token_ttl
@@ -193,6 +193,9 @@ class Settings:
         self.ws_recovery_buffer_size = args.ws_recovery_buffer_size
         self.ws_idle_timeout = args.ws_idle_timeout
         self.ws_absolute_timeout = args.ws_absolute_timeout
+        # The uri wstoken hands out; None: this simulator's own gateway. Tests point it
+        # elsewhere (another simulator's gateway, signed by another CA).
+        self.ws_uri = None
 
     def update(self, changes):
         for k in changes:
@@ -657,7 +660,8 @@ class Simulator:
             return 200, None
         if path == "/restapi/oauth/wstoken" and method == "POST":
             wt, ttl = self.tokens.issue_ws(self.require_token(headers))
-            return 200, {"ws_access_token": wt, "uri": self.wsg.uri, "expires_in": ttl}
+            return 200, {"ws_access_token": wt, "uri": self.s.ws_uri or self.wsg.uri,
+                         "expires_in": ttl}
         if path.startswith("/restapi/v1.0/"):
             self.require_token(headers)
             if path == SUB_PREFIX or path.startswith(SUB_PREFIX + "/"):
