@@ -274,6 +274,52 @@ static void test_subscription_limit_waits(void)
 	CU_ASSERT_EQUAL(next_at(59 * S), RC_ACT_NONE);
 }
 
+/* WebSocket delivery: REST only for tokens and the WebSocket token; the subscription
+ * is the socket's business and is never created, renewed or deleted here. */
+static void test_socket_mode(void)
+{
+	rc_lifecycle_init(&lc, 120 * S, false);
+	rc_lifecycle_use_socket(&lc);
+	CU_ASSERT_EQUAL(next_at(0), RC_ACT_LOGIN);
+	rc_lifecycle_done(&lc, RC_OUT_OK, 0, 3600, 604800, -1, 0);
+	CU_ASSERT_EQUAL(next_at(0), RC_ACT_NONE);        /* nothing until the socket asks */
+	CU_ASSERT_EQUAL(wake, 3300 * S);                 /* but the token refresh is planned */
+	rc_lifecycle_want_wstoken(&lc);
+	CU_ASSERT_EQUAL(next_at(1 * S), RC_ACT_WSTOKEN);
+	CU_ASSERT_EQUAL(next_at(1 * S), RC_ACT_NONE);    /* one at a time */
+	rc_lifecycle_done(&lc, RC_OUT_OK, 1 * S, 0, 0, -1, 0);
+	CU_ASSERT_EQUAL(next_at(2 * S), RC_ACT_NONE);    /* served: not asked again */
+	CU_ASSERT_EQUAL(lc.state, RC_LC_SUBSCRIBING);
+	rc_lifecycle_socket_subscribed(&lc, true);
+	CU_ASSERT_EQUAL(lc.state, RC_LC_ACTIVE);
+	/* No renewal, ever: the gateway renews a WebSocket subscription itself. */
+	CU_ASSERT_EQUAL(next_at(3000 * S), RC_ACT_NONE);
+	CU_ASSERT_EQUAL(next_at(3300 * S), RC_ACT_REFRESH);
+	rc_lifecycle_done(&lc, RC_OUT_OK, 3300 * S, 3600, 0, -1, 0);
+	rc_lifecycle_filters_changed(&lc);
+	CU_ASSERT_EQUAL(next_at(3301 * S), RC_ACT_NONE); /* the PUT goes over the socket */
+	CU_ASSERT_TRUE(lc.filters_dirty);
+
+	/* A 401 on the WebSocket token costs the access token: login, then try again. */
+	rc_lifecycle_want_wstoken(&lc);
+	CU_ASSERT_EQUAL(next_at(3302 * S), RC_ACT_WSTOKEN);
+	rc_lifecycle_done(&lc, RC_OUT_UNAUTHORIZED, 3302 * S, 0, 0, -1, 0);
+	CU_ASSERT_EQUAL(next_at(3302 * S), RC_ACT_REFRESH);
+	rc_lifecycle_done(&lc, RC_OUT_OK, 3302 * S, 3600, 0, -1, 0);
+	CU_ASSERT_EQUAL(next_at(3302 * S), RC_ACT_WSTOKEN);
+	/* A transient failure backs off, then retries. */
+	int64_t d = rc_lifecycle_done(&lc, RC_OUT_TRANSIENT, 3303 * S, 0, 0, -1, 0);
+	CU_ASSERT_TRUE(d >= 500 && d <= 1000);
+	CU_ASSERT_EQUAL(next_at(3303 * S), RC_ACT_NONE);
+	CU_ASSERT_EQUAL(next_at(3303 * S + d), RC_ACT_WSTOKEN);
+	rc_lifecycle_done(&lc, RC_OUT_OK, 3304 * S, 0, 0, -1, 0);
+
+	/* Shutdown: nothing over REST, even with a live subscription. */
+	rc_lifecycle_stop(&lc);
+	CU_ASSERT_EQUAL(next_at(3305 * S), RC_ACT_NONE);
+	CU_ASSERT_EQUAL(lc.state, RC_LC_STOPPED);
+}
+
 static void test_expired_token_is_noticed(void)
 {
 	activate(0, 900);
@@ -308,6 +354,7 @@ int main(void)
 		{ "transport failure", test_transport_failure_deletes_then_recreates },
 		{ "subscription limit", test_subscription_limit_waits },
 		{ "expired token noticed", test_expired_token_is_noticed },
+		{ "socket mode", test_socket_mode },
 		{ NULL, NULL },
 	};
 	return rc_test_run("lifecycle", NULL, NULL, cases);

@@ -94,6 +94,33 @@ static void test_token_parse_bad(void)
 	}
 }
 
+static void test_wstoken_parse(void)
+{
+	static const char *const good =
+		"{\"ws_access_token\":\"wsat-1\",\"uri\":\"wss://ws-api.ringcentral.com/ws\",\"expires_in\":60}";
+	static const char *const bad[] = {
+		"{}", "[]", "null", "{\"uri\":\"wss://x/ws\"}",
+		"{\"ws_access_token\":\"\",\"uri\":\"wss://x/ws\"}",
+		"{\"ws_access_token\":\"t\"}",
+		"{\"ws_access_token\":\"t\",\"uri\":\"https://x/ws\"}",
+		"{\"ws_access_token\":7,\"uri\":\"wss://x/ws\"}",
+		"{\"ws_access_token\":\"t\",\"uri\":\"wss://x/ws\"", /* truncated */
+	};
+	struct rc_wstoken t;
+
+	CU_ASSERT_EQUAL_FATAL(rc_wstoken_parse(good, strlen(good), &t), 0);
+	CU_ASSERT_STRING_EQUAL(t.ws_access_token, "wsat-1");
+	CU_ASSERT_STRING_EQUAL(t.uri, "wss://ws-api.ringcentral.com/ws");
+	CU_ASSERT_EQUAL(t.expires_in, 60);
+	rc_wstoken_clear(&t);
+	CU_ASSERT_PTR_NULL(t.ws_access_token);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CU_ASSERT_EQUAL(rc_wstoken_parse(bad[i], strlen(bad[i]), &t), -1);
+		CU_ASSERT_PTR_NULL(t.ws_access_token);
+		CU_ASSERT_PTR_NULL(t.uri);
+	}
+}
+
 static void test_token_bodies(void)
 {
 	char *b = rc_token_body_jwt("eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln-_+/=");
@@ -481,6 +508,7 @@ int main(void)
 		{ "token parse", test_token_parse },
 		{ "token parse refuses", test_token_parse_bad },
 		{ "token bodies", test_token_bodies },
+		{ "wstoken parse", test_wstoken_parse },
 		{ "subscription from the seed document", test_subscription_seed },
 		{ "subscription disabledFilters and minimal", test_subscription_disabled_filters },
 		{ "subscription refuses", test_subscription_bad },
