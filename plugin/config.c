@@ -507,6 +507,29 @@ static bool config__given(const struct config_parser *p, enum config_once o)
 }
 
 /* Cross-option rules, checked once every option has been read. */
+/* Options that only one transport uses are accepted with the other (a config can switch
+ * transports by changing one line) but named, so nobody tunes a knob that does nothing. */
+static void config__warn_unused(struct config_parser *p)
+{
+	static const enum config_once pubnub_only[] = {
+		ONCE_PUBNUB_ORIGIN, ONCE_POLL_TIMEOUT, ONCE_EXPIRES_IN, ONCE_RENEW_MARGIN, ONCE_STATE_FILE,
+	};
+	static const enum config_once websocket_only[] = { ONCE_HEARTBEAT_INTERVAL, ONCE_PONG_TIMEOUT };
+	bool ws = p->cfg->transport == RC_TRANSPORT_WEBSOCKET;
+	const enum config_once *list = ws ? pubnub_only : websocket_only;
+	size_t n = ws ? sizeof(pubnub_only) / sizeof(pubnub_only[0]) :
+			sizeof(websocket_only) / sizeof(websocket_only[0]);
+
+	for (size_t i = 0; i < n && p->warn != NULL; i++) {
+		if (!(p->seen & (1UL << list[i])))
+			continue;
+		char msg[160];
+		snprintf(msg, sizeof(msg), "plugin_opt_%s has no effect with transport %s",
+				once_names[list[i]], ws ? "websocket" : "pubnub");
+		p->warn(p->userdata, msg);
+	}
+}
+
 static int config__check_whole(struct config_parser *p)
 {
 	struct rc_config *c = p->cfg;
@@ -538,12 +561,14 @@ static int config__check_whole(struct config_parser *p)
 	if (c->n_event_filters + p->n_file_filters == 0)
 		return config__fail(p, "event_filter",
 				"at least one event_filter or a filters_file is required");
+	config__warn_unused(p);
 	return 0;
 }
 
 static void config__defaults(struct rc_config *c)
 {
-	c->transport = RC_TRANSPORT_PUBNUB;
+	/* RingCentral's current delivery; PubNub is deprecated (see the README). */
+	c->transport = RC_TRANSPORT_WEBSOCKET;
 	c->expires_in = 900;
 	c->renew_margin = 120;
 	c->payload = RC_PAYLOAD_NOTIFICATION;

@@ -434,6 +434,8 @@ def plugin_opts(sim, **overrides):
         "client_secret": SIM_CREDENTIALS["client_secret"],
         "jwt": SIM_CREDENTIALS["jwt"],
         "event_filter": [PRESENCE_FILTER, MESSAGE_FILTER],
+        # Named explicitly: the default is websocket, and most suites test PubNub.
+        "transport": "pubnub",
     }
     opts.update(overrides)
     pairs = []

@@ -193,7 +193,7 @@ static void test_defaults(void)
 	CU_ASSERT_EQUAL(cfg.n_event_filters, 1);
 	CU_ASSERT_STRING_EQUAL(cfg.event_filters[0], "/restapi/v1.0/account/~/extension/~/presence");
 	CU_ASSERT_PTR_NULL(cfg.filters_file);
-	CU_ASSERT_EQUAL(cfg.transport, RC_TRANSPORT_PUBNUB);
+	CU_ASSERT_EQUAL(cfg.transport, RC_TRANSPORT_WEBSOCKET);
 	CU_ASSERT_EQUAL(cfg.expires_in, 900);
 	CU_ASSERT_EQUAL(cfg.renew_margin, 120);
 	CU_ASSERT_STRING_EQUAL(cfg.topic_prefix, "ringcentral");
@@ -770,6 +770,37 @@ static void test_transport(void)
 		}
 	}
 	CU_ASSERT_TRUE(with_fails("transport", "mqtt", "transport", "'mqtt'"));
+
+	/* Knobs of the other transport are accepted but named in a warning. */
+	static const struct {
+		const char *transport, *key, *value;
+		bool warns;
+	} knobs[] = {
+		{ "websocket", "pubnub_origin", "https://ps.pndsn.com", true },
+		{ "websocket", "poll_timeout", "60", true },
+		{ "websocket", "expires_in", "600", true },
+		{ "websocket", "renew_margin", "60", true },
+		{ "websocket", "heartbeat_interval", "5", false },
+		{ "pubnub", "heartbeat_interval", "5", true },
+		{ "pubnub", "pong_timeout", "5", true },
+		{ "pubnub", "poll_timeout", "60", false },
+	};
+	for (size_t i = 0; i < sizeof(knobs) / sizeof(knobs[0]); i++) {
+		struct opts o;
+		struct warnings w = { 0, "" };
+		char expected[160];
+		base_jwt(&o);
+		add(&o, "transport", knobs[i].transport);
+		add(&o, knobs[i].key, knobs[i].value);
+		if (parse_ok(&o, &cfg, &w) != 0)
+			continue;
+		snprintf(expected, sizeof(expected), "plugin_opt_%s has no effect with transport %s",
+				knobs[i].key, knobs[i].transport);
+		CU_ASSERT_EQUAL(w.n, knobs[i].warns ? 1 : 0);
+		if (knobs[i].warns)
+			CU_ASSERT_STRING_EQUAL(w.last, expected);
+		rc_config_free(&cfg);
+	}
 	CU_ASSERT_TRUE(with_fails("transport", "pubnub2", "transport", "pubnub or websocket"));
 }
 
