@@ -2,9 +2,11 @@
 """demo.py - the README's first command: a broker with the plugin, fed by the simulator,
 printing live notifications.
 
-Starts the RingCentral + PubNub simulator (emitting presence changes, incoming calls and
-SMS every few seconds), the stock mosquitto broker with mosquitto_ringcentral.so on a free
-port, and mosquitto_sub on ringcentral/#. Ctrl-C (or --duration) stops all three."""
+Starts the RingCentral simulator (REST, WebSocket gateway and PubNub; emitting presence
+changes, incoming calls and SMS every few seconds), the stock mosquitto broker with
+mosquitto_ringcentral.so on a free port (the plugin's default transport, websocket, unless
+--transport says otherwise), and mosquitto_sub on ringcentral/#. Ctrl-C (or --duration)
+stops all three."""
 import argparse
 import os
 import signal
@@ -20,17 +22,22 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--duration", type=float, default=0, help="stop after this many seconds")
     ap.add_argument("--every", type=float, default=3, help="seconds between demo events")
+    ap.add_argument("--transport", choices=("websocket", "pubnub"), default=None,
+                    help="plugin_opt_transport (default: the plugin's own default)")
     args = ap.parse_args()
 
     with harness.Sim("--demo", str(args.every)) as sim:
         opts = harness.plugin_opts(sim, event_filter=[
             harness.PRESENCE_FILTER,
             "/restapi/v1.0/account/~/telephony/sessions",
-            "/restapi/v1.0/account/~/extension/~/message-store/instant?type=SMS"])
+            "/restapi/v1.0/account/~/extension/~/message-store/instant?type=SMS"],
+            transport=args.transport)
         with harness.Broker(opts) as broker:
             print("simulator:  %s (test CA %s)" % (sim.url, sim.cafile))
             print("broker:     mqtt://127.0.0.1:%d, log %s" % (broker.port, broker.log))
             print("listening:  mosquitto_sub -h 127.0.0.1 -p %d -v -t 'ringcentral/#'" % broker.port)
+            started = broker.wait_log(r"ringcentral: started \((\w+) transport")
+            print("transport:  %s" % started.group(1))
             print("status:     mosquitto_sub -h 127.0.0.1 -p %d -C 1 -t ringcentral/bridge/status" % broker.port)
             print("-" * 72, flush=True)
             sub = subprocess.Popen(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(broker.port),

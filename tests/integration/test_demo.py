@@ -10,11 +10,11 @@ import time
 from harness import PYTHON, ROOT, run_tests
 
 
-def test_demo_prints_live_notifications():
+def demo_prints_live_notifications(*extra):
     start = time.monotonic()
     out = subprocess.run([PYTHON, os.path.join(ROOT, "scripts", "demo.py"), "--duration", "12",
-                          "--every", "1"], capture_output=True, text=True, timeout=90,
-                         env=dict(os.environ)).stdout
+                          "--every", "1"] + list(extra), capture_output=True, text=True,
+                         timeout=90, env=dict(os.environ)).stdout
     took = time.monotonic() - start
     lines = out.splitlines()
     assert "ringcentral/bridge/state online" in lines, out
@@ -23,7 +23,18 @@ def test_demo_prints_live_notifications():
     assert any(l.startswith("ringcentral/account/37439510/telephony/sessions {") for l in lines), out
     assert any("message-store/instant {" in l and "Dinner at 8?" in l for l in lines), out
     assert took < 60
+    return out
+
+
+def test_demo_prints_live_notifications():
+    out = demo_prints_live_notifications()
+    assert "transport:  websocket" in out.splitlines(), out   # the default transport
+
+
+def test_demo_over_pubnub():
+    out = demo_prints_live_notifications("--transport", "pubnub")
+    assert "transport:  pubnub" in out.splitlines(), out
 
 
 if __name__ == "__main__":
-    run_tests([test_demo_prints_live_notifications])
+    run_tests([test_demo_prints_live_notifications, test_demo_over_pubnub])
