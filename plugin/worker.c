@@ -1,13 +1,16 @@
 /* worker.c - the bridge's worker thread (see rc_worker.h).
  *
  * The loop is: take commands from the broker thread (stop, reload), ask the lifecycle what
- * REST call is due and start it, start a PubNub poll when the subscription is live and the
- * outbox has room, let curl work, handle whatever finished, then sleep in curl_multi_poll()
+ * REST call is due and start it, let the transport do its part (pubnub_delivery.c starts a
+ * long-poll when the subscription is live and the outbox has room; ws_delivery.c keeps
+ * its WebSocket connected, subscribed and alive), let curl and libwebsockets work, handle
+ * whatever finished, then sleep in curl_multi_poll() (the WebSocket's socket included)
  * until a socket is ready, a timer is due or the broker thread wakes us.
  *
- * Two exchanges at most are ever in flight: one REST call and one long-poll. Everything
- * here runs on the worker thread; the only shared state is the outbox (with its status)
- * and the command flags below, both under mutexes. */
+ * What both transports share lives here: the REST calls, status, counters and the
+ * notification pipeline into the outbox. Everything runs on the worker thread; the only
+ * shared state is the outbox (with its status) and the command flags, both under
+ * mutexes. */
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -27,9 +30,7 @@
 #include "rc_ws_client.h"
 #include "worker_internal.h"
 
-#define RC_PNSDK "mosquitto-ringcentral/0.1"
 #define RC_DEDUPE_CAPACITY 20000
-#define RC_POLL_BATCH 100            /* PubNub answers at most this many messages */
 #define RC_REST_MAX_ANSWER (4 * 1024 * 1024)
 #define RC_STOP_BUDGET_MS 3500       /* shutdown must finish within a few seconds */
 #define RC_STOP_DELETE_TIMEOUT_S 3
@@ -318,15 +319,6 @@ static int worker__start_rest(struct rc_worker *w, enum rc_lc_action act)
 	return 0;
 }
 
-static void worker__stop_poll(struct rc_worker *w)
-{
-	if (!w->poll_busy)
-		return;
-	curl_multi_remove_handle(w->multi, w->poll.easy);
-	rc_http_reset(&w->poll);
-	w->poll_busy = false;
-}
-
 /* Adopts a subscription the server just described. */
 static void worker__adopt_subscription(struct rc_worker *w, enum rc_lc_action act,
 		struct rc_subscription *s)
@@ -339,7 +331,7 @@ static void worker__adopt_subscription(struct rc_worker *w, enum rc_lc_action ac
 	} else if (w->sub.address == NULL || s->address == NULL ||
 			strcmp(w->sub.address, s->address) != 0) {
 		/* A new channel: the old timetoken means nothing there. */
-		worker__stop_poll(w);
+		rc_pnd_stop(w);
 		w->cursor = (struct rc_pubnub_cursor){ .tt = "0" };
 	}
 	if (rc_pipeline_set_key(&w->pipeline, s->encryption ? s->encryption_key : NULL) != 0)
@@ -509,7 +501,7 @@ static void worker__rest_done(struct rc_worker *w, int64_t now)
 	if (!w->lc.has_sub && !w->lc.socket_mode) {
 		/* Lost (404, deleted, blacklisted): the next subscription starts from scratch. */
 		if (w->sub.id != NULL || w->resume_id != NULL) {
-			worker__stop_poll(w);
+			rc_pnd_stop(w);
 			rc_subscription_clear(&w->sub);
 			free(w->resume_id);
 			w->resume_id = NULL;
@@ -526,30 +518,7 @@ static void worker__rest_done(struct rc_worker *w, int64_t now)
 	rc_wstoken_clear(&wst);
 }
 
-/* ---------------------------------------------------------------- PubNub */
-
-static void worker__start_poll(struct rc_worker *w)
-{
-	char *url = rc_pubnub_subscribe_url(w->cfg->pubnub_origin, w->sub.subscriber_key,
-			w->sub.address, &w->cursor, w->pubnub_uuid, RC_PNSDK);
-	struct rc_http_target t = {
-		.method = "GET",
-		.url = url,
-		.cafile = w->cfg->cafile,
-		.timeout_s = w->cfg->poll_timeout,
-		/* A full batch of maximal notifications, base64 and JSON overhead included. */
-		.max_answer = RC_POLL_BATCH * (w->cfg->max_notification_size * 2 + 1024),
-	};
-
-	if (url == NULL || rc_http_prepare(&w->poll, &t) != 0 ||
-			curl_multi_add_handle(w->multi, w->poll.easy) != CURLM_OK) {
-		rc_http_reset(&w->poll);
-		w->poll_not_before = rc_worker_now() + 1000;
-	} else {
-		w->poll_busy = true;
-	}
-	free(url);
-}
+/* ---------------------------------------------------------------- notifications */
 
 static void worker__log_drop(struct rc_worker *w, enum rc_drop_cause cause, const char *detail,
 		int64_t now)
@@ -607,100 +576,6 @@ void rc_worker_deliver_one(struct rc_worker *w, const char *str, size_t len, jso
 	}
 }
 
-static void worker__deliver(struct rc_worker *w, const struct rc_pubnub_response *r, int64_t now)
-{
-	for (size_t i = 0; i < r->n_messages; i++) {
-		int is_string = 0;
-		const char *str = NULL;
-		size_t len = 0;
-		json_object *obj = NULL;
-
-		if (rc_pubnub_message_payload(r, i, &is_string, &str, &len, &obj) != 0)
-			rc_worker_drop(w, RC_DROP_BAD_PAYLOAD, "", now);
-		else
-			rc_worker_deliver_one(w, is_string ? str : NULL, len, is_string ? NULL : obj, now);
-	}
-}
-
-static void worker__poll_failed(struct rc_worker *w, int64_t now, const char *what)
-{
-	int64_t delay = rc_backoff_fail(&w->poll_backoff, rc_worker_random(w));
-	char msg[400];
-
-	w->poll_not_before = now + delay;
-	snprintf(msg, sizeof(msg), "PubNub poll failed: %s", what);
-	rc_outbox_log(w->outbox, RC_LOG_WARNING, "ringcentral: %s; retrying in %" PRId64 " ms",
-			msg, delay);
-	w->poll_failing = true;
-	rc_worker_publish_status(w, msg);
-}
-
-/* A first poll (tt=0) answers with the channel's current timetoken, so whatever was
- * published between the subscription's creation and that answer would be skipped. PubNub
- * timetokens count 100 ns units since the epoch, so when the server's token looks like
- * one, move the cursor back to just before the subscription was created: the next poll
- * then fetches that window from PubNub's cache (a new channel holds nothing older, and
- * de-duplication absorbs any overlap). Tokens of another shape are left alone. */
-static void worker__cover_first_poll_gap(struct rc_worker *w)
-{
-	char *end;
-	unsigned long long now_tt = strtoull(w->cursor.tt, &end, 10);
-	int64_t created_ms = w->sub.creation_ms;
-
-	if (created_ms <= 0 || *end != '\0' || strlen(w->cursor.tt) != 17)
-		return;
-	unsigned long long created_tt = (unsigned long long)(created_ms - 5000) * 10000ULL;
-	int64_t skew_ms = (int64_t)(now_tt / 10000ULL) - created_ms;
-	if (skew_ms < -86400000LL || skew_ms > 86400000LL || created_tt >= now_tt)
-		return;
-	snprintf(w->cursor.tt, sizeof(w->cursor.tt), "%llu", created_tt);
-}
-
-static void worker__poll_done(struct rc_worker *w, int64_t now)
-{
-	struct rc_http *h = &w->poll;
-	char what[300];
-
-	rc_http_describe(h, what, sizeof(what));
-	if (h->result == CURLE_OPERATION_TIMEDOUT && h->status == 0) {
-		/* A long-poll that saw nothing is normal: poll again at once. */
-	} else if (h->result != CURLE_OK) {
-		worker__poll_failed(w, now, what);
-	} else if (h->status == 403) {
-		/* The channel is no longer ours: the subscription is dead, make a new one. */
-		rc_outbox_log(w->outbox, RC_LOG_WARNING,
-				"ringcentral: PubNub refused the channel (%s); re-creating the subscription", what);
-		rc_lifecycle_transport_failed(&w->lc);
-		w->poll_failing = true;
-		rc_worker_publish_status(w, "PubNub refused the channel");
-	} else if (h->status != 200) {
-		worker__poll_failed(w, now, what);
-	} else {
-		struct rc_pubnub_response r;
-		enum rc_pubnub_result pr = rc_pubnub_parse(h->body, h->body_len, &r);
-		if (pr != RC_PUBNUB_OK) {
-			worker__poll_failed(w, now, rc_pubnub_strerror(pr));
-		} else {
-			bool first = strcmp(w->cursor.tt, "0") == 0;
-			worker__deliver(w, &r, now);
-			if (strcmp(w->cursor.tt, r.next.tt) != 0)
-				w->state_dirty = true;
-			w->cursor = r.next;
-			if (first)
-				worker__cover_first_poll_gap(w);
-			rc_pubnub_response_clear(&r);
-			rc_backoff_reset(&w->poll_backoff);
-			if (w->poll_failing || !w->last_online) {
-				w->poll_failing = false;
-				rc_worker_publish_status(w, NULL);
-			}
-		}
-	}
-	curl_multi_remove_handle(w->multi, h->easy);
-	rc_http_reset(h);
-	w->poll_busy = false;
-}
-
 /* ---------------------------------------------------------------- commands */
 
 static void worker__reload_filters(struct rc_worker *w)
@@ -731,7 +606,7 @@ static void worker__begin_stop(struct rc_worker *w, int64_t now)
 {
 	w->stopping = true;
 	w->stop_deadline = now + RC_STOP_BUDGET_MS;
-	worker__stop_poll(w);
+	rc_pnd_stop(w);
 	if (w->rest_busy) {
 		/* A stalled request must not hold up the shutdown. */
 		curl_multi_remove_handle(w->multi, w->rest.easy);
@@ -767,7 +642,7 @@ static void worker__handle_finished(struct rc_worker *w)
 		if (h == &w->rest)
 			worker__rest_done(w, now);
 		else if (h == &w->poll)
-			worker__poll_done(w, now);
+			rc_pnd_done(w, now);
 	}
 }
 
@@ -811,19 +686,8 @@ static void *worker__main(void *arg)
 
 		if (w->lc.socket_mode)
 			rc_wsd_step(w, now, &wake);
-		else if (!w->stopping && !w->poll_busy && w->lc.state == RC_LC_ACTIVE &&
-				w->sub.address != NULL) {
-			if (now < w->poll_not_before) {
-				if (w->poll_not_before < wake)
-					wake = w->poll_not_before;
-			} else if (rc_outbox_room(w->outbox) >= RC_POLL_BATCH) {
-				worker__start_poll(w);
-			} else {
-				/* The broker is behind: let it drain before fetching more. */
-				if (now + 20 < wake)
-					wake = now + 20;
-			}
-		}
+		else
+			rc_pnd_step(w, now, &wake);
 
 		if (w->cfg->state_file != NULL && w->state_dirty &&
 				now - w->state_saved_at >= RC_STATE_SAVE_INTERVAL_MS)
@@ -850,7 +714,7 @@ static void *worker__main(void *arg)
 		worker__handle_finished(w);
 	}
 
-	worker__stop_poll(w);
+	rc_pnd_stop(w);
 	if (w->rest_busy) {
 		curl_multi_remove_handle(w->multi, w->rest.easy);
 		rc_http_reset(&w->rest);

@@ -127,6 +127,14 @@ void rc_worker_drop(struct rc_worker *w, enum rc_drop_cause cause, const char *d
 char **rc_worker_copy_list(char *const *list, size_t n);
 void rc_worker_free_list(char **list, size_t n);
 
+/* PubNub delivery (pubnub_delivery.c). */
+/* Once per loop turn: starts a long-poll when one is due; lowers *wake. */
+void rc_pnd_step(struct rc_worker *w, int64_t now, int64_t *wake);
+/* The long-poll finished (curl said so). */
+void rc_pnd_done(struct rc_worker *w, int64_t now);
+/* Abandons a long-poll in flight. */
+void rc_pnd_stop(struct rc_worker *w);
+
 /* WebSocket delivery (ws_delivery.c). */
 int rc_wsd_init(struct rc_worker *w, char *err, size_t errlen);
 void rc_wsd_free(struct rc_worker *w);
