@@ -326,7 +326,6 @@ void rc_lifecycle_socket_subscribed(struct rc_lifecycle *lc, bool subscribed)
 {
 	lc->has_sub = subscribed;
 	lc->sub_confirmed = subscribed;
-	lc->filters_dirty = false;
 	lifecycle__derive_state(lc);
 }
 

@@ -49,9 +49,12 @@ struct rc_ws_delivery {
 
 	/* The one ClientRequest in flight. */
 	char req_id[40];
-	const char *req_method;    /* "POST" "PUT" "DELETE", NULL if none */
+	const char *req_method;    /* "POST" "PUT" "GET" "DELETE", NULL if none */
 	int64_t req_deadline;
 	int64_t req_retry_at;
+	char **req_filters;        /* what a POST or PUT asked for */
+	size_t n_req_filters;
+	int64_t check_at;          /* when to GET the subscription to confirm it */
 
 	bool stop_sent;            /* DELETE or close sent during shutdown */
 };

@@ -5,6 +5,10 @@
  * once ConnectionDetails arrived, modified with a PUT when the filters change, deleted
  * with a DELETE at shutdown; the server renews it while the connection is up.
  *
+ * The server renews the subscription silently, so it is read back (GET) every half
+ * lifetime: that keeps expiration_time in the status true and notices a subscription
+ * deleted server-side while the connection stayed up (it is then created again).
+ *
  * Every frame may carry a newer wsc token. When the connection is lost (dropped, closed
  * by the server after 30 min idle or 24 h, or silent: no pong within pong_timeout), the
  * next connection presents that token; the server then either replays what was missed
@@ -26,6 +30,8 @@
 #define WSD_REJECTED_RETRY_MS 30000    /* a refused request is not retried sooner */
 #define WSD_MIN_ROOM 100               /* stop reading while the outbox has less room */
 #define WSD_PAUSED_WAKE_MS 20
+#define WSD_CHECK_MIN_MS 30000         /* read the subscription back at most this often */
+#define WSD_CHECK_MAX_MS 900000        /* and at least this often */
 
 static const char *wsd__phase_name(enum rc_wsd_phase p)
 {
@@ -79,6 +85,25 @@ static void wsd__forget_subscription(struct rc_worker *w)
 	rc_lifecycle_socket_subscribed(&w->lc, false);
 }
 
+static void wsd__drop_req_filters(struct rc_ws_delivery *d)
+{
+	rc_worker_free_list(d->req_filters, d->n_req_filters);
+	d->req_filters = NULL;
+	d->n_req_filters = 0;
+}
+
+/* Half the lifetime the server granted, within sane bounds. */
+static void wsd__plan_check(struct rc_worker *w, int64_t now)
+{
+	int64_t half = w->sub.expires_in > 0 ? (int64_t)w->sub.expires_in * 500 : WSD_CHECK_MAX_MS;
+
+	if (half < WSD_CHECK_MIN_MS)
+		half = WSD_CHECK_MIN_MS;
+	if (half > WSD_CHECK_MAX_MS)
+		half = WSD_CHECK_MAX_MS;
+	w->ws.check_at = now + half;
+}
+
 static void wsd__request(struct rc_worker *w, const char *method, int64_t now)
 {
 	struct rc_ws_delivery *d = &w->ws;
@@ -89,7 +114,8 @@ static void wsd__request(struct rc_worker *w, const char *method, int64_t now)
 		char *text = rc_subscription_create_body(w->desired, w->n_desired, 0, "WebSocket");
 		body = text != NULL ? json_tokener_parse(text) : NULL;
 		free(text);
-		snprintf(path, sizeof(path), "/restapi/v1.0/subscription");
+		/* The path exactly as RingCentral's own WebSocket SDK writes it. */
+		snprintf(path, sizeof(path), "/restapi/v1.0/subscription/");
 	} else {
 		char *eid = curl_easy_escape(NULL, w->sub.id, 0);
 		snprintf(path, sizeof(path), "/restapi/v1.0/subscription/%s", eid != NULL ? eid : "");
@@ -100,7 +126,14 @@ static void wsd__request(struct rc_worker *w, const char *method, int64_t now)
 			free(text);
 		}
 	}
-	if (strcmp(method, "DELETE") != 0 && body == NULL) {
+	bool needs_body = strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0;
+	wsd__drop_req_filters(d);
+	if (needs_body) {
+		d->req_filters = rc_worker_copy_list(w->desired, w->n_desired);
+		d->n_req_filters = d->req_filters != NULL ? w->n_desired : 0;
+	}
+	if (needs_body && (body == NULL || d->req_filters == NULL)) {
+		json_object_put(body);
 		d->req_retry_at = now + 1000;
 		return;
 	}
@@ -130,11 +163,20 @@ static void wsd__adopt(struct rc_worker *w, const char *method, const char *text
 		rc_subscription_clear(&s);
 		return;
 	}
+	if (s.status != NULL && strcmp(s.status, "Active") != 0) {
+		snprintf(msg, sizeof(msg), "subscription %s is %s; subscribing again", s.id, s.status);
+		rc_outbox_log(w->outbox, RC_LOG_WARNING, "ringcentral: %s", msg);
+		rc_subscription_clear(&s);
+		wsd__forget_subscription(w);
+		rc_worker_publish_status(w, msg);
+		return;
+	}
+	bool check = strcmp(method, "GET") == 0;
 	if (strcmp(method, "POST") == 0 && w->ever_subscribed)
 		rc_worker_count(w, &w->outbox->status.recreations);
 	if (strcmp(method, "PUT") == 0)
 		rc_worker_count(w, &w->outbox->status.renewals);
-	for (size_t i = 0; i < s.n_disabled; i++)
+	for (size_t i = 0; i < s.n_disabled && !check; i++)
 		rc_outbox_log(w->outbox, RC_LOG_WARNING,
 				"ringcentral: the server disabled event filter %s: %s",
 				s.disabled[i].filter, s.disabled[i].reason ? s.disabled[i].reason : "no reason given");
@@ -142,12 +184,18 @@ static void wsd__adopt(struct rc_worker *w, const char *method, const char *text
 	rc_pipeline_set_key(&w->pipeline, NULL);
 	rc_subscription_clear(&w->sub);
 	w->sub = s;
-	rc_worker_free_list(w->requested, w->n_requested);
-	w->requested = rc_worker_copy_list(w->desired, w->n_desired);
-	w->n_requested = w->requested != NULL ? w->n_desired : 0;
+	if (!check) {
+		/* What this request asked for is what the subscription now has. */
+		rc_worker_free_list(w->requested, w->n_requested);
+		w->requested = w->ws.req_filters;
+		w->n_requested = w->ws.n_req_filters;
+		w->ws.req_filters = NULL;
+		w->ws.n_req_filters = 0;
+	}
 	w->ever_subscribed = true;
 	rc_lifecycle_socket_subscribed(&w->lc, true);
-	rc_outbox_log(w->outbox, RC_LOG_NOTICE,
+	wsd__plan_check(w, rc_worker_now());
+	rc_outbox_log(w->outbox, check ? RC_LOG_INFO : RC_LOG_NOTICE,
 			"ringcentral: %s subscription over WebSocket ok: subscription %s expires %s",
 			method, w->sub.id, w->sub.expiration_time ? w->sub.expiration_time : "?");
 	rc_worker_publish_status(w, NULL);
@@ -188,9 +236,14 @@ static void wsd__answer(struct rc_worker *w, const struct rc_wsg_frame *f, int64
 		rc_ws_client_close(d->client);
 		return;
 	}
-	if (strcmp(method, "PUT") == 0 && status == 404) {
+	if ((strcmp(method, "PUT") == 0 || strcmp(method, "GET") == 0) && status == 404) {
 		wsd__forget_subscription(w); /* gone: the next step subscribes again */
 		d->req_retry_at = now;
+	} else if (strcmp(method, "GET") == 0) {
+		wsd__plan_check(w, now); /* only a check: the subscription still works */
+		d->req_retry_at = now;
+		rc_outbox_log(w->outbox, RC_LOG_INFO, "ringcentral: %s", msg);
+		return;
 	} else {
 		int64_t delay = rc_backoff_fail(&d->backoff, rc_worker_random(w));
 		if (status >= 400 && status < 500 && status != 408 && delay < WSD_REJECTED_RETRY_MS)
@@ -220,6 +273,7 @@ static void wsd__connection_details(struct rc_worker *w, const struct rc_wsg_fra
 	if (d->recovering && recovered == 1 && w->sub.id != NULL) {
 		rc_worker_count(w, &w->outbox->status.recoveries);
 		rc_lifecycle_socket_subscribed(&w->lc, true);
+		wsd__plan_check(w, now);
 		rc_outbox_log(w->outbox, RC_LOG_NOTICE,
 				"ringcentral: WebSocket recovered; subscription %s continues", w->sub.id);
 		rc_worker_publish_status(w, NULL);
@@ -375,6 +429,7 @@ void rc_wsd_free(struct rc_worker *w)
 {
 	rc_ws_client_free(w->ws.client);
 	w->ws.client = NULL;
+	wsd__drop_req_filters(&w->ws);
 	OPENSSL_cleanse(w->ws.wsc_token, sizeof(w->ws.wsc_token));
 }
 
@@ -515,8 +570,12 @@ void rc_wsd_step(struct rc_worker *w, int64_t now, int64_t *wake)
 			wsd__lower(wake, d->req_retry_at);
 		} else if (!wsd__subscribed(w)) {
 			wsd__request(w, "POST", now);
-		} else if (w->lc.filters_dirty) {
+		} else if (!rc_filters_equal(w->desired, w->n_desired, w->requested, w->n_requested)) {
 			wsd__request(w, "PUT", now);
+		} else if (now >= d->check_at) {
+			wsd__request(w, "GET", now);
+		} else {
+			wsd__lower(wake, d->check_at);
 		}
 		if (d->paused)
 			wsd__lower(wake, now + WSD_PAUSED_WAKE_MS);
