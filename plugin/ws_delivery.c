@@ -28,9 +28,10 @@
 #define WSD_HEALTHY_MS 10000           /* a connection ready this long was not a failure */
 #define WSD_RECOVERY_TIMEOUT_MS 180000 /* until ConnectionDetails says otherwise */
 #define WSD_REJECTED_RETRY_MS 30000    /* a refused request is not retried sooner */
-#define WSD_MIN_ROOM 100               /* stop reading while the outbox has less room */
+#define WSD_MIN_ROOM 500               /* stop reading while the outbox has less room (one
+                                        * service call reads at most a few KB of frames) */
 #define WSD_PAUSED_WAKE_MS 20
-#define WSD_CHECK_MIN_MS 30000         /* read the subscription back at most this often */
+#define WSD_CHECK_MIN_MS 10000         /* read the subscription back at most this often */
 #define WSD_CHECK_MAX_MS 900000        /* and at least this often */
 
 static const char *wsd__phase_name(enum rc_wsd_phase p)

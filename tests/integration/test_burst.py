@@ -1,8 +1,10 @@
 """test_burst.py - a burst of notifications arrives complete, once each, in order.
 
-5000 encrypted notifications are queued in the simulator at once; the plugin drains them
-in PubNub batches of 100 through the bounded outbox. The rate is printed (a measurement for
-the README, not an assertion: timing targets are benchmarks, not unit tests)."""
+5000 notifications are queued in the simulator at once, per transport: over PubNub
+(encrypted) the plugin drains them in batches of 100 through the bounded outbox; over
+WebSocket the gateway pushes them all and the plugin stops reading the socket whenever the
+outbox is full. The rate is printed (a measurement for the README, not an assertion:
+timing targets are benchmarks, not unit tests)."""
 import time
 
 from harness import Broker, MqttWatcher, Sim, plugin_opts, run_tests
@@ -11,11 +13,12 @@ EVENT = "/restapi/v1.0/account/~/extension/401550809004/presence"
 COUNT = 5000
 
 
-def test_burst_is_delivered_completely_once_and_in_order():
+def burst_is_delivered_completely_once_and_in_order(transport):
     # The broker would drop QoS 1 messages beyond 1000 queued for a slow subscriber, and
     # the simulated PubNub cache must hold the whole burst: raise both limits.
     with Sim("--cache-size", str(COUNT * 2)) as sim, \
-            Broker(plugin_opts(sim), extra_conf="max_queued_messages 0") as broker, \
+            Broker(plugin_opts(sim, transport=transport),
+                   extra_conf="max_queued_messages 0") as broker, \
             MqttWatcher(broker.port, "ringcentral/account/#") as w, \
             MqttWatcher(broker.port, "ringcentral/bridge/state") as state:
         state.wait_for(lambda ms: ms and ms[-1].payload == b"online", 20, "online")
@@ -29,9 +32,18 @@ def test_burst_is_delivered_completely_once_and_in_order():
         assert got == [s["uuid"] for s in sent], "lost, duplicated or reordered notifications"
         by_uuid = {s["uuid"]: s["plaintext"].encode() for s in sent}
         assert all(m.payload == by_uuid[m.user_properties["uuid"]] for m in w.messages)
-        print("simulator queued %d in %.2fs; delivered end to end in %.2fs (%.0f/s)"
-              % (COUNT, queued - start, done - start, COUNT / (done - start)))
+        print("%s: simulator queued %d in %.2fs; delivered end to end in %.2fs (%.0f/s)"
+              % (transport, COUNT, queued - start, done - start, COUNT / (done - start)))
+
+
+def test_pubnub_burst_is_delivered_completely_once_and_in_order():
+    burst_is_delivered_completely_once_and_in_order("pubnub")
+
+
+def test_websocket_burst_is_delivered_completely_once_and_in_order():
+    burst_is_delivered_completely_once_and_in_order("websocket")
 
 
 if __name__ == "__main__":
-    run_tests([test_burst_is_delivered_completely_once_and_in_order])
+    run_tests([test_pubnub_burst_is_delivered_completely_once_and_in_order,
+               test_websocket_burst_is_delivered_completely_once_and_in_order])
