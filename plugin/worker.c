@@ -59,6 +59,24 @@ static int64_t worker__wall_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+void rc_worker_uuid(struct rc_worker *w, char *buf, size_t len)
+{
+	unsigned char r[16];
+
+	if (RAND_bytes(r, sizeof(r)) != 1) {
+		/* Identifiers, not secrets: the jitter generator will do. */
+		for (size_t i = 0; i < sizeof(r); i += 4) {
+			uint32_t x = rc_worker_random(w);
+			memcpy(r + i, &x, 4);
+		}
+	}
+	r[6] = (r[6] & 0x0f) | 0x40;
+	r[8] = (r[8] & 0x3f) | 0x80;
+	snprintf(buf, len, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+			r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7],
+			r[8], r[9], r[10], r[11], r[12], r[13], r[14], r[15]);
+}
+
 /* xorshift64*: jitter only needs to differ between brokers, not to be secret. */
 uint32_t rc_worker_random(struct rc_worker *w)
 {
@@ -777,12 +795,7 @@ struct rc_worker *rc_worker_start(const struct rc_config *cfg, struct rc_outbox 
 	memcpy(&w->rng, rnd, sizeof(w->rng));
 	w->rng |= 1;
 	/* A v4 UUID identifies this bridge to PubNub for the whole run. */
-	rnd[6] = (rnd[6] & 0x0f) | 0x40;
-	rnd[8] = (rnd[8] & 0x3f) | 0x80;
-	snprintf(w->pubnub_uuid, sizeof(w->pubnub_uuid),
-			"%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-			rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7],
-			rnd[8], rnd[9], rnd[10], rnd[11], rnd[12], rnd[13], rnd[14], rnd[15]);
+	rc_worker_uuid(w, w->pubnub_uuid, sizeof(w->pubnub_uuid));
 
 	if (rc_filters_effective(cfg, &w->desired, &w->n_desired, err, errlen) != 0 ||
 			rc_pipeline_init(&w->pipeline, cfg, RC_DEDUPE_CAPACITY) != 0 ||

@@ -120,6 +120,8 @@ struct rc_worker {
 /* Helpers in worker.c shared with ws_delivery.c. */
 int64_t rc_worker_now(void);
 uint32_t rc_worker_random(struct rc_worker *w);
+/* A random v4 UUID (PubNub's client id, WSG message ids). */
+void rc_worker_uuid(struct rc_worker *w, char *buf, size_t len);
 void rc_worker_publish_status(struct rc_worker *w, const char *error);
 void rc_worker_count(struct rc_worker *w, uint64_t *counter);
 /* One notification (its text, or a parsed object) through the pipeline to the outbox. */

@@ -20,7 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <openssl/rand.h>
+#include <openssl/crypto.h>
 #include "worker_internal.h"
 
 #define WSD_BACKOFF_BASE_MS 1000
@@ -49,23 +49,6 @@ static const char *wsd__phase_name(enum rc_wsd_phase p)
 static bool wsd__subscribed(const struct rc_worker *w)
 {
 	return w->sub.id != NULL && w->lc.has_sub;
-}
-
-static void wsd__message_id(struct rc_worker *w, char *buf, size_t len)
-{
-	unsigned char r[16];
-
-	if (RAND_bytes(r, sizeof(r)) != 1) {
-		for (size_t i = 0; i < sizeof(r); i += 4) {
-			uint32_t x = rc_worker_random(w);
-			memcpy(r + i, &x, 4);
-		}
-	}
-	r[6] = (r[6] & 0x0f) | 0x40;
-	r[8] = (r[8] & 0x3f) | 0x80;
-	snprintf(buf, len, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-			r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7],
-			r[8], r[9], r[10], r[11], r[12], r[13], r[14], r[15]);
 }
 
 static int wsd__send(struct rc_worker *w, char *text)
@@ -138,7 +121,7 @@ static void wsd__request(struct rc_worker *w, const char *method, int64_t now)
 		d->req_retry_at = now + 1000;
 		return;
 	}
-	wsd__message_id(w, d->req_id, sizeof(d->req_id));
+	rc_worker_uuid(w, d->req_id, sizeof(d->req_id));
 	char *frame = rc_wsg_client_request(d->req_id, method, path, body);
 	json_object_put(body);
 	if (wsd__send(w, frame) != 0) {
@@ -499,7 +482,7 @@ static void wsd__keepalive(struct rc_worker *w, int64_t now, int64_t *wake)
 	int64_t due = (d->last_tx < d->last_rx ? d->last_tx : d->last_rx) + interval;
 	if (now >= due) {
 		char id[40];
-		wsd__message_id(w, id, sizeof(id));
+		rc_worker_uuid(w, id, sizeof(id));
 		wsd__send(w, rc_wsg_heartbeat(id));
 		rc_ws_client_ping(d->client);
 		d->ping_sent_at = now;
