@@ -6,14 +6,21 @@ longer than the recovery window, a filter change during an outage, and the
 REST call WebSocket delivery still makes (wstoken) failing. (The WebSocket burst is in
 test_burst.py.) Real broker, plugin and
 simulator over TLS; every fault is injected through the simulator's control API."""
+import datetime
 import os
 import ssl
+import subprocess
 import tempfile
 import time
 import urllib.request
 
-from harness import (MESSAGE_FILTER, PRESENCE_FILTER, Broker, MqttWatcher, Sim, plugin_opts,
-                     run_tests, wait_until)
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from harness import (MESSAGE_FILTER, PRESENCE_FILTER, PYTHON, Broker, MqttWatcher, Sim,
+                     plugin_opts, run_tests, stop_process, wait_until)
 
 PRESENCE_EVENT = "/restapi/v1.0/account/~/extension/401550809004/presence?detailedTelephonyState=true"
 MESSAGE_EVENT = "/restapi/v1.0/account/~/extension/823476228762/message-store"
@@ -63,6 +70,76 @@ def test_untrusted_gateway_certificate_is_refused():
         # Nothing was ever said to the untrusted gateway (the upgrade never happened).
         assert connects(other) == []
         assert other.requests() == []
+
+
+def make_ca_and_cert(directory, dns_name):
+    """A throwaway CA and a server certificate for dns_name only (no IP address)."""
+    now = datetime.datetime.utcnow()
+    day = datetime.timedelta(days=1)
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "other test CA")])
+    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
+          .public_key(ca_key.public_key()).serial_number(1).not_valid_before(now - day)
+          .not_valid_after(now + day)
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+          .sign(ca_key, hashes.SHA256()))
+    cert = (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, dns_name)]))
+            .issuer_name(ca_name).public_key(key.public_key()).serial_number(2)
+            .not_valid_before(now - day).not_valid_after(now + day)
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(dns_name)]), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    paths = [os.path.join(directory, n) for n in ("other-ca.pem", "cert.pem", "key.pem")]
+    for path, data in zip(paths, (ca.public_bytes(serialization.Encoding.PEM),
+                                  cert.public_bytes(serialization.Encoding.PEM),
+                                  key.private_bytes(serialization.Encoding.PEM,
+                                                    serialization.PrivateFormat.PKCS8,
+                                                    serialization.NoEncryption()))):
+        with open(path, "wb") as f:
+            f.write(data)
+    return paths
+
+
+# A WebSocket server with the given certificate, in its own process; prints its port, then
+# one line per upgrade it accepted.
+TLS_WS_SERVER = """
+import asyncio, ssl, sys, websockets
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(sys.argv[1], sys.argv[2])
+async def handler(ws, path=None):
+    print("UPGRADED", flush=True)
+    await ws.close()
+async def main():
+    server = await websockets.serve(handler, "127.0.0.1", 0, ssl=ctx)
+    print(server.sockets[0].getsockname()[1], flush=True)
+    await asyncio.Future()
+asyncio.run(main())
+"""
+
+
+def test_gateway_certificate_for_another_host_is_refused():
+    # A gateway whose certificate chains to a trusted CA but names another host: the
+    # plugin must check the name (here the IP address it connects to), not only the chain.
+    with tempfile.TemporaryDirectory() as d, Sim() as sim:
+        other_ca, cert, key = make_ca_and_cert(d, "gateway.example")
+        trusted = os.path.join(d, "trusted.pem")
+        with open(trusted, "w") as f, open(sim.cafile) as a, open(other_ca) as b:
+            f.write(a.read() + b.read())
+        out = os.path.join(d, "server.out")
+        with open(out, "w") as o:
+            server = subprocess.Popen([PYTHON, "-c", TLS_WS_SERVER, cert, key], stdout=o,
+                                      stderr=subprocess.STDOUT)
+        try:
+            port = wait_until(lambda: open(out).read().split("\n")[0].strip().isdigit()
+                              and int(open(out).read().split("\n")[0]), 20, "the TLS server")
+            sim.config(ws_uri="wss://127.0.0.1:%d/ws" % port)
+            with Broker(ws_opts(sim, cafile=trusted)) as b, MqttWatcher(b.port) as w:
+                status = w.wait_status(lambda s: "mismatch" in (s["last_error"] or ""),
+                                       what="a name mismatch error")
+                assert status["state"] == "offline", status
+        finally:
+            stop_process(server)
+        assert "UPGRADED" not in open(out).read()
 
 
 def test_subscription_deleted_server_side_is_recreated():
@@ -148,6 +225,7 @@ def test_wstoken_refused_then_recovers():
 
 if __name__ == "__main__":
     run_tests([test_untrusted_gateway_certificate_is_refused,
+               test_gateway_certificate_for_another_host_is_refused,
                test_subscription_deleted_server_side_is_recreated,
                test_outage_longer_than_the_recovery_window_subscribes_again,
                test_filter_change_during_an_outage_is_applied_after_recovery,
