@@ -175,6 +175,8 @@ static int ws_client__callback(struct lws *wsi, enum lws_callback_reasons reason
 		return ws_client__writeable(c, wsi);
 
 	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+		/* lws answers the close frame at its next service: keep servicing it promptly. */
+		c->state = WS_CLOSING;
 		if (in != NULL && len >= 2) {
 			const unsigned char *p = in;
 			size_t rlen = len - 2 < sizeof(c->close_reason) - 1 ? len - 2 : sizeof(c->close_reason) - 1;

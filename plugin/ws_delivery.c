@@ -515,6 +515,7 @@ void rc_wsd_step(struct rc_worker *w, int64_t now, int64_t *wake)
 		if (now >= d->reconnect_at) {
 			d->phase = RC_WSD_WAIT_TOKEN;
 			rc_lifecycle_want_wstoken(&w->lc);
+			wsd__lower(wake, now); /* the lifecycle starts it on the next turn */
 		} else {
 			wsd__lower(wake, d->reconnect_at);
 		}

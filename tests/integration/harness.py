@@ -450,6 +450,13 @@ def plugin_opts(sim, **overrides):
 default_plugin_opts = plugin_opts
 
 
+def websocket_opts(sim, **overrides):
+    """plugin_opts for WebSocket delivery (named explicitly, like every other transport
+    choice in the tests); overrides as for plugin_opts. pubnub_origin still points at the
+    simulator, so a stray PubNub request would show in its request log."""
+    return plugin_opts(sim, **dict({"transport": "websocket"}, **overrides))
+
+
 class Broker:
     """/usr/sbin/mosquitto with the plugin, on a free port, logging to a file."""
 
