@@ -3,11 +3,10 @@
  * One connection at a time, each opened with a fresh WebSocket token (the lifecycle's
  * WSTOKEN call). The subscription lives on the socket: created with a POST ClientRequest
  * once ConnectionDetails arrived, modified with a PUT when the filters change, deleted
- * with a DELETE at shutdown; the server renews it while the connection is up.
- *
- * The server renews the subscription silently, so it is read back (GET) every half
- * lifetime: that keeps expiration_time in the status true and notices a subscription
- * deleted server-side while the connection stayed up (it is then created again).
+ * with a DELETE at shutdown. The server renews it silently while the connection is up,
+ * so it is read back (GET) every half lifetime: that keeps expiration_time in the status
+ * true and notices a subscription deleted server-side while the connection stayed up (it
+ * is then created again).
  *
  * Every frame may carry a newer wsc token. When the connection is lost (dropped, closed
  * by the server after 30 min idle or 24 h, or silent: no pong within pong_timeout), the
@@ -247,7 +246,7 @@ static void wsd__connection_details(struct rc_worker *w, const struct rc_wsg_fra
 	if (json_object_is_type(f->body, json_type_object) &&
 			json_object_object_get_ex(f->body, "recoveryTimeout", &v) &&
 			(json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double)) &&
-			json_object_get_double(v) > 0)
+			json_object_get_double(v) > 0 && json_object_get_double(v) <= 86400)
 		d->recovery_timeout_ms = (int64_t)(json_object_get_double(v) * 1000);
 
 	int recovered = rc_wsg_recovery_state(f);

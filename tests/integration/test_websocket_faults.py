@@ -223,10 +223,45 @@ def test_wstoken_refused_then_recovers():
         assert len(logins) >= 2, logins   # the 401 cost the access token
 
 
+def test_malformed_frames_and_notifications_are_counted_and_skipped():
+    with Sim() as sim, Broker(ws_opts(sim)) as b, MqttWatcher(b.port) as w:
+        w.wait_state("ringcentral", "online")
+        # Over WebSocket a notification is the frame's body: "plaintext" is embedded as is
+        # (so malformed text makes a malformed frame), "raw" arrives as a JSON string.
+        bad = [
+            ({"raw": "just a string"}, "not_object"),
+            ({"plaintext": "not json at all"}, "not_json"),
+            ({"plaintext": '{"event":"/restapi/v1.0/x","body":{}}'}, "no_uuid"),
+            ({"plaintext": '{"uuid":"u-1","body":{}}'}, "no_event"),
+            ({"plaintext": '{"uuid":"u-2","event":"/restapi/v1.0/a/+/b","body":{}}'}, "topic_wildcard"),
+            ({"plaintext": '{"uuid":"u-3","event":"/restapi/v1.0/a/../b","body":{}}'}, "topic_dot_level"),
+            ({"plaintext": '{"uuid":"u-4","event":"/restapi/v1.0/a\\u0000b","body":{}}'}, "topic_nul"),
+            ({"plaintext": '{"uuid":"u-5","event":"/restapi/v1.0/' + "x" * 70000 + '","body":{}}'},
+             "too_large"),
+        ]
+        for req, _ in bad:
+            sim.call("POST", "/_sim/notify", dict(req, event=PRESENCE_EVENT))
+        dup = '{"uuid":"dup-1","event":"%s","body":{"n":1}}' % PRESENCE_EVENT
+        for _ in range(2):
+            sim.call("POST", "/_sim/notify", {"plaintext": dup, "event": PRESENCE_EVENT})
+        good = sim.notify(PRESENCE_EVENT, {"ok": True})
+        w.wait_for(lambda ms: good[0]["uuid"] in uuids_on(w), what="the good one after the bad")
+        status = w.wait_status(lambda st: st["received"] == len(bad) + 3, what="all counted")
+        assert status["state"] == "online" and status["reconnects"] == 0, status
+        assert status["dropped"] == len(bad) and status["duplicates"] == 1, status
+        assert status["published"] == 2, status
+        expected = {}
+        for _, cause in bad:
+            expected[cause] = expected.get(cause, 0) + 1
+        assert status["drop_causes"] == expected, status["drop_causes"]
+        assert uuids_on(w) == ["dup-1", good[0]["uuid"]]
+
+
 if __name__ == "__main__":
     run_tests([test_untrusted_gateway_certificate_is_refused,
                test_gateway_certificate_for_another_host_is_refused,
                test_subscription_deleted_server_side_is_recreated,
                test_outage_longer_than_the_recovery_window_subscribes_again,
                test_filter_change_during_an_outage_is_applied_after_recovery,
-               test_wstoken_refused_then_recovers])
+               test_wstoken_refused_then_recovers,
+               test_malformed_frames_and_notifications_are_counted_and_skipped])
