@@ -48,8 +48,6 @@ int rc_ws_client_connect(struct rc_ws_client *c, const char *url, char *err, siz
 
 /* True from rc_ws_client_connect until on_closed. */
 bool rc_ws_client_active(const struct rc_ws_client *c);
-/* True once the upgrade succeeded (on_open) until on_closed. */
-bool rc_ws_client_open(const struct rc_ws_client *c);
 
 /* Queues a text message (copied) / a ping. -1 if not open or out of memory. */
 int rc_ws_client_send(struct rc_ws_client *c, const char *text, size_t len);

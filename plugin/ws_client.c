@@ -345,11 +345,6 @@ bool rc_ws_client_active(const struct rc_ws_client *c)
 	return c->state != WS_IDLE;
 }
 
-bool rc_ws_client_open(const struct rc_ws_client *c)
-{
-	return c->state == WS_OPEN;
-}
-
 int rc_ws_client_send(struct rc_ws_client *c, const char *text, size_t len)
 {
 	if (c->state != WS_OPEN || c->close_pending)

@@ -367,10 +367,8 @@ static void wsd__on_closed(void *arg, int code, const char *reason, const char *
 	d->req_id[0] = '\0';
 	d->ping_sent_at = 0;
 	d->paused = false;
-	if (w->stopping) {
-		d->stop_sent = true;
-		return;
-	}
+	if (w->stopping)
+		return; /* rc_wsd_stopped() now holds */
 	if (was_ready)
 		d->wsc_valid_until = d->last_rx + d->recovery_timeout_ms;
 	if (wsd__subscribed(w))
@@ -497,9 +495,8 @@ void rc_wsd_step(struct rc_worker *w, int64_t now, int64_t *wake)
 	struct rc_ws_delivery *d = &w->ws;
 
 	if (w->stopping) {
-		if (!rc_ws_client_active(d->client)) {
-			d->stop_sent = true;
-		} else if (d->phase == RC_WSD_READY && d->req_method == NULL && !d->stop_sent) {
+		if (rc_ws_client_active(d->client) && d->phase == RC_WSD_READY &&
+				d->req_method == NULL && !d->stop_sent) {
 			d->stop_sent = true;
 			if (wsd__subscribed(w))
 				wsd__request(w, "DELETE", now);
