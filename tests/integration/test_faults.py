@@ -5,6 +5,7 @@ that the broker keeps answering (MQTT round trip under 200 ms) and that bridge/s
 bridge/status tell the truth.
 
 Each test prints what it measured (recovery time, sent/received/duplicates)."""
+import re
 import threading
 import time
 
@@ -187,19 +188,44 @@ def test_rate_limited_renew_waits_for_retry_after():
 
 
 def test_server_errors_resets_and_stalls_recover():
+    """Each fault hits the create that follows a server-side expiry. Recovery is measured
+    by events (the first notification sent after the fault arriving), not by a flip of
+    bridge/state: a recovery inside one broker tick never shows there. Each phase must also
+    prove the plugin saw its fault (a failed create in the log and in last_error): libcurl
+    silently retries a request whose reused connection was closed, once per pooled
+    connection, so a reset that only those retries met would test nothing."""
+    phases = (
+        ({"status": 503, "body": {"errorCode": "CMN-211"}, "count": 3}, "503",
+         r"create failed: HTTP 503"),
+        # More resets than libcurl has pooled connections to retry on (REST and the
+        # long-poll): at least one reaches the plugin, and the backoff stays short.
+        ({"close": True, "count": 4}, "connection reset",
+         r"create failed: (?!HTTP)"),
+        ({"delay": 5, "status": 200, "count": 1}, "stalled response",
+         r"create failed: .*(?:[Tt]imeout|timed out)"),
+    )
     with Sim() as sim, Broker(plugin_opts(sim, request_timeout=3)) as b, MqttWatcher(b.port) as w:
         online(w)
-        for fault, what in (({"status": 503, "body": {"errorCode": "CMN-211"}, "count": 3}, "503"),
-                            ({"close": True, "count": 2}, "connection reset"),
-                            ({"delay": 5, "status": 200, "count": 1}, "stalled response")):
-            sim.call("POST", "/_sim/requests/clear", {})
-            sim.fault(match={"method": "POST", "path_prefix": "/restapi/v1.0/subscription"}, **fault)
-            sim.expire(subscriptions=True, tokens=False)  # forces a create through the fault
-            start = time.monotonic()
-            took = wait_offline_then_online(w, start, 90)
-            print("%s: back online after %.1fs" % (what, took))
-            assert took < 60
-        assert len(sim.live_subscriptions()) == 1
+        with Flow(sim, b) as flow:
+            for fault, what, seen in phases:
+                flow.quiesced(w)
+                log_before = len(b.log_text())
+                sim.fault(match={"method": "POST", "path_prefix": "/restapi/v1.0/subscription"},
+                          **fault)
+                start = time.monotonic()
+                sim.expire(subscriptions=True, tokens=False)  # forces a create through the fault
+                flow.resume()
+                took = flow.recovered_after(w, start, 60)
+                failures = re.findall(seen, b.log_text()[log_before:])
+                print("%s: notifications flowing again after %.1fs (%d failed create(s) seen)"
+                      % (what, took, len(failures)))
+                assert failures, "the plugin never saw the %s" % what
+                assert took < 60
+                sim.clear_faults()  # resets pooled retries did not consume
+                status = w.wait_status(lambda s: s["state"] == "online" and s["subscription_id"])
+                assert status["subscription_id"] == sim.live_subscriptions()[-1]["id"]
+        flow.check(w, "503, resets and a stall on create")
+        assert len(sim.live_subscriptions()) >= 1
 
 
 def test_pubnub_errors_and_timeouts():
