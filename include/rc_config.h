@@ -76,7 +76,7 @@ bool rc_config_url_allowed(const char *url);
 
 /* The filter set: the event_filter lines followed by the filters_file lines (if any),
  * without duplicates, in first-seen order. On success returns 0 and sets *out (a
- * NULL-terminated array the caller frees with rc_filters_free) and *count.
+ * NULL-terminated array the caller frees with rc_strlist_free) and *count.
  * On failure (unreadable file, bad line, empty set) returns -1 with a message in err. */
 int rc_filters_effective(const struct rc_config *cfg, char ***out, size_t *count,
 		char *err, size_t errlen);
@@ -84,10 +84,5 @@ int rc_filters_effective(const struct rc_config *cfg, char ***out, size_t *count
 /* Reads a filters file: one filter per line, blank lines and `#` comments ignored,
  * surrounding blanks trimmed. Each filter must start with '/'. Same ownership as above. */
 int rc_filters_load_file(const char *path, char ***out, size_t *count, char *err, size_t errlen);
-
-void rc_filters_free(char **filters);
-
-/* True if both lists hold the same filters (order ignored). */
-bool rc_filters_equal(char *const *a, size_t na, char *const *b, size_t nb);
 
 #endif

@@ -8,7 +8,14 @@
  * keeps counting through suspend), so tests drive the machine with a fake clock and no
  * sockets.
  *
- * Only one REST request is in flight at a time: the subscription calls share a rate-limit
+ * The same machine serves both kinds of transport. In REST mode (PubNub) every subscription
+ * call is a REST request. In socket mode (WebSocket) the subscription lives on the
+ * transport's connection: the machine still decides when to create, modify, read back
+ * (CHECK) and delete it, but those requests travel over the socket
+ * (rc_lifecycle_on_channel), only the tokens are REST calls, and the subscription can be
+ * used only while the channel is up (rc_lifecycle_channel_up/_down).
+ *
+ * Only one request is in flight at a time: the subscription calls share a rate-limit
  * group and nothing is gained by racing them. */
 #ifndef RC_LIFECYCLE_H
 #define RC_LIFECYCLE_H
@@ -34,6 +41,7 @@ enum rc_lc_action {
 	RC_ACT_RENEW,     /* POST /restapi/v1.0/subscription/{id}/renew */
 	RC_ACT_MODIFY,    /* PUT /restapi/v1.0/subscription/{id} */
 	RC_ACT_DELETE,    /* DELETE /restapi/v1.0/subscription/{id} */
+	RC_ACT_CHECK,     /* socket mode: GET /restapi/v1.0/subscription/{id} (it renews itself) */
 	RC_ACT_LIST,      /* GET /restapi/v1.0/subscription: look for our orphans */
 	RC_ACT_DELETE_ORPHAN, /* DELETE one orphan found by LIST */
 	RC_ACT_WSTOKEN,   /* POST /restapi/oauth/wstoken: a token to open a WebSocket with */
@@ -68,17 +76,18 @@ struct rc_lifecycle {
 	bool sub_confirmed;           /* false for an id from the state file until GET says so */
 	int64_t sub_expires_at;
 	int64_t renew_at;
-	bool filters_dirty;           /* desired filters differ from the subscription's */
+	bool filters_dirty;           /* desired filters differ from what the server accepted */
 	bool transport_failed;        /* the delivery channel refused us: recreate */
 	bool list_due;                /* the subscription limit was hit: look for orphans */
 	unsigned orphans_pending;     /* orphans found by LIST, still to delete */
 	bool orphans_checked;         /* LIST already tried since the last successful create */
+	unsigned lost;                /* subscriptions lost so far (expired, gone, refused) */
+	const char *lost_why;         /* static text: why the last one was lost */
 
-	/* WebSocket delivery: the subscription lives on the socket and is created, modified
-	 * and deleted there (the worker reports it with rc_lifecycle_socket_subscribed), so
-	 * the only REST calls left are the tokens and the WebSocket token. */
+	/* Socket mode (see above). */
 	bool socket_mode;
-	bool wstoken_wanted;
+	bool channel_up;              /* the transport's connection is open and greeted */
+	bool wstoken_wanted;          /* the transport needs a token to connect */
 
 	/* Settings. */
 	int64_t renew_margin_ms;
@@ -103,32 +112,51 @@ void rc_lifecycle_resume_from(struct rc_lifecycle *lc);
  * returned action as in flight. */
 enum rc_lc_action rc_lifecycle_next(struct rc_lifecycle *lc, int64_t now, int64_t *wake_at);
 
-/* Reports the end of the in-flight action.
- * For LOGIN/REFRESH success pass the token lifetimes (seconds) in a/b (access, refresh;
- * b = 0 keeps the old refresh expiry). For RESUME/CREATE/RENEW/MODIFY success pass the
- * subscription's remaining lifetime in seconds as a. retry_after_ms is used for
- * RC_OUT_RATE_LIMITED (<= 0 means "not given": 30 s). random32 feeds the jitter.
- * Returns the delay in ms before the next attempt that this outcome imposes (0 if none). */
-int64_t rc_lifecycle_done(struct rc_lifecycle *lc, enum rc_lc_outcome out, int64_t now,
-		long a, long b, int64_t retry_after_ms, uint32_t random32);
+/* How the in-flight action ended. */
+struct rc_lc_result {
+	enum rc_lc_outcome outcome;
+	long access_s;           /* LOGIN/REFRESH ok: access token lifetime, seconds */
+	long refresh_s;          /* LOGIN/REFRESH ok: refresh token lifetime; 0 keeps the old */
+	long lifetime_s;         /* RESUME/CREATE/RENEW/MODIFY/CHECK ok: subscription's remaining
+	                          * lifetime, seconds */
+	int64_t retry_after_ms;  /* RC_OUT_RATE_LIMITED: <= 0 means "not given" (30 s) */
+	uint32_t random32;       /* feeds the backoff jitter */
+};
+
+/* Reports the end of the in-flight action. Returns the delay in ms before the next
+ * attempt that this outcome imposes (0 if none). */
+int64_t rc_lifecycle_done(struct rc_lifecycle *lc, int64_t now, const struct rc_lc_result *r);
+
+/* True if the action travels over the transport's channel rather than as a REST call. */
+bool rc_lifecycle_on_channel(const struct rc_lifecycle *lc, enum rc_lc_action a);
 
 /* External events. */
-void rc_lifecycle_filters_changed(struct rc_lifecycle *lc);
+/* Whether the desired filters differ from what the server last accepted (the worker
+ * compares the lists after every change of either). */
+void rc_lifecycle_set_filters_dirty(struct rc_lifecycle *lc, bool dirty);
 void rc_lifecycle_transport_failed(struct rc_lifecycle *lc); /* e.g. PubNub 403 */
 void rc_lifecycle_stop(struct rc_lifecycle *lc);
 /* After a LIST: how many orphans the worker found and will delete one by one. */
 void rc_lifecycle_orphans_found(struct rc_lifecycle *lc, unsigned n);
 
-/* WebSocket delivery (see socket_mode). */
+/* Socket mode (see above). */
 void rc_lifecycle_use_socket(struct rc_lifecycle *lc);
-/* The worker wants to (re)connect: a WSTOKEN is due as soon as a token allows it. */
+/* The transport wants to (re)connect: a WSTOKEN is due as soon as a token allows it. */
 void rc_lifecycle_want_wstoken(struct rc_lifecycle *lc);
-/* The socket has (or no longer has) a live subscription. */
-void rc_lifecycle_socket_subscribed(struct rc_lifecycle *lc, bool subscribed);
+/* The channel is open. keep_sub: it resumed the previous session, so the subscription
+ * continues; otherwise whatever subscription there was is gone with the old session. */
+void rc_lifecycle_channel_up(struct rc_lifecycle *lc, bool keep_sub);
+/* The channel is lost. A request in flight over it will not be answered; the subscription
+ * is kept (a recovery may resume it) but cannot be used until the channel is up again. */
+void rc_lifecycle_channel_down(struct rc_lifecycle *lc);
 
 /* When a live subscription would be renewed, given its lifetime (pure arithmetic):
  * expires_at - min(renew_margin, lifetime / 2). */
 int64_t rc_lifecycle_renew_time(int64_t now, int64_t lifetime_ms, int64_t renew_margin_ms);
+
+/* Socket mode: when to read a self-renewing subscription back: after half its lifetime,
+ * within 10 s and 15 min. */
+int64_t rc_lifecycle_check_time(int64_t now, int64_t lifetime_ms);
 
 /* When an access token of that lifetime should be refreshed: expires_at - min(5 min, 20%). */
 int64_t rc_lifecycle_refresh_time(int64_t now, int64_t lifetime_ms);

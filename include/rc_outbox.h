@@ -62,7 +62,11 @@ void rc_outbox_log(struct rc_outbox *ob, enum rc_log_level level, const char *fm
 void rc_outbox_take(struct rc_outbox *ob, struct rc_outbox_msg **msgs,
 		struct rc_outbox_log **logs, size_t *logs_dropped);
 
-/* Status access: lock, change ob->status, mark dirty, unlock. */
+/* Counter changes: lock, count, mark the status dirty, unlock. */
+void rc_outbox_count(struct rc_outbox *ob, enum rc_counter c, uint64_t n);
+void rc_outbox_count_drop(struct rc_outbox *ob, enum rc_drop_cause cause, uint64_t n);
+
+/* Other status access: lock, change ob->status, set status_dirty, unlock. */
 void rc_outbox_lock(struct rc_outbox *ob);
 void rc_outbox_unlock(struct rc_outbox *ob);
 

@@ -1,6 +1,7 @@
 /* rc_rest.h - RingCentral REST bodies: OAuth tokens, subscriptions, API errors.
  *
- * Request bodies are built and answers parsed here; the HTTP itself lives in the worker.
+ * Request bodies are built and answers parsed here; the requests themselves are made by
+ * the worker (REST) or carried by a transport (WebSocket).
  * Pure: strings in, structs out. */
 #ifndef RC_REST_H
 #define RC_REST_H
@@ -68,8 +69,9 @@ struct rc_subscription {
 int rc_subscription_parse(const char *json, size_t len, struct rc_subscription *s);
 void rc_subscription_clear(struct rc_subscription *s);
 
-/* Body of POST /restapi/v1.0/subscription (PubNub delivery, encryption requested) and of
- * PUT /restapi/v1.0/subscription/{id}. Heap JSON, caller frees. */
+/* Body of POST /restapi/v1.0/subscription with deliveryMode.transportType (NULL or ""
+ * means "PubNub"; encryption is requested for every type but "WebSocket", expiresIn only
+ * if > 0), and of PUT /restapi/v1.0/subscription/{id}. Heap JSON, caller frees. */
 char *rc_subscription_create_body(char *const *filters, size_t n, long expires_in,
 		const char *transport_type);
 char *rc_subscription_modify_body(char *const *filters, size_t n, long expires_in);

@@ -62,6 +62,21 @@ struct rc_status {
 	uint64_t drops[RC_DROP_CAUSE_COUNT];
 };
 
+/* The plain counters, so that every change goes through one function. */
+enum rc_counter {
+	RC_COUNT_RECEIVED = 0,
+	RC_COUNT_PUBLISHED,
+	RC_COUNT_DUPLICATES,
+	RC_COUNT_RENEWALS,
+	RC_COUNT_RECREATIONS,
+	RC_COUNT_RECONNECTS,
+	RC_COUNT_RECOVERIES,
+	RC_COUNT_RECOVERY_FAILURES,
+};
+
+/* Adds n to one counter. */
+void rc_status_count(struct rc_status *s, enum rc_counter c, uint64_t n);
+
 void rc_status_set_filters(struct rc_status *s, char *const *filters, size_t n);
 void rc_status_set_error(struct rc_status *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

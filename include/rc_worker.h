@@ -1,10 +1,11 @@
 /* rc_worker.h - the bridge's worker thread: all network I/O lives here.
  *
  * One thread runs one libcurl multi handle: the REST conversation driven by the lifecycle
- * state machine, and the PubNub long-poll. Notifications are decrypted, validated,
- * de-duplicated and mapped to topics here, and handed to the broker thread through the
- * outbox. The broker thread only talks to the worker through rc_worker_reload() and
- * rc_worker_stop(), which set a flag and wake the multi handle. */
+ * state machine, and the configured transport (transport.h) with its own sockets. What
+ * the transport reads goes through the sink (decrypt, validate, de-duplicate, map) into
+ * the outbox, which the broker thread drains. The broker thread only talks to the worker
+ * through rc_worker_reload() and rc_worker_stop(), which set a flag and wake the multi
+ * handle. */
 #ifndef RC_WORKER_H
 #define RC_WORKER_H
 
@@ -13,7 +14,8 @@
 
 struct rc_worker;
 
-/* Creates and starts the worker. cfg and outbox must outlive it. The caller blocks the
+/* Creates and starts the worker (it also fills outbox->status.transport). cfg and outbox
+ * must outlive it. The caller blocks the
  * signals the broker handles before calling (the thread inherits the mask).
  * Returns NULL with a message in err on failure. */
 struct rc_worker *rc_worker_start(const struct rc_config *cfg, struct rc_outbox *outbox,

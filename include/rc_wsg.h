@@ -52,8 +52,14 @@ enum rc_wsg_result {
 enum rc_wsg_result rc_wsg_parse(const char *buf, size_t len, struct rc_wsg_frame *f);
 void rc_wsg_frame_clear(struct rc_wsg_frame *f);
 
-/* The recovery state a ConnectionDetails body reports: 1 Successful, 0 Failed, -1 none. */
-int rc_wsg_recovery_state(const struct rc_wsg_frame *f);
+enum rc_wsg_recovery {
+	RC_WSG_RECOVERY_NONE = 0,    /* not a recovery attempt (no recoveryState) */
+	RC_WSG_RECOVERY_SUCCESSFUL,  /* the session continues; missed events follow */
+	RC_WSG_RECOVERY_FAILED,      /* a new session: subscribe again */
+};
+
+/* The recovery state a ConnectionDetails body reports. */
+enum rc_wsg_recovery rc_wsg_recovery_state(const struct rc_wsg_frame *f);
 
 /* [{"type":"ClientRequest","messageId":id,"method":m,"path":p}, body] as a heap string
  * (the caller frees). body may be NULL (sent as {}). */

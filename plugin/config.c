@@ -18,6 +18,7 @@
 #include <curl/curl.h>
 #include <openssl/crypto.h>
 #include "rc_config.h"
+#include "rc_strlist.h"
 #include "rc_topic.h"
 
 #define RC_SECRET_FILE_MAX (64 * 1024)
@@ -375,7 +376,7 @@ static int config__filters_file(struct config_parser *p, const char *value)
 		return -1;
 	if (rc_filters_load_file(value, &filters, &p->n_file_filters, detail, sizeof(detail)) != 0)
 		return config__fail(p, "filters_file", "%s", detail);
-	rc_filters_free(filters);
+	rc_strlist_free(filters);
 	return 0;
 }
 

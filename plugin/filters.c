@@ -9,34 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "rc_config.h"
-
-void rc_filters_free(char **filters)
-{
-	if (filters == NULL)
-		return;
-	for (char **f = filters; *f != NULL; f++)
-		free(*f);
-	free(filters);
-}
-
-/* Appends a copy of filter unless present. Returns 0, or -1 on no memory. */
-static int filters__add(char ***list, size_t *n, const char *filter)
-{
-	for (size_t i = 0; i < *n; i++)
-		if (strcmp((*list)[i], filter) == 0)
-			return 0;
-	char **grown = realloc(*list, (*n + 2) * sizeof(**list));
-	if (grown == NULL)
-		return -1;
-	*list = grown;
-	grown[*n] = strdup(filter);
-	if (grown[*n] == NULL) {
-		grown[*n] = NULL;
-		return -1;
-	}
-	grown[++*n] = NULL;
-	return 0;
-}
+#include "rc_strlist.h"
 
 int rc_filters_load_file(const char *path, char ***out, size_t *count, char *err, size_t errlen)
 {
@@ -86,7 +59,7 @@ int rc_filters_load_file(const char *path, char ***out, size_t *count, char *err
 		} else if (strpbrk(s, " \t\r\v\f") != NULL) {
 			snprintf(err, errlen, "%s:%u: event filter must not contain blanks", path, lineno);
 			rc = -1;
-		} else if (filters__add(&list, &n, s) != 0) {
+		} else if (rc_strlist_add_unique(&list, &n, s) != 0) {
 			snprintf(err, errlen, "out of memory");
 			rc = -1;
 		}
@@ -94,7 +67,7 @@ int rc_filters_load_file(const char *path, char ***out, size_t *count, char *err
 	free(line);
 	fclose(f);
 	if (rc != 0) {
-		rc_filters_free(list);
+		rc_strlist_free(list);
 		return -1;
 	}
 	*out = list;
@@ -115,8 +88,8 @@ int rc_filters_effective(const struct rc_config *cfg, char ***out, size_t *count
 		return -1;
 	}
 	for (size_t i = 0; i < cfg->n_event_filters; i++) {
-		if (filters__add(&list, &n, cfg->event_filters[i]) != 0) {
-			rc_filters_free(list);
+		if (rc_strlist_add_unique(&list, &n, cfg->event_filters[i]) != 0) {
+			rc_strlist_free(list);
 			snprintf(err, errlen, "out of memory");
 			return -1;
 		}
@@ -125,21 +98,21 @@ int rc_filters_effective(const struct rc_config *cfg, char ***out, size_t *count
 		char **file = NULL;
 		size_t nf = 0;
 		if (rc_filters_load_file(cfg->filters_file, &file, &nf, err, errlen) != 0) {
-			rc_filters_free(list);
+			rc_strlist_free(list);
 			return -1;
 		}
 		for (size_t i = 0; i < nf; i++) {
-			if (filters__add(&list, &n, file[i]) != 0) {
-				rc_filters_free(file);
-				rc_filters_free(list);
+			if (rc_strlist_add_unique(&list, &n, file[i]) != 0) {
+				rc_strlist_free(file);
+				rc_strlist_free(list);
 				snprintf(err, errlen, "out of memory");
 				return -1;
 			}
 		}
-		rc_filters_free(file);
+		rc_strlist_free(file);
 	}
 	if (n == 0) {
-		rc_filters_free(list);
+		rc_strlist_free(list);
 		snprintf(err, errlen, "no event filters: give event_filter lines or filters in %s",
 				cfg->filters_file != NULL ? cfg->filters_file : "a filters_file");
 		return -1;
@@ -147,23 +120,4 @@ int rc_filters_effective(const struct rc_config *cfg, char ***out, size_t *count
 	*out = list;
 	*count = n;
 	return 0;
-}
-
-/* True if every filter of a is in b. Quadratic, but filter lists are a handful long. */
-static bool filters__subset(char *const *a, size_t na, char *const *b, size_t nb)
-{
-	for (size_t i = 0; i < na; i++) {
-		bool found = false;
-		for (size_t j = 0; j < nb && !found; j++)
-			found = strcmp(a[i], b[j]) == 0;
-		if (!found)
-			return false;
-	}
-	return true;
-}
-
-bool rc_filters_equal(char *const *a, size_t na, char *const *b, size_t nb)
-{
-	/* Inclusion both ways: set equality even if a caller's list has duplicates. */
-	return filters__subset(a, na, b, nb) && filters__subset(b, nb, a, na);
 }

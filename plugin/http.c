@@ -2,7 +2,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <openssl/crypto.h>
 #include "rc_http.h"
 #include "rc_rest.h"
@@ -32,33 +31,13 @@ static size_t http__on_body(char *data, size_t size, size_t nmemb, void *userdat
 	return n;
 }
 
-static size_t http__on_header(char *data, size_t size, size_t nmemb, void *userdata)
-{
-	struct rc_http *h = userdata;
-	size_t n = size * nmemb;
-	static const char name[] = "retry-after:";
-
-	if (n > sizeof(name) && strncasecmp(data, name, sizeof(name) - 1) == 0) {
-		char value[32];
-		size_t vlen = n - (sizeof(name) - 1);
-		if (vlen >= sizeof(value))
-			vlen = sizeof(value) - 1;
-		memcpy(value, data + sizeof(name) - 1, vlen);
-		value[vlen] = '\0';
-		char *end;
-		long secs = strtol(value, &end, 10);
-		/* Only the delta-seconds form: an HTTP date is treated as absent (30 s default). */
-		if (end != value && secs >= 0 && secs < 86400)
-			h->retry_after_ms = (int64_t)secs * 1000;
-	}
-	return n;
-}
-
 int rc_http_prepare(struct rc_http *h, const struct rc_http_target *t)
 {
 	*h = (struct rc_http){0};
 	h->retry_after_ms = -1;
 	h->body_max = t->max_answer;
+	h->on_done = t->on_done;
+	h->done_arg = t->done_arg;
 	h->easy = curl_easy_init();
 	if (h->easy == NULL)
 		return -1;
@@ -77,8 +56,6 @@ int rc_http_prepare(struct rc_http *h, const struct rc_http_target *t)
 	curl_easy_setopt(e, CURLOPT_TIMEOUT, t->timeout_s);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, http__on_body);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, h);
-	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, http__on_header);
-	curl_easy_setopt(e, CURLOPT_HEADERDATA, h);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, h->errbuf);
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "mosquitto-ringcentral/" "0.1");
 	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
@@ -140,6 +117,21 @@ void rc_http_reset(struct rc_http *h)
 	h->retry_after_ms = -1;
 }
 
+void rc_http_finish(struct rc_http *h, CURLcode result)
+{
+	curl_off_t retry_after = 0, pretransfer_us = 0;
+
+	h->result = result;
+	curl_easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, &h->status);
+	/* libcurl reads both forms of Retry-After (seconds and HTTP date); 0: absent. */
+	if (curl_easy_getinfo(h->easy, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK &&
+			retry_after > 0)
+		h->retry_after_ms = retry_after < 86400 ? (int64_t)retry_after * 1000 : 86400000;
+	/* The request was on its way: connection (and TLS) were up. */
+	h->connected = curl_easy_getinfo(h->easy, CURLINFO_PRETRANSFER_TIME_T, &pretransfer_us) ==
+			CURLE_OK && pretransfer_us > 0;
+}
+
 enum rc_lc_outcome rc_http_outcome(long status, CURLcode result, bool token_endpoint,
 		const char *body, size_t len)
 {
@@ -165,18 +157,24 @@ enum rc_lc_outcome rc_http_outcome(long status, CURLcode result, bool token_endp
 	return RC_OUT_REJECTED;
 }
 
-void rc_http_describe(const struct rc_http *h, char *buf, size_t len)
+void rc_http_describe_status(long status, const char *body, size_t body_len, char *buf, size_t len)
 {
-	if (h->too_large) {
-		snprintf(buf, len, "answer larger than %zu bytes", h->body_max);
-	} else if (h->result != CURLE_OK) {
-		snprintf(buf, len, "%s", h->errbuf[0] ? h->errbuf : curl_easy_strerror(h->result));
-	} else if (h->status >= 300) {
+	if (status >= 300) {
 		struct rc_api_error err;
-		rc_api_error_parse(h->body != NULL ? h->body : "", h->body_len, &err);
-		snprintf(buf, len, "HTTP %ld%s%s%s%s", h->status, err.code[0] ? " " : "", err.code,
+		rc_api_error_parse(body != NULL ? body : "", body != NULL ? body_len : 0, &err);
+		snprintf(buf, len, "HTTP %ld%s%s%s%s", status, err.code[0] ? " " : "", err.code,
 				err.message[0] ? ": " : "", err.message);
 	} else {
-		snprintf(buf, len, "HTTP %ld", h->status);
+		snprintf(buf, len, "HTTP %ld", status);
 	}
+}
+
+void rc_http_describe(const struct rc_http *h, char *buf, size_t len)
+{
+	if (h->too_large)
+		snprintf(buf, len, "answer larger than %zu bytes", h->body_max);
+	else if (h->result != CURLE_OK)
+		snprintf(buf, len, "%s", h->errbuf[0] ? h->errbuf : curl_easy_strerror(h->result));
+	else
+		rc_http_describe_status(h->status, h->body, h->body_len, buf, len);
 }

@@ -14,6 +14,8 @@
 #define RC_LC_BAD_GRANT_MIN_MS 20000   /* wrong credentials: a few attempts a minute, no storm */
 #define RC_LC_LIMIT_MIN_MS 60000
 #define RC_LC_REJECTED_MIN_MS 30000
+#define RC_LC_CHECK_MIN_MS 10000       /* socket mode: read the subscription back at most */
+#define RC_LC_CHECK_MAX_MS 900000      /* this often, and at least this often */
 
 static void lifecycle__derive_state(struct rc_lifecycle *lc)
 {
@@ -21,7 +23,7 @@ static void lifecycle__derive_state(struct rc_lifecycle *lc)
 		return;
 	if (!lc->has_access)
 		lc->state = RC_LC_AUTHENTICATING;
-	else if (!lc->has_sub || !lc->sub_confirmed)
+	else if (!lc->has_sub || !lc->sub_confirmed || (lc->socket_mode && !lc->channel_up))
 		lc->state = RC_LC_SUBSCRIBING;
 	else
 		lc->state = RC_LC_ACTIVE;
@@ -53,6 +55,17 @@ int64_t rc_lifecycle_renew_time(int64_t now, int64_t lifetime_ms, int64_t renew_
 	return now + lifetime_ms - margin;
 }
 
+int64_t rc_lifecycle_check_time(int64_t now, int64_t lifetime_ms)
+{
+	int64_t half = lifetime_ms / 2;
+
+	if (half < RC_LC_CHECK_MIN_MS)
+		half = RC_LC_CHECK_MIN_MS;
+	if (half > RC_LC_CHECK_MAX_MS)
+		half = RC_LC_CHECK_MAX_MS;
+	return now + half;
+}
+
 int64_t rc_lifecycle_refresh_time(int64_t now, int64_t lifetime_ms)
 {
 	int64_t early = lifetime_ms / 5;
@@ -81,11 +94,34 @@ static enum rc_lc_action lifecycle__token_action(const struct rc_lifecycle *lc, 
 	return RC_ACT_LOGIN;
 }
 
+static void lifecycle__drop_sub(struct rc_lifecycle *lc, const char *why)
+{
+	if (lc->has_sub) {
+		lc->lost++;
+		lc->lost_why = why;
+	}
+	lc->has_sub = false;
+	lc->sub_confirmed = false;
+	lc->transport_failed = false;
+}
+
+bool rc_lifecycle_on_channel(const struct rc_lifecycle *lc, enum rc_lc_action a)
+{
+	return lc->socket_mode && (a == RC_ACT_CREATE || a == RC_ACT_MODIFY || a == RC_ACT_CHECK ||
+			a == RC_ACT_DELETE);
+}
+
 static enum rc_lc_action lifecycle__next_stopping(struct rc_lifecycle *lc, int64_t now)
 {
-	/* A socket subscription is deleted over the socket, not here. */
-	bool want_delete = lc->has_sub && !lc->keep_on_stop && !lc->socket_mode;
+	bool want_delete = lc->has_sub && !lc->keep_on_stop;
 
+	/* Over the socket: only while it is open (the session ends with it anyway). */
+	if (lc->socket_mode) {
+		if (want_delete && lc->channel_up)
+			return lifecycle__start(lc, RC_ACT_DELETE);
+		lc->state = RC_LC_STOPPED;
+		return RC_ACT_NONE;
+	}
 	if (want_delete && lc->has_access && now < lc->access_expires_at)
 		return lifecycle__start(lc, RC_ACT_DELETE);
 	if (want_delete && !lc->has_access && now >= lc->auth_blocked_until)
@@ -102,6 +138,12 @@ enum rc_lc_action rc_lifecycle_next(struct rc_lifecycle *lc, int64_t now, int64_
 
 	if (lc->has_access && now >= lc->access_expires_at)
 		lc->has_access = false;
+	/* A REST subscription that was not renewed in time is gone, whatever we believed:
+	 * make a new one rather than renew a dead one. (A socket subscription renews itself
+	 * while connected.) */
+	if (!lc->socket_mode && lc->has_sub && lc->sub_confirmed && now >= lc->sub_expires_at &&
+			lc->state != RC_LC_STOPPING)
+		lifecycle__drop_sub(lc, "expired before it could be renewed");
 	lifecycle__derive_state(lc);
 
 	if (lc->state == RC_LC_STOPPING)
@@ -132,6 +174,15 @@ enum rc_lc_action rc_lifecycle_next(struct rc_lifecycle *lc, int64_t now, int64_
 			return lifecycle__start(lc, RC_ACT_WSTOKEN);
 		if (now < lc->refresh_at)
 			*wake_at = min64(*wake_at, lc->refresh_at);
+		if (!lc->channel_up)
+			return RC_ACT_NONE;
+		if (!lc->has_sub)
+			return lifecycle__start(lc, RC_ACT_CREATE);
+		if (lc->filters_dirty)
+			return lifecycle__start(lc, RC_ACT_MODIFY);
+		if (now >= lc->renew_at)
+			return lifecycle__start(lc, RC_ACT_CHECK);
+		*wake_at = min64(*wake_at, lc->renew_at);
 		return RC_ACT_NONE;
 	}
 	if (lc->has_sub && lc->transport_failed)
@@ -155,13 +206,6 @@ enum rc_lc_action rc_lifecycle_next(struct rc_lifecycle *lc, int64_t now, int64_
 		*wake_at = min64(*wake_at, lc->refresh_at);
 	*wake_at = min64(*wake_at, lc->renew_at);
 	return RC_ACT_NONE;
-}
-
-static void lifecycle__drop_sub(struct rc_lifecycle *lc)
-{
-	lc->has_sub = false;
-	lc->sub_confirmed = false;
-	lc->transport_failed = false;
 }
 
 static int64_t lifecycle__delay(struct rc_lifecycle *lc, int64_t now, int64_t min_ms,
@@ -197,7 +241,8 @@ static void lifecycle__sub_ok(struct rc_lifecycle *lc, enum rc_lc_action act, in
 	lc->has_sub = true;
 	lc->sub_confirmed = true;
 	lc->sub_expires_at = now + lifetime_ms;
-	lc->renew_at = rc_lifecycle_renew_time(now, lifetime_ms, lc->renew_margin_ms);
+	lc->renew_at = lc->socket_mode ? rc_lifecycle_check_time(now, lifetime_ms) :
+			rc_lifecycle_renew_time(now, lifetime_ms, lc->renew_margin_ms);
 	if (act == RC_ACT_CREATE || act == RC_ACT_MODIFY)
 		lc->filters_dirty = false;
 	if (act == RC_ACT_CREATE) {
@@ -210,9 +255,10 @@ static void lifecycle__sub_ok(struct rc_lifecycle *lc, enum rc_lc_action act, in
 		lc->renew_at = now;
 }
 
-int64_t rc_lifecycle_done(struct rc_lifecycle *lc, enum rc_lc_outcome out, int64_t now,
-		long a, long b, int64_t retry_after_ms, uint32_t random32)
+int64_t rc_lifecycle_done(struct rc_lifecycle *lc, int64_t now, const struct rc_lc_result *r)
 {
+	enum rc_lc_outcome out = r->outcome;
+	uint32_t random32 = r->random32;
 	enum rc_lc_action act = lc->in_flight;
 	bool auth_call = act == RC_ACT_LOGIN || act == RC_ACT_REFRESH;
 	int64_t delay = 0;
@@ -224,7 +270,7 @@ int64_t rc_lifecycle_done(struct rc_lifecycle *lc, enum rc_lc_outcome out, int64
 	if (lc->state == RC_LC_STOPPING && act == RC_ACT_DELETE) {
 		/* Shutdown does not retry: whatever happened, we are done. */
 		if (out == RC_OUT_OK || out == RC_OUT_NOT_FOUND)
-			lifecycle__drop_sub(lc);
+			lifecycle__drop_sub(lc, "deleted");
 		lc->state = RC_LC_STOPPED;
 		return 0;
 	}
@@ -234,11 +280,11 @@ int64_t rc_lifecycle_done(struct rc_lifecycle *lc, enum rc_lc_outcome out, int64
 		rc_backoff_reset(&lc->backoff);
 		lc->not_before = 0;
 		if (auth_call) {
-			lifecycle__token_ok(lc, act, now, a, b);
+			lifecycle__token_ok(lc, act, now, r->access_s, r->refresh_s);
 		} else {
 			lc->unauthorized_in_row = 0;
 			if (act == RC_ACT_DELETE)
-				lifecycle__drop_sub(lc);
+				lifecycle__drop_sub(lc, "deleted");
 			else if (act == RC_ACT_LIST)
 				lc->list_due = false;
 			else if (act == RC_ACT_DELETE_ORPHAN)
@@ -246,7 +292,7 @@ int64_t rc_lifecycle_done(struct rc_lifecycle *lc, enum rc_lc_outcome out, int64
 			else if (act == RC_ACT_WSTOKEN)
 				lc->wstoken_wanted = false;
 			else
-				lifecycle__sub_ok(lc, act, now, a);
+				lifecycle__sub_ok(lc, act, now, r->lifetime_s);
 		}
 		break;
 	case RC_OUT_UNAUTHORIZED:
@@ -269,13 +315,13 @@ int64_t rc_lifecycle_done(struct rc_lifecycle *lc, enum rc_lc_outcome out, int64
 		if (act == RC_ACT_DELETE_ORPHAN)
 			lc->orphans_pending--; /* already gone: that is what we wanted */
 		else if (act == RC_ACT_RESUME || act == RC_ACT_RENEW || act == RC_ACT_MODIFY ||
-				act == RC_ACT_DELETE)
-			lifecycle__drop_sub(lc); /* gone server-side: create a new one next */
+				act == RC_ACT_CHECK || act == RC_ACT_DELETE)
+			lifecycle__drop_sub(lc, "gone on the server"); /* create a new one next */
 		else
 			delay = lifecycle__delay(lc, now, 0, random32);
 		break;
 	case RC_OUT_RATE_LIMITED:
-		delay = retry_after_ms > 0 ? retry_after_ms : RC_LC_DEFAULT_RETRY_AFTER_MS;
+		delay = r->retry_after_ms > 0 ? r->retry_after_ms : RC_LC_DEFAULT_RETRY_AFTER_MS;
 		if (auth_call)
 			lc->auth_blocked_until = now + delay;
 		else
@@ -295,7 +341,7 @@ int64_t rc_lifecycle_done(struct rc_lifecycle *lc, enum rc_lc_outcome out, int64
 		if (act == RC_ACT_DELETE_ORPHAN)
 			lc->orphans_pending = 0; /* give up on cleaning; the limit error will say why */
 		if (act == RC_ACT_DELETE)
-			lifecycle__drop_sub(lc); /* cannot delete it: at least do not loop on it */
+			lifecycle__drop_sub(lc, "refused deletion"); /* at least do not loop on it */
 		delay = lifecycle__delay(lc, now, RC_LC_REJECTED_MIN_MS, random32);
 		break;
 	case RC_OUT_TRANSIENT:
@@ -304,7 +350,7 @@ int64_t rc_lifecycle_done(struct rc_lifecycle *lc, enum rc_lc_outcome out, int64
 			lc->orphans_pending = 0;
 		}
 		if (act == RC_ACT_DELETE && lc->transport_failed)
-			lifecycle__drop_sub(lc); /* best effort; it expires on its own */
+			lifecycle__drop_sub(lc, "refused by the channel"); /* it expires on its own */
 		delay = lifecycle__delay(lc, now, 0, random32);
 		break;
 	}
@@ -322,16 +368,25 @@ void rc_lifecycle_want_wstoken(struct rc_lifecycle *lc)
 	lc->wstoken_wanted = true;
 }
 
-void rc_lifecycle_socket_subscribed(struct rc_lifecycle *lc, bool subscribed)
+void rc_lifecycle_channel_up(struct rc_lifecycle *lc, bool keep_sub)
 {
-	lc->has_sub = subscribed;
-	lc->sub_confirmed = subscribed;
+	lc->channel_up = true;
+	if (!keep_sub)
+		lifecycle__drop_sub(lc, "ended with its connection");
 	lifecycle__derive_state(lc);
 }
 
-void rc_lifecycle_filters_changed(struct rc_lifecycle *lc)
+void rc_lifecycle_channel_down(struct rc_lifecycle *lc)
 {
-	lc->filters_dirty = true;
+	lc->channel_up = false;
+	if (rc_lifecycle_on_channel(lc, lc->in_flight))
+		lc->in_flight = RC_ACT_NONE; /* its answer went with the connection */
+	lifecycle__derive_state(lc);
+}
+
+void rc_lifecycle_set_filters_dirty(struct rc_lifecycle *lc, bool dirty)
+{
+	lc->filters_dirty = dirty;
 }
 
 void rc_lifecycle_transport_failed(struct rc_lifecycle *lc)
@@ -374,6 +429,7 @@ const char *rc_lc_action_name(enum rc_lc_action a)
 	case RC_ACT_RENEW: return "renew";
 	case RC_ACT_MODIFY: return "modify";
 	case RC_ACT_DELETE: return "delete";
+	case RC_ACT_CHECK: return "check";
 	case RC_ACT_LIST: return "list";
 	case RC_ACT_DELETE_ORPHAN: return "delete orphan";
 	case RC_ACT_WSTOKEN: return "wstoken";

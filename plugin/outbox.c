@@ -129,3 +129,20 @@ void rc_outbox_unlock(struct rc_outbox *ob)
 {
 	pthread_mutex_unlock(&ob->lock);
 }
+
+void rc_outbox_count(struct rc_outbox *ob, enum rc_counter c, uint64_t n)
+{
+	pthread_mutex_lock(&ob->lock);
+	rc_status_count(&ob->status, c, n);
+	ob->status_dirty = true;
+	pthread_mutex_unlock(&ob->lock);
+}
+
+void rc_outbox_count_drop(struct rc_outbox *ob, enum rc_drop_cause cause, uint64_t n)
+{
+	pthread_mutex_lock(&ob->lock);
+	for (uint64_t i = 0; i < n; i++)
+		rc_status_count_drop(&ob->status, cause);
+	ob->status_dirty = true;
+	pthread_mutex_unlock(&ob->lock);
+}

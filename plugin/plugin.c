@@ -15,12 +15,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <curl/curl.h>
 #include <mosquitto_broker.h>
 #include <mosquitto_plugin.h>
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
+#include "rc_clock.h"
 #include "rc_config.h"
 #include "rc_outbox.h"
 #include "rc_worker.h"
@@ -38,15 +38,14 @@ struct rc_plugin {
 	char *status_topic;
 	int last_state;            /* -1 unknown, 0 offline, 1 online */
 	int64_t status_published_at;
+
+	/* What init got as far as, so that one teardown undoes exactly that. */
+	bool cfg_parsed;
+	bool curl_ready;
+	bool outbox_ready;
+	bool tick_registered;
+	bool reload_registered;
 };
-
-static int64_t plugin__wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int plugin__log_level(enum rc_log_level l)
 {
@@ -106,7 +105,7 @@ static bool plugin__publish_message(struct rc_plugin *p, const struct rc_outbox_
 
 static void plugin__flush_status(struct rc_plugin *p, bool force)
 {
-	int64_t now = plugin__wall_ms();
+	int64_t now = rc_clock_wall_ms();
 	char *status = NULL;
 	size_t len = 0;
 	int online;
@@ -161,14 +160,10 @@ static void plugin__drain(struct rc_plugin *p, bool publish)
 		rc_outbox_msg_free(msgs);
 		msgs = next;
 	}
-	if (published > 0 || failed > 0) {
-		rc_outbox_lock(&p->outbox);
-		p->outbox.status.published += published;
-		for (uint64_t i = 0; i < failed; i++)
-			rc_status_count_drop(&p->outbox.status, RC_DROP_PUBLISH_FAILED);
-		p->outbox.status_dirty = true;
-		rc_outbox_unlock(&p->outbox);
-	}
+	if (published > 0)
+		rc_outbox_count(&p->outbox, RC_COUNT_PUBLISHED, published);
+	if (failed > 0)
+		rc_outbox_count_drop(&p->outbox, RC_DROP_PUBLISH_FAILED, failed);
 	if (publish)
 		plugin__flush_status(p, false);
 }
@@ -202,14 +197,44 @@ static int plugin__on_reload(int event, void *event_data, void *userdata)
 	return MOSQ_ERR_SUCCESS;
 }
 
-static void plugin__free(struct rc_plugin *p)
+/* Undoes whatever init got as far as (the one cleanup path for a failed init and for
+ * the broker's cleanup): unregisters the callbacks, stops the worker (which deletes or
+ * keeps the subscription within a few seconds), logs and frees what it left behind. */
+static void plugin__teardown(struct rc_plugin *p)
 {
 	if (p == NULL)
 		return;
+	if (p->tick_registered)
+		mosquitto_callback_unregister(p->id, MOSQ_EVT_TICK, plugin__on_tick, NULL);
+	if (p->reload_registered)
+		mosquitto_callback_unregister(p->id, MOSQ_EVT_RELOAD, plugin__on_reload, NULL);
+	if (p->worker != NULL)
+		rc_worker_stop(p->worker);
+	if (p->outbox_ready) {
+		plugin__drain(p, false);
+		rc_outbox_destroy(&p->outbox);
+	}
+	if (p->curl_ready)
+		curl_global_cleanup();
 	free(p->state_topic);
 	free(p->status_topic);
-	rc_config_free(&p->cfg);
+	if (p->cfg_parsed)
+		rc_config_free(&p->cfg);
 	free(p);
+}
+
+static int plugin__register(struct rc_plugin *p, int event, MOSQ_FUNC_generic_callback cb,
+		const char *name, bool *registered)
+{
+	int rc = mosquitto_callback_register(p->id, event, cb, NULL, p);
+
+	if (rc != MOSQ_ERR_SUCCESS) {
+		mosquitto_log_printf(MOSQ_LOG_ERR, "ringcentral: Error: cannot register the %s callback: %s",
+				name, mosquitto_strerror(rc));
+		return rc;
+	}
+	*registered = true;
+	return MOSQ_ERR_SUCCESS;
 }
 
 RC_EXPORT int mosquitto_plugin_version(int supported_version_count, const int *supported_versions)
@@ -227,39 +252,36 @@ RC_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **us
 	struct rc_option *opts = calloc((size_t)(option_count > 0 ? option_count : 1), sizeof(*opts));
 	char err[512] = "";
 	sigset_t block, old;
+	int rc = MOSQ_ERR_NOMEM;
 
-	if (p == NULL || opts == NULL) {
-		free(p);
-		free(opts);
-		return MOSQ_ERR_NOMEM;
-	}
+	if (p == NULL || opts == NULL)
+		goto error;
+	p->id = identifier;
+	p->last_state = -1;
 	for (int i = 0; i < option_count; i++) {
 		opts[i].key = options[i].key;
 		opts[i].value = options[i].value;
 	}
-	int rc = rc_config_parse(&p->cfg, opts, option_count, plugin__config_warning, NULL,
-			err, sizeof(err));
-	free(opts);
-	if (rc != 0) {
+	if (rc_config_parse(&p->cfg, opts, option_count, plugin__config_warning, NULL,
+			err, sizeof(err)) != 0) {
 		mosquitto_log_printf(MOSQ_LOG_ERR, "ringcentral: Error: %s", err);
-		free(p);
-		return MOSQ_ERR_INVAL;
+		rc = MOSQ_ERR_INVAL;
+		goto error;
 	}
-	p->id = identifier;
-	p->last_state = -1;
+	p->cfg_parsed = true;
 	if (asprintf(&p->state_topic, "%s/bridge/state", p->cfg.topic_prefix) < 0 ||
 			asprintf(&p->status_topic, "%s/bridge/status", p->cfg.topic_prefix) < 0) {
 		p->state_topic = p->status_topic = NULL;
-		plugin__free(p);
-		return MOSQ_ERR_NOMEM;
+		goto error;
 	}
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
-			rc_outbox_init(&p->outbox, RC_OUTBOX_CAPACITY) != 0) {
-		plugin__free(p);
-		return MOSQ_ERR_UNKNOWN;
-	}
-	p->outbox.status.transport = p->cfg.transport == RC_TRANSPORT_PUBNUB ? "pubnub" : "websocket";
-	p->outbox.status.started_at_ms = plugin__wall_ms();
+	rc = MOSQ_ERR_UNKNOWN;
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		goto error;
+	p->curl_ready = true;
+	if (rc_outbox_init(&p->outbox, RC_OUTBOX_CAPACITY) != 0)
+		goto error;
+	p->outbox_ready = true;
+	p->outbox.status.started_at_ms = rc_clock_wall_ms();
 
 	/* The broker expects its own thread to receive INT/TERM/HUP/USR1/USR2. */
 	sigemptyset(&block);
@@ -274,34 +296,29 @@ RC_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **us
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (p->worker == NULL) {
 		mosquitto_log_printf(MOSQ_LOG_ERR, "ringcentral: Error: %s", err);
-		rc_outbox_destroy(&p->outbox);
-		curl_global_cleanup();
-		plugin__free(p);
-		return MOSQ_ERR_UNKNOWN;
+		goto error;
 	}
-	mosquitto_callback_register(identifier, MOSQ_EVT_TICK, plugin__on_tick, NULL, p);
-	mosquitto_callback_register(identifier, MOSQ_EVT_RELOAD, plugin__on_reload, NULL, p);
+	if ((rc = plugin__register(p, MOSQ_EVT_TICK, plugin__on_tick, "tick",
+			&p->tick_registered)) != MOSQ_ERR_SUCCESS ||
+			(rc = plugin__register(p, MOSQ_EVT_RELOAD, plugin__on_reload, "reload",
+			&p->reload_registered)) != MOSQ_ERR_SUCCESS)
+		goto error;
 	mosquitto_log_printf(MOSQ_LOG_NOTICE, "ringcentral: started (%s transport, server %s)",
 			p->outbox.status.transport, p->cfg.server);
+	free(opts);
 	*userdata = p;
 	return MOSQ_ERR_SUCCESS;
+
+error:
+	free(opts);
+	plugin__teardown(p);
+	return rc;
 }
 
 RC_EXPORT int mosquitto_plugin_cleanup(void *userdata, struct mosquitto_opt *options, int option_count)
 {
-	struct rc_plugin *p = userdata;
-
 	(void)options;
 	(void)option_count;
-	if (p == NULL)
-		return MOSQ_ERR_SUCCESS;
-	mosquitto_callback_unregister(p->id, MOSQ_EVT_TICK, plugin__on_tick, NULL);
-	mosquitto_callback_unregister(p->id, MOSQ_EVT_RELOAD, plugin__on_reload, NULL);
-	rc_worker_stop(p->worker);
-	p->worker = NULL;
-	plugin__drain(p, false);
-	rc_outbox_destroy(&p->outbox);
-	curl_global_cleanup();
-	plugin__free(p);
+	plugin__teardown(userdata);
 	return MOSQ_ERR_SUCCESS;
 }

@@ -7,15 +7,14 @@
 #include <unistd.h>
 #include <json-c/json.h>
 #include "rc_state_file.h"
+#include "rc_strlist.h"
 
 #define RC_STATE_FILE_MAX (1024 * 1024)
 
 void rc_saved_state_clear(struct rc_saved_state *s)
 {
 	free(s->subscription_id);
-	for (size_t i = 0; i < s->n_event_filters; i++)
-		free(s->event_filters[i]);
-	free(s->event_filters);
+	rc_strlist_free(s->event_filters);
 	free(s->address);
 	*s = (struct rc_saved_state){0};
 }

@@ -71,6 +71,20 @@ void rc_status_set_error(struct rc_status *s, const char *fmt, ...)
 	va_end(ap);
 }
 
+void rc_status_count(struct rc_status *s, enum rc_counter c, uint64_t n)
+{
+	switch (c) {
+	case RC_COUNT_RECEIVED: s->received += n; break;
+	case RC_COUNT_PUBLISHED: s->published += n; break;
+	case RC_COUNT_DUPLICATES: s->duplicates += n; break;
+	case RC_COUNT_RENEWALS: s->renewals += n; break;
+	case RC_COUNT_RECREATIONS: s->recreations += n; break;
+	case RC_COUNT_RECONNECTS: s->reconnects += n; break;
+	case RC_COUNT_RECOVERIES: s->recoveries += n; break;
+	case RC_COUNT_RECOVERY_FAILURES: s->recovery_failures += n; break;
+	}
+}
+
 void rc_status_count_drop(struct rc_status *s, enum rc_drop_cause c)
 {
 	if ((unsigned)c >= RC_DROP_CAUSE_COUNT)

@@ -119,15 +119,16 @@ enum rc_wsg_result rc_wsg_parse(const char *buf, size_t len, struct rc_wsg_frame
 	return RC_WSG_OK;
 }
 
-int rc_wsg_recovery_state(const struct rc_wsg_frame *f)
+enum rc_wsg_recovery rc_wsg_recovery_state(const struct rc_wsg_frame *f)
 {
 	json_object *v;
 
 	if (f->type != RC_WSG_CONNECTION_DETAILS || !json_object_is_type(f->body, json_type_object) ||
 			!json_object_object_get_ex(f->body, "recoveryState", &v) ||
 			!json_object_is_type(v, json_type_string))
-		return -1;
-	return strcmp(json_object_get_string(v), "Successful") == 0 ? 1 : 0;
+		return RC_WSG_RECOVERY_NONE;
+	return strcmp(json_object_get_string(v), "Successful") == 0 ? RC_WSG_RECOVERY_SUCCESSFUL :
+			RC_WSG_RECOVERY_FAILED;
 }
 
 static char *wsg__render(json_object *frame)

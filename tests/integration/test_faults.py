@@ -223,7 +223,9 @@ def test_server_errors_resets_and_stalls_recover():
                 assert took < 60
                 sim.clear_faults()  # resets pooled retries did not consume
                 status = w.wait_status(lambda s: s["state"] == "online" and s["subscription_id"])
-                assert status["subscription_id"] == sim.live_subscriptions()[-1]["id"]
+                # (A stalled create may still have made a subscription after the plugin
+                # gave up on it: that one is not the plugin's to know.)
+                assert status["subscription_id"] in [s["id"] for s in sim.live_subscriptions()]
         flow.check(w, "503, resets and a stall on create")
         assert len(sim.live_subscriptions()) >= 1
 

@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include "rc_test.h"
 #include "rc_config.h"
+#include "rc_strlist.h"
 
 #define MAX_OPTS 64
 #define SECRET "Cl1entS3cretValue"
@@ -630,14 +631,14 @@ static void test_filters_load_file(void)
 	CU_ASSERT_STRING_EQUAL(f[2], "/a#b");
 	CU_ASSERT_STRING_EQUAL(f[3], "/no-final-newline");
 	CU_ASSERT_PTR_NULL(f[4]);
-	rc_filters_free(f);
+	rc_strlist_free(f);
 
 	const char *empty = tmp_file(&t, "empty", "", 0644);
 	CU_ASSERT_EQUAL(rc_filters_load_file(empty, &f, &n, err, sizeof(err)), 0);
 	CU_ASSERT_EQUAL(n, 0);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
 	CU_ASSERT_PTR_NULL(f[0]);
-	rc_filters_free(f);
+	rc_strlist_free(f);
 
 	const char *bad = tmp_file(&t, "bad", "# ok\n/ok\n\n  relative/path\n", 0644);
 	f = (char **)&n; /* must be reset on failure */
@@ -692,8 +693,8 @@ static void test_filters_effective(void)
 	CU_ASSERT_EQUAL_FATAL(rc_filters_effective(&cfg, &g, &ng, err, sizeof(err)), 0);
 	CU_ASSERT_EQUAL_FATAL(ng, 3);
 	CU_ASSERT_STRING_EQUAL(g[2], "/e");
-	CU_ASSERT_FALSE(rc_filters_equal(f, n, g, ng));
-	rc_filters_free(g);
+	CU_ASSERT_FALSE(rc_strlist_same_set(f, n, g, ng));
+	rc_strlist_free(g);
 
 	/* A broken file now: an error, the old set is the caller's to keep. */
 	tmp_file(&t, "filters", "/ok\nbroken\n", 0644);
@@ -701,7 +702,7 @@ static void test_filters_effective(void)
 	CU_ASSERT_EQUAL(rc_filters_effective(&cfg, &g, &ng, err, sizeof(err)), -1);
 	CU_ASSERT_PTR_NULL(g);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, ":2: event filter must start with '/'"));
-	rc_filters_free(f);
+	rc_strlist_free(f);
 	rc_config_free(&cfg);
 
 	/* Only a file, which is then emptied: the effective set is empty, an error. */
@@ -732,21 +733,21 @@ static void test_filters_equal(void)
 	char *e[] = { "/a", "/a", "/b", NULL };
 	char *f[] = { "/a", "/a", NULL };
 
-	CU_ASSERT_TRUE(rc_filters_equal(a, 3, a, 3));
-	CU_ASSERT_TRUE(rc_filters_equal(a, 3, b, 3));
-	CU_ASSERT_TRUE(rc_filters_equal(b, 3, a, 3));
-	CU_ASSERT_FALSE(rc_filters_equal(a, 3, c, 3));
-	CU_ASSERT_FALSE(rc_filters_equal(c, 3, a, 3));
-	CU_ASSERT_FALSE(rc_filters_equal(a, 3, d, 2));
-	CU_ASSERT_FALSE(rc_filters_equal(d, 2, a, 3));
-	CU_ASSERT_TRUE(rc_filters_equal(d, 2, e, 3));  /* sets: duplicates do not count */
-	CU_ASSERT_FALSE(rc_filters_equal(e, 3, a, 3)); /* same size, different sets */
-	CU_ASSERT_FALSE(rc_filters_equal(a, 3, e, 3));
-	CU_ASSERT_FALSE(rc_filters_equal(f, 2, d, 2));
-	CU_ASSERT_TRUE(rc_filters_equal(NULL, 0, NULL, 0));
-	CU_ASSERT_FALSE(rc_filters_equal(a, 1, NULL, 0));
-	CU_ASSERT_FALSE(rc_filters_equal(NULL, 0, a, 1));
-	rc_filters_free(NULL);
+	CU_ASSERT_TRUE(rc_strlist_same_set(a, 3, a, 3));
+	CU_ASSERT_TRUE(rc_strlist_same_set(a, 3, b, 3));
+	CU_ASSERT_TRUE(rc_strlist_same_set(b, 3, a, 3));
+	CU_ASSERT_FALSE(rc_strlist_same_set(a, 3, c, 3));
+	CU_ASSERT_FALSE(rc_strlist_same_set(c, 3, a, 3));
+	CU_ASSERT_FALSE(rc_strlist_same_set(a, 3, d, 2));
+	CU_ASSERT_FALSE(rc_strlist_same_set(d, 2, a, 3));
+	CU_ASSERT_TRUE(rc_strlist_same_set(d, 2, e, 3));  /* sets: duplicates do not count */
+	CU_ASSERT_FALSE(rc_strlist_same_set(e, 3, a, 3)); /* same size, different sets */
+	CU_ASSERT_FALSE(rc_strlist_same_set(a, 3, e, 3));
+	CU_ASSERT_FALSE(rc_strlist_same_set(f, 2, d, 2));
+	CU_ASSERT_TRUE(rc_strlist_same_set(NULL, 0, NULL, 0));
+	CU_ASSERT_FALSE(rc_strlist_same_set(a, 1, NULL, 0));
+	CU_ASSERT_FALSE(rc_strlist_same_set(NULL, 0, a, 1));
+	rc_strlist_free(NULL);
 }
 
 /* ---------------------------------------------------------------- simple values */
@@ -1155,7 +1156,7 @@ int main(void)
 		{ "filters_file option", test_filters_file_option },
 		{ "rc_filters_load_file", test_filters_load_file },
 		{ "rc_filters_effective", test_filters_effective },
-		{ "rc_filters_equal", test_filters_equal },
+		{ "rc_strlist_same_set", test_filters_equal },
 		{ "transport", test_transport },
 		{ "integer options", test_integers },
 		{ "topic_prefix", test_topic_prefix },

@@ -23,14 +23,14 @@ static void test_connection_details(void)
 	CU_ASSERT_EQUAL(f.status, 200);
 	CU_ASSERT_STRING_EQUAL(f.wsc_token, "tok-1");
 	CU_ASSERT_EQUAL(f.wsc_sequence, 1);
-	CU_ASSERT_EQUAL(rc_wsg_recovery_state(&f), -1);
+	CU_ASSERT_EQUAL(rc_wsg_recovery_state(&f), RC_WSG_RECOVERY_NONE);
 	rc_wsg_frame_clear(&f);
 
 	CU_ASSERT_EQUAL_FATAL(parse("[{\"type\":\"ConnectionDetails\"},{\"recoveryState\":\"Successful\"}]", &f), RC_WSG_OK);
-	CU_ASSERT_EQUAL(rc_wsg_recovery_state(&f), 1);
+	CU_ASSERT_EQUAL(rc_wsg_recovery_state(&f), RC_WSG_RECOVERY_SUCCESSFUL);
 	rc_wsg_frame_clear(&f);
 	CU_ASSERT_EQUAL_FATAL(parse("[{\"type\":\"ConnectionDetails\"},{\"recoveryState\":\"Failed\"}]", &f), RC_WSG_OK);
-	CU_ASSERT_EQUAL(rc_wsg_recovery_state(&f), 0);
+	CU_ASSERT_EQUAL(rc_wsg_recovery_state(&f), RC_WSG_RECOVERY_FAILED);
 	rc_wsg_frame_clear(&f);
 }
 

@@ -1,0 +1,115 @@
+/* sink.c - the transports' door to the pipeline, the outbox and the status (see rc_sink.h). */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include "rc_sink.h"
+
+#define SINK_DROP_LOG_INTERVAL_MS 60000
+
+int rc_sink_init(struct rc_sink *s, const struct rc_config *cfg, struct rc_outbox *outbox,
+		size_t dedupe_capacity)
+{
+	*s = (struct rc_sink){ .outbox = outbox };
+	return rc_pipeline_init(&s->pipeline, cfg, dedupe_capacity);
+}
+
+void rc_sink_destroy(struct rc_sink *s)
+{
+	rc_pipeline_destroy(&s->pipeline);
+}
+
+static void sink__log_drop(struct rc_sink *s, enum rc_drop_cause cause, const char *detail,
+		int64_t now)
+{
+	s->drops_since_log[cause]++;
+	/* Once per cause per minute: a flood of bad input must not flood the log. */
+	if (s->drop_logged_at[cause] != 0 && now - s->drop_logged_at[cause] < SINK_DROP_LOG_INTERVAL_MS)
+		return;
+	rc_outbox_log(s->outbox, RC_LOG_WARNING,
+			"ringcentral: skipped %" PRIu64 " notification(s): %s%s%s",
+			s->drops_since_log[cause], rc_drop_cause_name(cause),
+			detail[0] ? " event=" : "", detail);
+	s->drop_logged_at[cause] = now;
+	s->drops_since_log[cause] = 0;
+}
+
+void rc_sink_drop(struct rc_sink *s, enum rc_drop_cause cause, const char *detail, int64_t now)
+{
+	rc_outbox_lock(s->outbox);
+	rc_status_count(&s->outbox->status, RC_COUNT_RECEIVED, 1);
+	rc_status_count_drop(&s->outbox->status, cause);
+	s->outbox->status_dirty = true;
+	rc_outbox_unlock(s->outbox);
+	sink__log_drop(s, cause, detail, now);
+}
+
+void rc_sink_deliver(struct rc_sink *s, const char *str, size_t len, json_object *obj,
+		int64_t now)
+{
+	struct rc_outbox_msg *m = NULL;
+	enum rc_drop_cause cause = RC_DROP_BAD_PAYLOAD;
+	char detail[96];
+	enum rc_pipeline_result pr;
+
+	detail[0] = '\0';
+	pr = rc_pipeline_process(&s->pipeline, str, len, obj, &m, &cause, detail, sizeof(detail));
+
+	/* One lock for the counters of this notification, whatever became of it. */
+	rc_outbox_lock(s->outbox);
+	rc_status_count(&s->outbox->status, RC_COUNT_RECEIVED, 1);
+	if (pr == RC_PIPE_DUPLICATE)
+		rc_status_count(&s->outbox->status, RC_COUNT_DUPLICATES, 1);
+	else if (pr == RC_PIPE_DROP)
+		rc_status_count_drop(&s->outbox->status, cause);
+	s->outbox->status_dirty = true;
+	rc_outbox_unlock(s->outbox);
+
+	if (pr == RC_PIPE_DROP)
+		sink__log_drop(s, cause, detail, now);
+	else if (pr == RC_PIPE_PUBLISH && !rc_outbox_push(s->outbox, m))
+		/* Cannot happen while the transports wait for room; counted if it ever does. */
+		rc_outbox_count_drop(s->outbox, RC_DROP_NOMEM, 1);
+}
+
+size_t rc_sink_room(struct rc_sink *s)
+{
+	return rc_outbox_room(s->outbox);
+}
+
+int rc_sink_set_key(struct rc_sink *s, const char *b64)
+{
+	return rc_pipeline_set_key(&s->pipeline, b64);
+}
+
+void rc_sink_count(struct rc_sink *s, enum rc_counter c)
+{
+	rc_outbox_count(s->outbox, c, 1);
+}
+
+void rc_sink_log(struct rc_sink *s, enum rc_log_level level, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	rc_outbox_log(s->outbox, level, "ringcentral: %s", line);
+}
+
+void rc_sink_error(struct rc_sink *s, enum rc_log_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s->error, sizeof(s->error), fmt, ap);
+	va_end(ap);
+	s->has_error = true;
+	s->changed = true;
+	rc_outbox_log(s->outbox, level, "ringcentral: %s", s->error);
+}
+
+void rc_sink_changed(struct rc_sink *s)
+{
+	s->changed = true;
+}

@@ -1,0 +1,78 @@
+/* subscription.c - taking the server's word on our subscription (see rc_subscription.h). */
+#include <stdio.h>
+#include <string.h>
+#include "rc_strlist.h"
+#include "rc_subscription.h"
+
+static long subscription__lifetime(const struct rc_subscription *s, int64_t wall_now)
+{
+	if (s->expires_in > 0)
+		return s->expires_in;
+	int64_t left = (s->expiration_ms - wall_now) / 1000;
+	return left > 1 ? (long)left : 1;
+}
+
+enum rc_lc_outcome rc_sub_adopt(struct rc_sub_slot *slot, enum rc_lc_action act,
+		const char *json, size_t len, char *const *sent, size_t n_sent,
+		struct rc_sink *sink, int64_t wall_now, long *lifetime_s, char *what, size_t what_len)
+{
+	struct rc_subscription s = {0};
+
+	if (json == NULL || rc_subscription_parse(json, len, &s) != 0) {
+		snprintf(what, what_len, "unreadable subscription answer");
+		rc_subscription_clear(&s);
+		return RC_OUT_TRANSIENT;
+	}
+	if (s.status != NULL && strcmp(s.status, "Active") != 0) {
+		snprintf(what, what_len, "subscription status %s", s.status);
+		rc_subscription_clear(&s);
+		return RC_OUT_NOT_FOUND;
+	}
+	if (act == RC_ACT_CREATE || act == RC_ACT_MODIFY) {
+		char **copy = rc_strlist_copy(sent, n_sent);
+		if (copy == NULL) {
+			snprintf(what, what_len, "out of memory");
+			rc_subscription_clear(&s);
+			return RC_OUT_TRANSIENT;
+		}
+		rc_strlist_free(slot->accepted);
+		slot->accepted = copy;
+		slot->n_accepted = n_sent;
+	}
+	*lifetime_s = subscription__lifetime(&s, wall_now);
+	if (act == RC_ACT_CREATE && slot->ever)
+		rc_sink_count(sink, RC_COUNT_RECREATIONS);
+	if (act == RC_ACT_RENEW || act == RC_ACT_MODIFY)
+		rc_sink_count(sink, RC_COUNT_RENEWALS);
+	if (rc_sink_set_key(sink, s.encryption ? s.encryption_key : NULL) != 0)
+		rc_sink_log(sink, RC_LOG_ERR, "subscription %s has an unusable encryption key", s.id);
+	/* What the server refused is worth a line when it was asked for, not at every renewal. */
+	for (size_t i = 0; i < s.n_disabled && act != RC_ACT_RENEW && act != RC_ACT_CHECK; i++)
+		rc_sink_log(sink, RC_LOG_WARNING, "the server disabled event filter %s: %s",
+				s.disabled[i].filter, s.disabled[i].reason ? s.disabled[i].reason : "no reason given");
+	rc_subscription_clear(&slot->sub);
+	slot->sub = s;
+	slot->ever = true;
+	rc_sink_log(sink, act == RC_ACT_CHECK ? RC_LOG_INFO : RC_LOG_NOTICE,
+			"%s ok: subscription %s expires %s", rc_lc_action_name(act), slot->sub.id,
+			slot->sub.expiration_time != NULL ? slot->sub.expiration_time : "?");
+	rc_sink_changed(sink);
+	return RC_OUT_OK;
+}
+
+void rc_sub_forget(struct rc_sub_slot *slot)
+{
+	rc_subscription_clear(&slot->sub);
+}
+
+bool rc_sub_filters_differ(const struct rc_sub_slot *slot, char *const *desired, size_t n)
+{
+	return !rc_strlist_same_set(desired, n, slot->accepted, slot->n_accepted);
+}
+
+void rc_sub_slot_free(struct rc_sub_slot *slot)
+{
+	rc_subscription_clear(&slot->sub);
+	rc_strlist_free(slot->accepted);
+	*slot = (struct rc_sub_slot){0};
+}
