@@ -21,6 +21,7 @@
 #include "rc_topic.h"
 
 #define RC_SECRET_FILE_MAX (64 * 1024)
+#define RC_CONFIG_DEFAULT_PREFIX "ringcentral"
 
 /* The options that may be given once only, as bits in a "seen" mask. */
 enum config_once {
@@ -327,6 +328,9 @@ static int config__topic_prefix(struct config_parser *p, const char *value)
 
 	if (value[0] == '/' || value[strlen(value) - 1] == '/')
 		return config__fail(p, "topic_prefix", "must not start or end with '/', got '%s'", value);
+	if (value[0] == '$')
+		return config__fail(p, "topic_prefix", "must not start with '$' (the broker's topics), "
+				"got '%s'", value);
 	if (r != RC_TOPIC_OK)
 		return config__fail(p, "topic_prefix", "%s, got '%s'",
 				r == RC_TOPIC_BAD_UTF8 ? "must be valid UTF-8 without control characters" :
@@ -557,6 +561,14 @@ static int config__check_whole(struct config_parser *p)
 	} else {
 		return config__fail(p, "jwt", "required: give jwt/jwt_file, or username and password");
 	}
+	/* Here rather than per topic_map line: topic_prefix may come after those lines. */
+	for (size_t i = 0; i < c->n_topic_map; i++) {
+		char detail[256];
+		const char *prefix = c->topic_prefix != NULL ? c->topic_prefix : RC_CONFIG_DEFAULT_PREFIX;
+		if (rc_topic_template_reserved_check(c->topic_map[i].tmpl, prefix, detail,
+				sizeof(detail)) != 0)
+			return config__fail(p, "topic_map", "%s", detail);
+	}
 	/* The filters file was loaded (and its errors reported) when it was read. */
 	if (c->n_event_filters + p->n_file_filters == 0)
 		return config__fail(p, "event_filter",
@@ -588,7 +600,7 @@ static int config__default_strings(struct config_parser *p)
 	if ((c->server == NULL && (c->server = strdup("https://platform.ringcentral.com")) == NULL) ||
 			(c->pubnub_origin == NULL &&
 			 (c->pubnub_origin = strdup("https://ringcentral.pubnubapi.com")) == NULL) ||
-			(c->topic_prefix == NULL && (c->topic_prefix = strdup("ringcentral")) == NULL))
+			(c->topic_prefix == NULL && (c->topic_prefix = strdup(RC_CONFIG_DEFAULT_PREFIX)) == NULL))
 		return config__fail(p, "server", "out of memory");
 	return 0;
 }

@@ -65,6 +65,7 @@ static enum rc_drop_cause pipeline__topic_cause(enum rc_topic_result r)
 	case RC_TOPIC_EMPTY_LEVEL: return RC_DROP_TOPIC_EMPTY_LEVEL;
 	case RC_TOPIC_DOT_LEVEL: return RC_DROP_TOPIC_DOT_LEVEL;
 	case RC_TOPIC_TOO_LONG: return RC_DROP_TOPIC_TOO_LONG;
+	case RC_TOPIC_RESERVED: return RC_DROP_TOPIC_RESERVED;
 	default: return RC_DROP_NOMEM;
 	}
 }

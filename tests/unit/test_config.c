@@ -927,6 +927,37 @@ static void test_topic_map(void)
 	CU_ASSERT_TRUE(with_fails("topic_map", "/a/{x} t/#", "topic_map", NULL));
 }
 
+/* <prefix>/bridge/ and $ topics are not for notifications: a template whose literal text
+ * lands there is refused with one line naming the option, whichever order the lines
+ * come in (topic_prefix after topic_map too). */
+static void test_topic_map_reserved(void)
+{
+	struct opts o;
+	struct rc_config cfg;
+	struct warnings w = { 0, "" };
+
+	CU_ASSERT_TRUE(with_fails("topic_map", "/a/{x} ringcentral/bridge/{x}", "topic_map",
+			"reserved"));
+	CU_ASSERT_TRUE(with_fails("topic_map", "/a/{x} ringcentral/bridge", "topic_map", "reserved"));
+	CU_ASSERT_TRUE(with_fails("topic_map", "/a/{x} {x}/bridge/state", "topic_map", "reserved"));
+	CU_ASSERT_TRUE(with_fails("topic_map", "/a/{x} $SYS/{x}", "topic_map", "'$'"));
+
+	base_jwt(&o);
+	add(&o, "topic_map", "/a/{x} home/bridge/{x}");
+	add(&o, "topic_prefix", "home");
+	CU_ASSERT_TRUE(parse_fails(&o, "topic_map", "'home/bridge'"));
+
+	/* A capture that could read "bridge" is accepted: that event is dropped at run time. */
+	base_jwt(&o);
+	add(&o, "topic_map", "/a/{x} ringcentral/{x}/state");
+	add(&o, "topic_map", "/b/{x} home/bridge/{x}");
+	if (parse_ok(&o, &cfg, &w) == 0) {
+		CU_ASSERT_EQUAL(cfg.n_topic_map, 2);
+		rc_config_free(&cfg);
+	}
+	CU_ASSERT_TRUE(with_fails("topic_prefix", "$SYS", "topic_prefix", "'$'"));
+}
+
 static void test_payload(void)
 {
 	struct rc_config cfg;
@@ -1160,6 +1191,7 @@ int main(void)
 		{ "integer options", test_integers },
 		{ "topic_prefix", test_topic_prefix },
 		{ "topic_map", test_topic_map },
+		{ "topic_map reserved topics", test_topic_map_reserved },
 		{ "payload", test_payload },
 		{ "qos", test_qos },
 		{ "retain", test_retain },

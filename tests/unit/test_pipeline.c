@@ -243,6 +243,31 @@ static void test_topic_map_and_excerpt(void)
 	CU_ASSERT_STRING_EQUAL(detail, "/a/?+");
 }
 
+/* An event naming the plugin's own topics is dropped under its own cause, and does not
+ * mark its uuid as delivered. */
+static void test_reserved_topic_dropped(void)
+{
+	static const char *const events[] = {
+		"{\"uuid\":\"r1\",\"event\":\"/restapi/v1.0/bridge/state\"}",
+		"{\"uuid\":\"r1\",\"event\":\"https://host/restapi/v1.0/bridge/status?x=1\"}",
+		"{\"uuid\":\"r1\",\"event\":\"/restapi/v1.0/bridge\"}",
+	};
+	struct rc_outbox_msg *m = NULL;
+	enum rc_drop_cause cause = RC_DROP_CAUSE_COUNT;
+	char detail[96];
+
+	reset();
+	rc_pipeline_set_key(&p, NULL);
+	for (size_t i = 0; i < sizeof(events) / sizeof(events[0]); i++) {
+		CU_ASSERT_EQUAL(rc_pipeline_process(&p, events[i], strlen(events[i]), NULL, &m, &cause,
+				detail, sizeof(detail)), RC_PIPE_DROP);
+		CU_ASSERT_EQUAL(cause, RC_DROP_TOPIC_RESERVED);
+		CU_ASSERT_PTR_NULL(m);
+		CU_ASSERT_PTR_NOT_NULL(strstr(detail, "bridge"));
+	}
+	CU_ASSERT_EQUAL(rc_dedupe_count(p.dedupe), 0);
+}
+
 int main(void)
 {
 	static const struct rc_test_case cases[] = {
@@ -254,6 +279,7 @@ int main(void)
 		{ "unencrypted string", test_unencrypted_string },
 		{ "unencrypted object", test_unencrypted_object },
 		{ "topic map and excerpt", test_topic_map_and_excerpt },
+		{ "reserved topic dropped", test_reserved_topic_dropped },
 		{ NULL, NULL },
 	};
 	int rc = rc_test_run("pipeline", setup, NULL, cases);

