@@ -82,8 +82,8 @@ int rc_subscription_list_parse(const char *json, size_t len, struct rc_subscript
 /* ---- Errors ---- */
 
 struct rc_api_error {
-	char code[64];      /* errorCode, or OAuth "error", or "" */
-	char message[256];  /* message / error_description, truncated */
+	char code[64];      /* errorCode, or OAuth "error", or ""; escaped by rc_logsafe() */
+	char message[256];  /* message / error_description, escaped and bounded by rc_logsafe() */
 };
 
 /* Fills e from an error body of either shape; never fails (empty fields if unknown). */

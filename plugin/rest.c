@@ -13,6 +13,7 @@
 #include <curl/curl.h>
 #include <json-c/json.h>
 #include <openssl/crypto.h>
+#include "rc_logsafe.h"
 #include "rc_rest.h"
 
 /* ---- helpers ---- */
@@ -106,24 +107,6 @@ static void rest__free_escaped(char *s)
 		OPENSSL_cleanse(s, strlen(s));
 		curl_free(s);
 	}
-}
-
-/* Copies src into dst (size n), cut at a UTF-8 character boundary and with control
- * characters replaced, because error texts end up in log lines and the status JSON. */
-static void rest__copy_text(char *dst, size_t n, const char *src)
-{
-	size_t len = strlen(src);
-
-	if (len >= n) {
-		len = n - 1;
-		while (len > 0 && ((unsigned char)src[len] & 0xC0) == 0x80)
-			len--;   /* src[len] would be a continuation byte: back up to a lead byte */
-	}
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)src[i];
-		dst[i] = (c < 0x20 || c == 0x7F) ? ' ' : (char)c;
-	}
-	dst[len] = '\0';
 }
 
 /* ---- OAuth ---- */
@@ -546,10 +529,11 @@ void rc_api_error_parse(const char *json, size_t len, struct rc_api_error *e)
 		if (!message)
 			message = rest__str(root, "error_description");
 	}
+	/* Escaped here, once: these texts end up in log lines and the status JSON. */
 	if (code)
-		rest__copy_text(e->code, sizeof(e->code), code);
+		rc_logsafe_str(e->code, sizeof(e->code), code);
 	if (message)
-		rest__copy_text(e->message, sizeof(e->message), message);
+		rc_logsafe_str(e->message, sizeof(e->message), message);
 	json_object_put(root);
 }
 

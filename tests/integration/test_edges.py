@@ -80,9 +80,39 @@ def test_reserved_topic_map_refused_at_start():
                 b.stop()
 
 
+# ---- 9: server text in the log ------------------------------------------------------------
+FORGED_EVENT = "/restapi/v1.0/x/\x1b[2J\nringcentral: FORGED line \u202e"
+
+
+def check_server_text_escaped(name, opts):
+    with Sim() as sim, Broker(opts(sim)) as broker, MqttWatcher(broker.port) as w:
+        w.wait_state("ringcentral", "online", 30)
+        sim.notify(FORGED_EVENT, subscription_id=live_subscription(sim))
+        w.wait_status(lambda s: s.get("drop_causes", {}).get("topic_bad_utf8") == 1, 20,
+                      what="topic_bad_utf8 = 1 (%s)" % name)
+        line = broker.wait_log(r"skipped 1 notification\(s\): topic_bad_utf8 event=.*")
+        assert line.group(0).endswith(
+            r"event=/restapi/v1.0/x/\x1b[2J\nringcentral: FORGED line \xe2\x80\xae"), \
+            (name, line.group(0))
+        log = broker.log_text()
+        assert "\x1b" not in log and "\u202e" not in log, name
+        assert not any(l.split(": ", 1)[-1].startswith("ringcentral: FORGED")
+                       for l in log.splitlines()), name
+
+
+def test_server_text_escaped_in_log_pubnub():
+    check_server_text_escaped(*TRANSPORTS[0])
+
+
+def test_server_text_escaped_in_log_websocket():
+    check_server_text_escaped(*TRANSPORTS[1])
+
+
 if __name__ == "__main__":
     run_tests([
         test_reserved_topics_dropped_pubnub,
         test_reserved_topics_dropped_websocket,
         test_reserved_topic_map_refused_at_start,
+        test_server_text_escaped_in_log_pubnub,
+        test_server_text_escaped_in_log_websocket,
     ])

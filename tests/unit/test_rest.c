@@ -394,11 +394,15 @@ static void test_api_errors(void)
 	api_error("", "", "");
 	api_error(NULL, "", "");
 	api_error("[]", "", "");
-	/* Control characters never reach a log line. */
+	/* Control characters never reach a log line raw: rc_logsafe() escapes them. */
 	api_error("{\"errorCode\":\"E\\n1\",\"message\":\"line1\\r\\nline2\\u001b[31m\"}",
-		"E 1", "line1  line2 [31m");
+		"E\\n1", "line1\\r\\nline2\\x1b[31m");
 
-	/* Truncation: at most 255 bytes, never half a UTF-8 character. */
+	/* Bytes that are not UTF-8 are escaped too (they were copied raw before). */
+	api_error("{\"errorCode\":\"X\xff\",\"message\":\"bad \xc3\x28 \xe2\x80\xae!\"}",
+		"X\\xff", "bad \\xc3( \\xe2\\x80\\xae!");
+
+	/* Truncation: at most 255 bytes with "...", never half a UTF-8 character. */
 	char json[2200], msg[1000];
 	size_t n = 0;
 	while (n < 600) {   /* two-byte characters: byte 255 and byte 63 are continuations */
@@ -409,16 +413,18 @@ static void test_api_errors(void)
 	snprintf(json, sizeof(json), "{\"errorCode\":\"%s\",\"message\":\"%s\"}", msg, msg);
 	struct rc_api_error e;
 	rc_api_error_parse(json, strlen(json), &e);
-	CU_ASSERT_EQUAL(strlen(e.message), 254);   /* 127 characters; 255 bytes would split one */
-	CU_ASSERT_EQUAL(memcmp(e.message, msg, 254), 0);
-	CU_ASSERT_EQUAL(strlen(e.code), 62);       /* 31 characters */
-	CU_ASSERT_EQUAL(memcmp(e.code, msg, 62), 0);
+	CU_ASSERT_EQUAL(strlen(e.message), 255);   /* 126 characters and "..." */
+	CU_ASSERT_EQUAL(memcmp(e.message, msg, 252), 0);
+	CU_ASSERT_STRING_EQUAL(e.message + 252, "...");
+	CU_ASSERT_EQUAL(strlen(e.code), 63);       /* 30 characters and "..." */
+	CU_ASSERT_EQUAL(memcmp(e.code, msg, 60), 0);
 	/* ASCII is cut at the full 255 / 63 bytes. */
 	memset(msg, 'm', 600);
 	msg[600] = '\0';
 	snprintf(json, sizeof(json), "{\"error\":\"%s\",\"error_description\":\"%s\"}", msg, msg);
 	rc_api_error_parse(json, strlen(json), &e);
 	CU_ASSERT_EQUAL(strlen(e.message), 255);
+	CU_ASSERT_STRING_EQUAL(e.message + 252, "...");
 	CU_ASSERT_EQUAL(strlen(e.code), 63);
 }
 
