@@ -29,8 +29,15 @@ struct rc_wstoken {
 	long expires_in;          /* seconds; 0 if absent */
 };
 
-/* Returns 0, or -1 (no ws_access_token, or uri not ws:// or wss://). */
+/* Returns 0, or -1 (no ws_access_token, or a uri that is not wss://, or ws:// to a host
+ * that is not loopback: rc_config_ws_url_problem()). */
 int rc_wstoken_parse(const char *json, size_t len, struct rc_wstoken *t);
+/* The same; on -1 also writes why (a one-line reason fit for the log, server text escaped
+ * by rc_logsafe(), never the token) into why (why_len bytes; NULL/0: not written), e.g.
+ * "wstoken answer refused: gateway uri 'ws://gw.example/' ws:// is only allowed to a
+ * loopback address; wss:// is required", or "unreadable wstoken answer". */
+int rc_wstoken_parse_ex(const char *json, size_t len, struct rc_wstoken *t, char *why,
+		size_t why_len);
 void rc_wstoken_clear(struct rc_wstoken *t); /* wipes and frees */
 
 /* x-www-form-urlencoded grant bodies (heap, caller frees; values percent-encoded). */

@@ -132,9 +132,31 @@ static bool config__url_has(CURLU *u, CURLUPart part)
 	return has;
 }
 
+/* The TLS scheme a URL must use, and its plain twin that only a loopback host may use:
+ * the rule for configured URLs (https/http) and for the WebSocket gateway address the
+ * server hands out (wss/ws) is the same rule, written once. */
+struct config_schemes {
+	const char *secure, *plain;
+	const char *plain_problem;   /* plain scheme to a host that is not loopback */
+	const char *other_problem;   /* any other scheme */
+	bool query_allowed;
+};
+
+static const struct config_schemes config__http = {
+	"https", "http", "http:// is only allowed to a loopback address; use https://",
+	"must be an https:// URL", false,
+};
+
+/* The gateway may hand out an address with a query; the token is appended to it. */
+static const struct config_schemes config__ws = {
+	"wss", "ws", "ws:// is only allowed to a loopback address; wss:// is required",
+	"must be a wss:// URL", true,
+};
+
 /* Returns NULL if url is acceptable, else a reason. *secret is set when the URL may carry
  * credentials, so that the caller does not echo it. */
-static const char *config__url_problem(const char *url, bool *secret)
+static const char *config__url_problem_for(const char *url, const struct config_schemes *sc,
+		bool *secret)
 {
 	CURLU *u = curl_url();
 	char *scheme = NULL, *host = NULL;
@@ -153,20 +175,34 @@ static const char *config__url_problem(const char *url, bool *secret)
 	} else if (config__url_has(u, CURLUPART_USER) || config__url_has(u, CURLUPART_PASSWORD) ||
 			config__url_has(u, CURLUPART_OPTIONS)) {
 		problem = "must not contain credentials";
-	} else if (config__url_has(u, CURLUPART_QUERY) || config__url_has(u, CURLUPART_FRAGMENT)) {
-		problem = "must not contain a query or a fragment";
-	} else if (strcasecmp(scheme, "https") == 0) {
+	} else if ((!sc->query_allowed && config__url_has(u, CURLUPART_QUERY)) ||
+			config__url_has(u, CURLUPART_FRAGMENT)) {
+		problem = sc->query_allowed ? "must not contain a fragment" :
+				"must not contain a query or a fragment";
+	} else if (strcasecmp(scheme, sc->secure) == 0) {
 		problem = NULL;
-	} else if (strcasecmp(scheme, "http") == 0) {
+	} else if (strcasecmp(scheme, sc->plain) == 0) {
 		if (!config__loopback_host(host))
-			problem = "http:// is only allowed to a loopback address; use https://";
+			problem = sc->plain_problem;
 	} else {
-		problem = "must be an https:// URL";
+		problem = sc->other_problem;
 	}
 	curl_free(scheme);
 	curl_free(host);
 	curl_url_cleanup(u);
 	return problem;
+}
+
+static const char *config__url_problem(const char *url, bool *secret)
+{
+	return config__url_problem_for(url, &config__http, secret);
+}
+
+const char *rc_config_ws_url_problem(const char *url)
+{
+	bool secret;
+
+	return url != NULL ? config__url_problem_for(url, &config__ws, &secret) : "no URL";
 }
 
 bool rc_config_url_allowed(const char *url)

@@ -13,6 +13,7 @@
 #include <curl/curl.h>
 #include <json-c/json.h>
 #include <openssl/crypto.h>
+#include "rc_config.h"
 #include "rc_logsafe.h"
 #include "rc_rest.h"
 
@@ -148,20 +149,33 @@ bad:
 	return -1;
 }
 
-int rc_wstoken_parse(const char *json, size_t len, struct rc_wstoken *t)
+int rc_wstoken_parse_ex(const char *json, size_t len, struct rc_wstoken *t, char *why,
+		size_t why_len)
 {
 	json_object *root = rest__parse(json, len);
 	int64_t expires_in = 0;
 	bool fail = false;
+	char shown[RC_LOGSAFE_BUF];
+	char dummy[1];
 
+	if (why == NULL || why_len == 0) {
+		why = dummy;
+		why_len = sizeof(dummy);
+	}
 	memset(t, 0, sizeof(*t));
+	snprintf(why, why_len, "unreadable wstoken answer");
 	if (!root)
 		return -1;
 	const char *token = json_object_is_type(root, json_type_object) ?
 			rest__str(root, "ws_access_token") : NULL;
 	const char *uri = token ? rest__str(root, "uri") : NULL;
-	if (!token || !*token || !uri ||
-	    (strncmp(uri, "wss://", 6) != 0 && strncmp(uri, "ws://", 5) != 0)) {
+	/* The server names the gateway; ws:// would carry the token in the clear, so it gets
+	 * the rule a configured http:// URL gets: loopback only. */
+	const char *problem = uri ? rc_config_ws_url_problem(uri) : NULL;
+	if (!token || !*token || !uri || problem) {
+		if (problem)
+			snprintf(why, why_len, "wstoken answer refused: gateway uri '%s' %s",
+					rc_logsafe_str(shown, sizeof(shown), uri), problem);
 		rest__wipe_json_string(root, "ws_access_token");
 		json_object_put(root);
 		return -1;
@@ -174,9 +188,16 @@ int rc_wstoken_parse(const char *json, size_t len, struct rc_wstoken *t)
 	json_object_put(root);
 	if (fail) {
 		rc_wstoken_clear(t);
+		snprintf(why, why_len, "out of memory");
 		return -1;
 	}
+	why[0] = '\0';
 	return 0;
+}
+
+int rc_wstoken_parse(const char *json, size_t len, struct rc_wstoken *t)
+{
+	return rc_wstoken_parse_ex(json, len, t, NULL, 0);
 }
 
 void rc_wstoken_clear(struct rc_wstoken *t)

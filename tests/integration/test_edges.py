@@ -80,6 +80,26 @@ def test_reserved_topic_map_refused_at_start():
                 b.stop()
 
 
+# ---- 6: the gateway address must use TLS ---------------------------------------------------
+def test_plain_ws_gateway_refused():
+    with Sim() as sim:
+        sim.config(ws_uri="ws://gateway.invalid/")
+        with Broker(websocket_opts(sim)) as broker, MqttWatcher(broker.port) as w:
+            broker.wait_log(r"wstoken failed: (unreadable wstoken answer|wstoken answer refused: "
+                            r"gateway uri 'ws://gateway\.invalid/' ws:// is only allowed)", 30)
+            # Time for a connection attempt (and a second wstoken call) to show if any.
+            wait_until(lambda: len(sim.requests("POST", "/restapi/oauth/wstoken")) >= 2, 20,
+                       "the wstoken call to be retried")
+            assert not sim.requests("WS"), sim.requests("WS")
+            log = broker.log_text()
+            mentions = [l for l in log.splitlines() if "gateway.invalid" in l]
+            assert all("refused" in l for l in mentions), mentions
+            assert w.last_status()["state"] == "offline"
+            # The same server handing out its own wss:// gateway again: the plugin connects.
+            sim.config(ws_uri=None)
+            w.wait_state("ringcentral", "online", 60)
+
+
 # ---- 9: server text in the log ------------------------------------------------------------
 FORGED_EVENT = "/restapi/v1.0/x/\x1b[2J\nringcentral: FORGED line \u202e"
 
@@ -113,6 +133,7 @@ if __name__ == "__main__":
         test_reserved_topics_dropped_pubnub,
         test_reserved_topics_dropped_websocket,
         test_reserved_topic_map_refused_at_start,
+        test_plain_ws_gateway_refused,
         test_server_text_escaped_in_log_pubnub,
         test_server_text_escaped_in_log_websocket,
     ])

@@ -243,6 +243,22 @@ static void test_url_allowed(void)
 	CU_ASSERT_FALSE(rc_config_url_allowed(NULL));
 }
 
+/* The WebSocket twin of the rule: wss://, or ws:// to loopback only. */
+static void test_ws_url_problem(void)
+{
+	CU_ASSERT_PTR_NULL(rc_config_ws_url_problem("wss://ws-api.ringcentral.com/ws?x=1"));
+	CU_ASSERT_PTR_NULL(rc_config_ws_url_problem("ws://127.0.0.1:9000/ws"));
+	CU_ASSERT_PTR_NULL(rc_config_ws_url_problem("ws://[::1]/ws"));
+	CU_ASSERT_PTR_NULL(rc_config_ws_url_problem("ws://LocalHost/ws"));
+	CU_ASSERT_STRING_EQUAL(rc_config_ws_url_problem("ws://gateway.invalid/"),
+			"ws:// is only allowed to a loopback address; wss:// is required");
+	CU_ASSERT_STRING_EQUAL(rc_config_ws_url_problem("https://x/ws"), "must be a wss:// URL");
+	CU_ASSERT_PTR_NOT_NULL(rc_config_ws_url_problem("wss://u:p@x/ws"));
+	CU_ASSERT_PTR_NOT_NULL(rc_config_ws_url_problem(NULL));
+	/* And the configured-URL rule does not take WebSocket schemes. */
+	CU_ASSERT_FALSE(rc_config_url_allowed("wss://x"));
+}
+
 /* server and pubnub_origin share the rules. */
 static void check_url_option(const char *key, char *const *field_of(struct rc_config *))
 {
@@ -1172,6 +1188,7 @@ static void test_free_zeroed(void)
 int main(void)
 {
 	static const struct rc_test_case cases[] = {
+		{ "ws url problem", test_ws_url_problem },
 		{ "defaults", test_defaults },
 		{ "url_allowed", test_url_allowed },
 		{ "server", test_server },

@@ -121,6 +121,54 @@ static void test_wstoken_parse(void)
 	}
 }
 
+/* The gateway address comes from the server: ws:// would send the token in the clear, so
+ * it is refused unless the host is loopback (the rule configured http:// URLs follow). */
+static void test_wstoken_uri_needs_tls(void)
+{
+	static const char *const refused[] = {
+		"ws://gateway.invalid/", "ws://ws-api.ringcentral.com/ws", "ws://10.0.0.1:80/ws",
+		"ws://128.0.0.1/ws", "ws://[::2]/ws", "ws://localhost.example.com/ws",
+		"WS://gateway.invalid/", "http://127.0.0.1/ws", "ftp://x/", "wss://u:p@x/ws",
+		"wss://x/ws#f", "wss://", "ws://gw\\n.example/\\u001b",
+	};
+	static const char *const accepted[] = {
+		"wss://ws-api.ringcentral.com/ws", "WSS://x:8443/ws?a=b", "ws://127.0.0.1:9000/ws",
+		"ws://127.9.9.9/ws", "ws://localhost/ws", "ws://[::1]:80/ws", "wss://[2001:db8::1]/ws",
+	};
+	struct rc_wstoken t;
+	char json[512], why[256];
+
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		snprintf(json, sizeof(json), "{\"ws_access_token\":\"WSAT-secret\",\"uri\":\"%s\","
+			"\"expires_in\":60}", refused[i]);
+		CU_ASSERT_EQUAL(rc_wstoken_parse(json, strlen(json), &t), -1);
+		CU_ASSERT_PTR_NULL(t.uri);
+		CU_ASSERT_EQUAL(rc_wstoken_parse_ex(json, strlen(json), &t, why, sizeof(why)), -1);
+		CU_ASSERT_PTR_NULL(t.ws_access_token);
+		CU_ASSERT_PTR_NOT_NULL(strstr(why, "wstoken answer refused: gateway uri"));
+		CU_ASSERT_PTR_NULL(strstr(why, "WSAT-secret"));
+		CU_ASSERT_PTR_NULL(strchr(why, '\n'));
+		CU_ASSERT_PTR_NULL(strchr(why, '\x1b'));
+	}
+	snprintf(json, sizeof(json), "{\"ws_access_token\":\"t\",\"uri\":\"ws://gateway.invalid/\"}");
+	CU_ASSERT_EQUAL(rc_wstoken_parse_ex(json, strlen(json), &t, why, sizeof(why)), -1);
+	CU_ASSERT_STRING_EQUAL(why, "wstoken answer refused: gateway uri 'ws://gateway.invalid/' "
+		"ws:// is only allowed to a loopback address; wss:// is required");
+	CU_ASSERT_EQUAL(rc_wstoken_parse_ex("{}", 2, &t, why, sizeof(why)), -1);
+	CU_ASSERT_STRING_EQUAL(why, "unreadable wstoken answer");
+	CU_ASSERT_EQUAL(rc_wstoken_parse_ex("{}", 2, &t, NULL, 0), -1);
+
+	for (size_t i = 0; i < sizeof(accepted) / sizeof(accepted[0]); i++) {
+		snprintf(json, sizeof(json), "{\"ws_access_token\":\"t\",\"uri\":\"%s\"}", accepted[i]);
+		CU_ASSERT_EQUAL(rc_wstoken_parse_ex(json, strlen(json), &t, why, sizeof(why)), 0);
+		if (t.uri == NULL)
+			fprintf(stderr, "\n  refused %s: %s\n", accepted[i], why);
+		CU_ASSERT_PTR_NOT_NULL(t.uri);
+		CU_ASSERT_STRING_EQUAL(why, "");
+		rc_wstoken_clear(&t);
+	}
+}
+
 static void test_token_bodies(void)
 {
 	char *b = rc_token_body_jwt("eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln-_+/=");
@@ -515,6 +563,7 @@ int main(void)
 		{ "token parse refuses", test_token_parse_bad },
 		{ "token bodies", test_token_bodies },
 		{ "wstoken parse", test_wstoken_parse },
+		{ "wstoken uri needs tls", test_wstoken_uri_needs_tls },
 		{ "subscription from the seed document", test_subscription_seed },
 		{ "subscription disabledFilters and minimal", test_subscription_disabled_filters },
 		{ "subscription refuses", test_subscription_bad },
