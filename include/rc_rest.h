@@ -9,16 +9,25 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Every lifetime the server states (token expires_in and refresh_token_expires_in,
+ * wstoken expires_in, subscription expiresIn) is clamped at parse time to this range, in
+ * seconds: at least 1 s, at most 10 years (366-day years). Downstream code turns lifetimes
+ * into milliseconds and adds them to clocks; within these bounds that never overflows,
+ * and a token answered with a huge lifetime is not taken for one already expired. */
+#define RC_LIFETIME_MIN_S 1L
+#define RC_LIFETIME_MAX_S (10L * 366 * 24 * 3600)
+
 /* ---- OAuth ---- */
 
 struct rc_token {
 	char *access_token;       /* secret */
 	char *refresh_token;      /* secret; may be NULL */
-	long expires_in;          /* seconds */
-	long refresh_token_expires_in; /* seconds; 0 if absent */
+	long expires_in;          /* seconds, within RC_LIFETIME_MIN_S..RC_LIFETIME_MAX_S */
+	long refresh_token_expires_in; /* seconds, likewise; 0 if absent */
 };
 
-/* Parses a /restapi/oauth/token answer. Returns 0, or -1 (no access_token / expires_in). */
+/* Parses a /restapi/oauth/token answer. Returns 0, or -1 (no access_token, or expires_in
+ * missing, not a number, zero or negative). */
 int rc_token_parse(const char *json, size_t len, struct rc_token *t);
 void rc_token_clear(struct rc_token *t);   /* wipes and frees */
 
@@ -26,7 +35,7 @@ void rc_token_clear(struct rc_token *t);   /* wipes and frees */
 struct rc_wstoken {
 	char *ws_access_token;    /* secret */
 	char *uri;                /* wss://... */
-	long expires_in;          /* seconds; 0 if absent */
+	long expires_in;          /* seconds, clamped as above; 0 if absent */
 };
 
 /* Returns 0, or -1 (no ws_access_token, or a uri that is not wss://, or ws:// to a host
@@ -58,7 +67,7 @@ struct rc_subscription {
 	char *expiration_time;     /* as sent, ISO 8601 */
 	int64_t expiration_ms;     /* epoch milliseconds of expiration_time */
 	int64_t creation_ms;       /* epoch milliseconds of creationTime, 0 if absent */
-	long expires_in;           /* seconds granted, 0 if absent */
+	long expires_in;           /* seconds granted, clamped as above; 0 if absent */
 	char **event_filters;      /* NULL-terminated */
 	size_t n_event_filters;
 	struct rc_disabled_filter *disabled;
@@ -74,6 +83,12 @@ struct rc_subscription {
  * expirationTime or eventFilters are missing or malformed. */
 int rc_subscription_parse(const char *json, size_t len, struct rc_subscription *s);
 void rc_subscription_clear(struct rc_subscription *s);
+
+/* The subscription's lifetime in seconds, for scheduling its renewal: expires_in if stated,
+ * else the time from now_ms (wall clock, epoch ms) to its expirationTime; either way within
+ * RC_LIFETIME_MIN_S..RC_LIFETIME_MAX_S, so an expirationTime far in the future or the past
+ * is harmless. */
+long rc_subscription_lifetime(const struct rc_subscription *s, int64_t now_ms);
 
 /* Body of POST /restapi/v1.0/subscription (PubNub delivery, encryption requested) and of
  * PUT /restapi/v1.0/subscription/{id}. Heap JSON, caller frees. */

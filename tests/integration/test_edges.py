@@ -100,6 +100,36 @@ def test_plain_ws_gateway_refused():
             w.wait_state("ringcentral", "online", 60)
 
 
+# ---- 7: lifetimes from the server are bounded ----------------------------------------------
+LONG_MAX = 2 ** 63 - 1
+
+
+def check_huge_lifetimes_do_not_loop(name, opts):
+    with Sim() as sim:
+        sim.config(access_token_ttl=LONG_MAX, refresh_token_ttl=LONG_MAX, ws_token_ttl=LONG_MAX)
+        with Broker(opts(sim)) as broker, MqttWatcher(broker.port) as w:
+            w.wait_state("ringcentral", "online", 30)
+            sim.notify(PRESENCE_EVENT, body={"n": 1})
+            w.wait_for(lambda ms: any(m.topic == PRESENCE_TOPIC for m in ms), 20,
+                       "a notification (%s)" % name)
+            # A token taken for expired at once is fetched again at once, and again: a few
+            # seconds show a loop as dozens of calls.
+            time.sleep(4)
+            logins = sim.requests("POST", "/restapi/oauth/token")
+            assert len(logins) == 1, (name, len(logins))
+            assert len(sim.requests("POST", "/restapi/oauth/wstoken")) <= 1, name
+            assert w.last_status()["state"] == "online", name
+            assert re.search(r"login ok, token valid for 316224000 s", broker.log_text()), name
+
+
+def test_huge_lifetimes_do_not_loop_pubnub():
+    check_huge_lifetimes_do_not_loop(*TRANSPORTS[0])
+
+
+def test_huge_lifetimes_do_not_loop_websocket():
+    check_huge_lifetimes_do_not_loop(*TRANSPORTS[1])
+
+
 # ---- 9: server text in the log ------------------------------------------------------------
 FORGED_EVENT = "/restapi/v1.0/x/\x1b[2J\nringcentral: FORGED line \u202e"
 
@@ -134,6 +164,8 @@ if __name__ == "__main__":
         test_reserved_topics_dropped_websocket,
         test_reserved_topic_map_refused_at_start,
         test_plain_ws_gateway_refused,
+        test_huge_lifetimes_do_not_loop_pubnub,
+        test_huge_lifetimes_do_not_loop_websocket,
         test_server_text_escaped_in_log_pubnub,
         test_server_text_escaped_in_log_websocket,
     ])

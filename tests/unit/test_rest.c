@@ -68,6 +68,104 @@ static void test_token_parse(void)
 	rc_token_clear(&t);
 }
 
+/* Lifetimes the server states are clamped at parse time: a huge one used to overflow the
+ * millisecond arithmetic downstream (the token looked expired at once: a login loop). */
+static void test_lifetimes_clamped(void)
+{
+	static const struct {
+		const char *value;
+		long want;   /* 0: refused (expires_in) or absent (the others) */
+	} cases[] = {
+		{ "3600", 3600 },
+		{ "9223372036854775807", RC_LIFETIME_MAX_S },        /* LONG_MAX */
+		{ "92233720368547758070", RC_LIFETIME_MAX_S },       /* beyond int64 */
+		{ "18446744073709551615", RC_LIFETIME_MAX_S },       /* UINT64_MAX */
+		{ "1e30", RC_LIFETIME_MAX_S },
+		{ "1.5e300", RC_LIFETIME_MAX_S },
+		{ "316224000", RC_LIFETIME_MAX_S },                  /* exactly the bound */
+		{ "316224001", RC_LIFETIME_MAX_S },
+		{ "7199.9", 7199 },
+		{ "0.25", RC_LIFETIME_MIN_S },
+		{ "1", 1 },
+		{ "0", 0 }, { "-1", 0 }, { "-9223372036854775808", 0 }, { "-1e30", 0 },
+		{ "0.0", 0 }, { "\"3600\"", 0 }, { "\"1e30\"", 0 }, { "null", 0 }, { "true", 0 },
+		{ "[3600]", 0 }, { "{}", 0 },
+	};
+	char json[512];
+
+	CU_ASSERT_EQUAL(RC_LIFETIME_MAX_S, 316224000L);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct rc_token t;
+		struct rc_wstoken w;
+		struct rc_subscription sub;
+		long want = cases[i].want;
+
+		snprintf(json, sizeof(json), "{\"access_token\":\"a\",\"expires_in\":%s,"
+			"\"refresh_token\":\"r\",\"refresh_token_expires_in\":%s}",
+			cases[i].value, cases[i].value);
+		int rc = rc_token_parse(json, strlen(json), &t);
+		CU_ASSERT_EQUAL(rc, want > 0 ? 0 : -1);
+		if (rc == 0) {
+			CU_ASSERT_EQUAL(t.expires_in, want);
+			CU_ASSERT_EQUAL(t.refresh_token_expires_in, want);
+			/* What the lifecycle does with it: no overflow in ms. */
+			CU_ASSERT(t.expires_in * 1000 / 1000 == t.expires_in);
+			rc_token_clear(&t);
+		}
+		if (rc != (want > 0 ? 0 : -1))
+			fprintf(stderr, "\n  token expires_in %s: rc %d\n", cases[i].value, rc);
+
+		/* Optional lifetimes: an unusable one reads as absent. */
+		snprintf(json, sizeof(json), "{\"access_token\":\"a\",\"expires_in\":60,"
+			"\"refresh_token_expires_in\":%s}", cases[i].value);
+		CU_ASSERT_EQUAL_FATAL(rc_token_parse(json, strlen(json), &t), 0);
+		CU_ASSERT_EQUAL(t.refresh_token_expires_in, want);
+		rc_token_clear(&t);
+
+		snprintf(json, sizeof(json), "{\"ws_access_token\":\"w\",\"uri\":\"wss://x/ws\","
+			"\"expires_in\":%s}", cases[i].value);
+		CU_ASSERT_EQUAL_FATAL(rc_wstoken_parse(json, strlen(json), &w), 0);
+		CU_ASSERT_EQUAL(w.expires_in, want);
+		rc_wstoken_clear(&w);
+
+		snprintf(json, sizeof(json), "{\"id\":\"s\",\"expirationTime\":\"2030-01-01T00:00:00Z\","
+			"\"eventFilters\":[],\"expiresIn\":%s}", cases[i].value);
+		CU_ASSERT_EQUAL_FATAL(rc_subscription_parse(json, strlen(json), &sub), 0);
+		CU_ASSERT_EQUAL(sub.expires_in, want);
+		if (want > 0)
+			CU_ASSERT_EQUAL(rc_subscription_lifetime(&sub, 0), want);
+		rc_subscription_clear(&sub);
+	}
+}
+
+/* Without expiresIn the lifetime comes from expirationTime: the far future and the far past
+ * neither overflow nor escape the bounds. */
+static void test_subscription_lifetime_from_expiration(void)
+{
+	static const struct {
+		const char *when;
+		long want;
+	} cases[] = {
+		{ "9999-12-31T23:59:59.999Z", RC_LIFETIME_MAX_S },
+		{ "9999-12-31T23:59:59.999-23:59", RC_LIFETIME_MAX_S },
+		{ "0000-01-01T00:00:00Z", RC_LIFETIME_MIN_S },
+		{ "0000-01-01T00:00:00+23:59", RC_LIFETIME_MIN_S },
+		{ "2013-09-13T13:58:57.187Z", RC_LIFETIME_MIN_S },            /* just expired */
+		{ "2013-09-13T14:13:57.187Z", 900 },
+	};
+	char json[256];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct rc_subscription sub;
+		snprintf(json, sizeof(json), "{\"id\":\"s\",\"expirationTime\":\"%s\","
+			"\"eventFilters\":[]}", cases[i].when);
+		CU_ASSERT_EQUAL_FATAL(rc_subscription_parse(json, strlen(json), &sub), 0);
+		CU_ASSERT_EQUAL(sub.expires_in, 0);
+		CU_ASSERT_EQUAL(rc_subscription_lifetime(&sub, SEED_EXPIRATION_MS), cases[i].want);
+		rc_subscription_clear(&sub);
+	}
+}
+
 static void test_token_parse_bad(void)
 {
 	static const char *bad[] = {
@@ -563,6 +661,8 @@ int main(void)
 		{ "token parse refuses", test_token_parse_bad },
 		{ "token bodies", test_token_bodies },
 		{ "wstoken parse", test_wstoken_parse },
+		{ "lifetimes clamped", test_lifetimes_clamped },
+		{ "subscription lifetime from expiration", test_subscription_lifetime_from_expiration },
 		{ "wstoken uri needs tls", test_wstoken_uri_needs_tls },
 		{ "subscription from the seed document", test_subscription_seed },
 		{ "subscription disabledFilters and minimal", test_subscription_disabled_filters },
