@@ -52,6 +52,7 @@ static enum rc_drop_cause pipeline__envelope_cause(enum rc_envelope_result r)
 	case RC_ENVELOPE_NO_UUID: return RC_DROP_NO_UUID;
 	case RC_ENVELOPE_NO_EVENT: return RC_DROP_NO_EVENT;
 	case RC_ENVELOPE_BAD_BODY: return RC_DROP_BAD_BODY;
+	case RC_ENVELOPE_UUID_TOO_LONG: return RC_DROP_UUID_TOO_LONG;
 	default: return RC_DROP_NOMEM;
 	}
 }

@@ -6,6 +6,7 @@ address without TLS is refused before any connection, absurd lifetimes do not ma
 plugin log in again and again, over-long uuids are dropped, and server text reaches the
 log escaped. Each behaviour runs for both transports where it applies; every wait is on an
 MQTT message, a log line or a simulator query, each with a deadline."""
+import json
 import re
 import time
 
@@ -130,6 +131,34 @@ def test_huge_lifetimes_do_not_loop_websocket():
     check_huge_lifetimes_do_not_loop(*TRANSPORTS[1])
 
 
+# ---- 8: de-duplication input is bounded --------------------------------------------------
+def check_long_uuid_dropped(name, opts):
+    with Sim() as sim, Broker(opts(sim)) as broker, MqttWatcher(broker.port) as w:
+        w.wait_state("ringcentral", "online", 30)
+        long_uuid = "u" * 129 + "-" * 4000     # well past the 128-byte cap
+        plaintext = json.dumps({"uuid": long_uuid, "event": PRESENCE_EVENT, "body": {"n": "long"}},
+                               separators=(",", ":"))
+        sim.call("POST", "/_sim/notify", {"plaintext": plaintext})
+        sim.notify(PRESENCE_EVENT, body={"n": "ok"})
+        w.wait_for(lambda ms: any(m.topic == PRESENCE_TOPIC for m in ms), 20,
+                   "the ordinary notification (%s)" % name)
+        w.wait_status(lambda s: s.get("drop_causes", {}).get("uuid_too_long") == 1, 20,
+                      what="uuid_too_long = 1 (%s)" % name)
+        published = [m.json()["body"]["n"] for m in w.on_topic(PRESENCE_TOPIC)]
+        assert published == ["ok"], (name, published)
+        assert re.search(r"ringcentral: skipped 1 notification\(s\): uuid_too_long",
+                         broker.log_text()), name
+        assert long_uuid not in broker.log_text(), name
+
+
+def test_long_uuid_dropped_pubnub():
+    check_long_uuid_dropped(*TRANSPORTS[0])
+
+
+def test_long_uuid_dropped_websocket():
+    check_long_uuid_dropped(*TRANSPORTS[1])
+
+
 # ---- 9: server text in the log ------------------------------------------------------------
 FORGED_EVENT = "/restapi/v1.0/x/\x1b[2J\nringcentral: FORGED line \u202e"
 
@@ -166,6 +195,8 @@ if __name__ == "__main__":
         test_plain_ws_gateway_refused,
         test_huge_lifetimes_do_not_loop_pubnub,
         test_huge_lifetimes_do_not_loop_websocket,
+        test_long_uuid_dropped_pubnub,
+        test_long_uuid_dropped_websocket,
         test_server_text_escaped_in_log_pubnub,
         test_server_text_escaped_in_log_websocket,
     ])

@@ -5,6 +5,7 @@
  *   printf '%s' "$PLAINTEXT" | openssl enc -aes-128-ecb -K 7cd3f47eccc525d73fb610cef74fc1dc -base64 -A
  * where 7cd3...dc is base64 "fNP0fszFJdc/thDO90/B3A==" in hex. Each constant's plaintext is
  * the comment above it. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "rc_test.h"
@@ -268,6 +269,33 @@ static void test_reserved_topic_dropped(void)
 	CU_ASSERT_EQUAL(rc_dedupe_count(p.dedupe), 0);
 }
 
+/* A uuid over RC_DEDUPE_UUID_MAX bytes is dropped under its own cause and not kept. */
+static void test_long_uuid_dropped(void)
+{
+	char json[512], uuid[RC_DEDUPE_UUID_MAX + 2];
+	struct rc_outbox_msg *m = NULL;
+	enum rc_drop_cause cause = RC_DROP_CAUSE_COUNT;
+	char detail[96];
+
+	reset();
+	rc_pipeline_set_key(&p, NULL);
+	memset(uuid, 'u', sizeof(uuid) - 1);
+	uuid[sizeof(uuid) - 1] = '\0';
+	snprintf(json, sizeof(json), "{\"uuid\":\"%s\",\"event\":\"/restapi/v1.0/a\"}", uuid);
+	CU_ASSERT_EQUAL(rc_pipeline_process(&p, json, strlen(json), NULL, &m, &cause, detail,
+			sizeof(detail)), RC_PIPE_DROP);
+	CU_ASSERT_EQUAL(cause, RC_DROP_UUID_TOO_LONG);
+	CU_ASSERT_PTR_NULL(m);
+	CU_ASSERT_EQUAL(rc_dedupe_count(p.dedupe), 0);
+	/* Exactly the limit still flows. */
+	uuid[RC_DEDUPE_UUID_MAX] = '\0';
+	snprintf(json, sizeof(json), "{\"uuid\":\"%s\",\"event\":\"/restapi/v1.0/a\"}", uuid);
+	CU_ASSERT_EQUAL_FATAL(rc_pipeline_process(&p, json, strlen(json), NULL, &m, &cause, detail,
+			sizeof(detail)), RC_PIPE_PUBLISH);
+	rc_outbox_msg_free(m);
+	CU_ASSERT_EQUAL(rc_dedupe_count(p.dedupe), 1);
+}
+
 int main(void)
 {
 	static const struct rc_test_case cases[] = {
@@ -280,6 +308,7 @@ int main(void)
 		{ "unencrypted object", test_unencrypted_object },
 		{ "topic map and excerpt", test_topic_map_and_excerpt },
 		{ "reserved topic dropped", test_reserved_topic_dropped },
+		{ "long uuid dropped", test_long_uuid_dropped },
 		{ NULL, NULL },
 	};
 	int rc = rc_test_run("pipeline", setup, NULL, cases);
