@@ -74,6 +74,12 @@ void rc_config_free(struct rc_config *cfg);
 /* True if url is https://, or http:// to a loopback host (127.0.0.0/8, ::1, localhost). */
 bool rc_config_url_allowed(const char *url);
 
+/* The same rule for a WebSocket address (the gateway uri the server hands out): NULL if
+ * url is wss://, or ws:// to a loopback host; else a static string saying why not (ws://
+ * elsewhere would send the access token in the clear). A query is allowed, credentials
+ * and a fragment are not. */
+const char *rc_config_ws_url_problem(const char *url);
+
 /* The filter set: the event_filter lines followed by the filters_file lines (if any),
  * without duplicates, in first-seen order. On success returns 0 and sets *out (a
  * NULL-terminated array the caller frees with rc_strlist_free) and *count.

@@ -17,6 +17,7 @@ enum rc_envelope_result {
 	RC_ENVELOPE_NO_EVENT,     /* missing, not a string, or empty */
 	RC_ENVELOPE_BAD_BODY,     /* present but null */
 	RC_ENVELOPE_NOMEM,
+	RC_ENVELOPE_UUID_TOO_LONG, /* uuid longer than RC_DEDUPE_UUID_MAX bytes */
 };
 
 const char *rc_envelope_strerror(enum rc_envelope_result r);

@@ -39,7 +39,8 @@ int rc_pipeline_set_key(struct rc_pipeline *p, const char *b64);
 /* Processes one message: either an encrypted/plain string (str, len) or an already
  * parsed notification object (obj, str NULL). On RC_PIPE_PUBLISH *out is a heap message
  * the caller owns. On RC_PIPE_DROP *cause is set and, when useful, *detail gets a short
- * printable excerpt (no secrets) of what was wrong, e.g. the start of a hostile event. */
+ * excerpt (no secrets) of what was wrong, e.g. the start of a hostile event, escaped by
+ * rc_logsafe() so it can go into a log line as it is. */
 enum rc_pipeline_result rc_pipeline_process(struct rc_pipeline *p, const char *str, size_t len,
 		json_object *obj, struct rc_outbox_msg **out, enum rc_drop_cause *cause,
 		char *detail, size_t detail_len);

@@ -10,16 +10,25 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Every lifetime the server states (token expires_in and refresh_token_expires_in,
+ * wstoken expires_in, subscription expiresIn) is clamped at parse time to this range, in
+ * seconds: at least 1 s, at most 10 years (366-day years). Downstream code turns lifetimes
+ * into milliseconds and adds them to clocks; within these bounds that never overflows,
+ * and a token answered with a huge lifetime is not taken for one already expired. */
+#define RC_LIFETIME_MIN_S 1L
+#define RC_LIFETIME_MAX_S (10L * 366 * 24 * 3600)
+
 /* ---- OAuth ---- */
 
 struct rc_token {
 	char *access_token;       /* secret */
 	char *refresh_token;      /* secret; may be NULL */
-	long expires_in;          /* seconds */
-	long refresh_token_expires_in; /* seconds; 0 if absent */
+	long expires_in;          /* seconds, within RC_LIFETIME_MIN_S..RC_LIFETIME_MAX_S */
+	long refresh_token_expires_in; /* seconds, likewise; 0 if absent */
 };
 
-/* Parses a /restapi/oauth/token answer. Returns 0, or -1 (no access_token / expires_in). */
+/* Parses a /restapi/oauth/token answer. Returns 0, or -1 (no access_token, or expires_in
+ * missing, not a number, zero or negative). */
 int rc_token_parse(const char *json, size_t len, struct rc_token *t);
 void rc_token_clear(struct rc_token *t);   /* wipes and frees */
 
@@ -27,11 +36,18 @@ void rc_token_clear(struct rc_token *t);   /* wipes and frees */
 struct rc_wstoken {
 	char *ws_access_token;    /* secret */
 	char *uri;                /* wss://... */
-	long expires_in;          /* seconds; 0 if absent */
+	long expires_in;          /* seconds, clamped as above; 0 if absent */
 };
 
-/* Returns 0, or -1 (no ws_access_token, or uri not ws:// or wss://). */
+/* Returns 0, or -1 (no ws_access_token, or a uri that is not wss://, or ws:// to a host
+ * that is not loopback: rc_config_ws_url_problem()). */
 int rc_wstoken_parse(const char *json, size_t len, struct rc_wstoken *t);
+/* The same; on -1 also writes why (a one-line reason fit for the log, server text escaped
+ * by rc_logsafe(), never the token) into why (why_len bytes; NULL/0: not written), e.g.
+ * "wstoken answer refused: gateway uri 'ws://gw.example/' ws:// is only allowed to a
+ * loopback address; wss:// is required", or "unreadable wstoken answer". */
+int rc_wstoken_parse_ex(const char *json, size_t len, struct rc_wstoken *t, char *why,
+		size_t why_len);
 void rc_wstoken_clear(struct rc_wstoken *t); /* wipes and frees */
 
 /* x-www-form-urlencoded grant bodies (heap, caller frees; values percent-encoded). */
@@ -52,7 +68,7 @@ struct rc_subscription {
 	char *expiration_time;     /* as sent, ISO 8601 */
 	int64_t expiration_ms;     /* epoch milliseconds of expiration_time */
 	int64_t creation_ms;       /* epoch milliseconds of creationTime, 0 if absent */
-	long expires_in;           /* seconds granted, 0 if absent */
+	long expires_in;           /* seconds granted, clamped as above; 0 if absent */
 	char **event_filters;      /* NULL-terminated */
 	size_t n_event_filters;
 	struct rc_disabled_filter *disabled;
@@ -69,6 +85,12 @@ struct rc_subscription {
 int rc_subscription_parse(const char *json, size_t len, struct rc_subscription *s);
 void rc_subscription_clear(struct rc_subscription *s);
 
+/* The subscription's lifetime in seconds, for scheduling its renewal: expires_in if stated,
+ * else the time from now_ms (wall clock, epoch ms) to its expirationTime; either way within
+ * RC_LIFETIME_MIN_S..RC_LIFETIME_MAX_S, so an expirationTime far in the future or the past
+ * is harmless. */
+long rc_subscription_lifetime(const struct rc_subscription *s, int64_t now_ms);
+
 /* Body of POST /restapi/v1.0/subscription with deliveryMode.transportType (NULL or ""
  * means "PubNub"; encryption is requested for every type but "WebSocket", expiresIn only
  * if > 0), and of PUT /restapi/v1.0/subscription/{id}. Heap JSON, caller frees. */
@@ -84,8 +106,8 @@ int rc_subscription_list_parse(const char *json, size_t len, struct rc_subscript
 /* ---- Errors ---- */
 
 struct rc_api_error {
-	char code[64];      /* errorCode, or OAuth "error", or "" */
-	char message[256];  /* message / error_description, truncated */
+	char code[64];      /* errorCode, or OAuth "error", or ""; escaped by rc_logsafe() */
+	char message[256];  /* message / error_description, escaped and bounded by rc_logsafe() */
 };
 
 /* Fills e from an error body of either shape; never fails (empty fields if unknown). */

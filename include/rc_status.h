@@ -30,6 +30,8 @@ enum rc_drop_cause {
 	RC_DROP_TOPIC_TOO_LONG,
 	RC_DROP_PUBLISH_FAILED,  /* the broker refused it */
 	RC_DROP_NOMEM,
+	RC_DROP_TOPIC_RESERVED,  /* would land on <prefix>/bridge[/...] or a '$' topic */
+	RC_DROP_UUID_TOO_LONG,   /* uuid longer than RC_DEDUPE_UUID_MAX bytes */
 	RC_DROP_CAUSE_COUNT
 };
 

@@ -7,6 +7,7 @@
 #ifndef RC_TOPIC_H
 #define RC_TOPIC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include "rc_config.h"
 
@@ -20,15 +21,18 @@ enum rc_topic_result {
 	RC_TOPIC_DOT_LEVEL,    /* a level that is . or .. */
 	RC_TOPIC_TOO_LONG,     /* more than 65535 bytes */
 	RC_TOPIC_NOMEM,
+	RC_TOPIC_RESERVED,     /* <prefix>/bridge, <prefix>/bridge/..., or starts with '$' */
 };
-#define RC_TOPIC_RESULT_COUNT (RC_TOPIC_NOMEM + 1)
+#define RC_TOPIC_RESULT_COUNT (RC_TOPIC_RESERVED + 1)
 
 const char *rc_topic_strerror(enum rc_topic_result r);
 /* A short stable name for counters, e.g. "wildcard", "empty_level". */
 const char *rc_topic_result_name(enum rc_topic_result r);
 
 /* Maps event (event_len bytes, may contain NUL) to a topic. On RC_TOPIC_OK *topic is a
- * NUL-terminated heap string the caller frees. */
+ * NUL-terminated heap string the caller frees. A topic the plugin keeps for itself
+ * (rc_topic_is_reserved with this prefix) is refused with RC_TOPIC_RESERVED, whether the
+ * default mapping or a topic_map rule produced it. */
 enum rc_topic_result rc_topic_for_event(const char *event, size_t event_len,
 		const char *prefix, const struct rc_topic_rule *rules, size_t n_rules,
 		char **topic);
@@ -41,5 +45,20 @@ int rc_topic_rule_check(const char *pattern, const char *tmpl, char *err, size_t
 /* Validates a finished topic (publish rules: no wildcards, no NUL, UTF-8, length, no
  * empty or dot levels). */
 enum rc_topic_result rc_topic_check(const char *topic, size_t len);
+
+/* True if topic (len bytes) is reserved: `<prefix>/bridge` or under `<prefix>/bridge/`
+ * (the plugin's own state and status; with an empty or NULL prefix, `bridge` itself), or
+ * starts with '$' (the broker's). */
+bool rc_topic_is_reserved(const char *topic, size_t len, const char *prefix);
+
+/* Start-up check of a topic_map template against the topic prefix (which may be given
+ * after the topic_map lines, so this runs once all options are read). Refuses a template
+ * whose own literal text reaches the reserved space: a literal level `bridge` that can
+ * stand right after the prefix levels (earlier levels matching them, a capture standing
+ * for any text), or a literal '$' at the start. What captures alone could put there is
+ * event data, not configuration: rc_topic_for_event() refuses it at run time.
+ * Returns 0 or -1 with a message in err. */
+int rc_topic_template_reserved_check(const char *tmpl, const char *prefix, char *err,
+		size_t errlen);
 
 #endif

@@ -22,6 +22,7 @@
 #include "rc_topic.h"
 
 #define RC_SECRET_FILE_MAX (64 * 1024)
+#define RC_CONFIG_DEFAULT_PREFIX "ringcentral"
 
 /* The options that may be given once only, as bits in a "seen" mask. */
 enum config_once {
@@ -132,9 +133,31 @@ static bool config__url_has(CURLU *u, CURLUPart part)
 	return has;
 }
 
+/* The TLS scheme a URL must use, and its plain twin that only a loopback host may use:
+ * the rule for configured URLs (https/http) and for the WebSocket gateway address the
+ * server hands out (wss/ws) is the same rule, written once. */
+struct config_schemes {
+	const char *secure, *plain;
+	const char *plain_problem;   /* plain scheme to a host that is not loopback */
+	const char *other_problem;   /* any other scheme */
+	bool query_allowed;
+};
+
+static const struct config_schemes config__http = {
+	"https", "http", "http:// is only allowed to a loopback address; use https://",
+	"must be an https:// URL", false,
+};
+
+/* The gateway may hand out an address with a query; the token is appended to it. */
+static const struct config_schemes config__ws = {
+	"wss", "ws", "ws:// is only allowed to a loopback address; wss:// is required",
+	"must be a wss:// URL", true,
+};
+
 /* Returns NULL if url is acceptable, else a reason. *secret is set when the URL may carry
  * credentials, so that the caller does not echo it. */
-static const char *config__url_problem(const char *url, bool *secret)
+static const char *config__url_problem_for(const char *url, const struct config_schemes *sc,
+		bool *secret)
 {
 	CURLU *u = curl_url();
 	char *scheme = NULL, *host = NULL;
@@ -153,20 +176,34 @@ static const char *config__url_problem(const char *url, bool *secret)
 	} else if (config__url_has(u, CURLUPART_USER) || config__url_has(u, CURLUPART_PASSWORD) ||
 			config__url_has(u, CURLUPART_OPTIONS)) {
 		problem = "must not contain credentials";
-	} else if (config__url_has(u, CURLUPART_QUERY) || config__url_has(u, CURLUPART_FRAGMENT)) {
-		problem = "must not contain a query or a fragment";
-	} else if (strcasecmp(scheme, "https") == 0) {
+	} else if ((!sc->query_allowed && config__url_has(u, CURLUPART_QUERY)) ||
+			config__url_has(u, CURLUPART_FRAGMENT)) {
+		problem = sc->query_allowed ? "must not contain a fragment" :
+				"must not contain a query or a fragment";
+	} else if (strcasecmp(scheme, sc->secure) == 0) {
 		problem = NULL;
-	} else if (strcasecmp(scheme, "http") == 0) {
+	} else if (strcasecmp(scheme, sc->plain) == 0) {
 		if (!config__loopback_host(host))
-			problem = "http:// is only allowed to a loopback address; use https://";
+			problem = sc->plain_problem;
 	} else {
-		problem = "must be an https:// URL";
+		problem = sc->other_problem;
 	}
 	curl_free(scheme);
 	curl_free(host);
 	curl_url_cleanup(u);
 	return problem;
+}
+
+static const char *config__url_problem(const char *url, bool *secret)
+{
+	return config__url_problem_for(url, &config__http, secret);
+}
+
+const char *rc_config_ws_url_problem(const char *url)
+{
+	bool secret;
+
+	return url != NULL ? config__url_problem_for(url, &config__ws, &secret) : "no URL";
 }
 
 bool rc_config_url_allowed(const char *url)
@@ -328,6 +365,9 @@ static int config__topic_prefix(struct config_parser *p, const char *value)
 
 	if (value[0] == '/' || value[strlen(value) - 1] == '/')
 		return config__fail(p, "topic_prefix", "must not start or end with '/', got '%s'", value);
+	if (value[0] == '$')
+		return config__fail(p, "topic_prefix", "must not start with '$' (the broker's topics), "
+				"got '%s'", value);
 	if (r != RC_TOPIC_OK)
 		return config__fail(p, "topic_prefix", "%s, got '%s'",
 				r == RC_TOPIC_BAD_UTF8 ? "must be valid UTF-8 without control characters" :
@@ -558,6 +598,14 @@ static int config__check_whole(struct config_parser *p)
 	} else {
 		return config__fail(p, "jwt", "required: give jwt/jwt_file, or username and password");
 	}
+	/* Here rather than per topic_map line: topic_prefix may come after those lines. */
+	for (size_t i = 0; i < c->n_topic_map; i++) {
+		char detail[256];
+		const char *prefix = c->topic_prefix != NULL ? c->topic_prefix : RC_CONFIG_DEFAULT_PREFIX;
+		if (rc_topic_template_reserved_check(c->topic_map[i].tmpl, prefix, detail,
+				sizeof(detail)) != 0)
+			return config__fail(p, "topic_map", "%s", detail);
+	}
 	/* The filters file was loaded (and its errors reported) when it was read. */
 	if (c->n_event_filters + p->n_file_filters == 0)
 		return config__fail(p, "event_filter",
@@ -589,7 +637,7 @@ static int config__default_strings(struct config_parser *p)
 	if ((c->server == NULL && (c->server = strdup("https://platform.ringcentral.com")) == NULL) ||
 			(c->pubnub_origin == NULL &&
 			 (c->pubnub_origin = strdup("https://ringcentral.pubnubapi.com")) == NULL) ||
-			(c->topic_prefix == NULL && (c->topic_prefix = strdup("ringcentral")) == NULL))
+			(c->topic_prefix == NULL && (c->topic_prefix = strdup(RC_CONFIG_DEFAULT_PREFIX)) == NULL))
 		return config__fail(p, "server", "out of memory");
 	return 0;
 }

@@ -2,14 +2,27 @@
  *
  * A ring of owned strings remembers insertion order for eviction; a chained hash table
  * over the same slots answers "seen?" in O(1). Each ring slot is also a hash node, so
- * evicting the oldest uuid unlinks exactly one node. */
+ * evicting the oldest uuid unlinks exactly one node.
+ *
+ * The uuids come from the server (or whoever can inject notifications), so the hash is
+ * keyed: SipHash-2-4 from OpenSSL 3 (EVP_MAC "SIPHASH") with a random 128-bit key drawn
+ * per table. Without a key, chosen uuids could all share one bucket and turn every lookup
+ * into a walk over 20,000 strings. Each slot keeps its hash, so eviction never has to
+ * compute one (and cannot fail to). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
 #include "rc_dedupe.h"
+
+#define DEDUPE_KEY_LEN 16
 
 struct dedupe_slot {
 	char *uuid;                 /* NULL while the slot is unused */
+	uint64_t hash;
 	struct dedupe_slot *next;   /* hash chain */
 };
 
@@ -18,17 +31,47 @@ struct rc_dedupe {
 	size_t capacity, count, oldest;
 	struct dedupe_slot **buckets;
 	size_t n_buckets;           /* a power of two */
+	EVP_MAC_CTX *keyed;         /* owned: SipHash initialised with this table's key; each
+	                             * hash works on a copy, so it is never consumed */
 };
 
-static uint64_t dedupe__hash(const char *s)
+/* Keyed hash of uuid into *h. A copy of the keyed context costs one small allocation
+ * (~80 ns here); re-initialising one context without the key would be cheaper, but only
+ * some OpenSSL 3.0.x releases restore the keyed state on that path. */
+static bool dedupe__hash(const struct rc_dedupe *d, const char *uuid, size_t len, uint64_t *h)
 {
-	uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
+	EVP_MAC_CTX *c = EVP_MAC_CTX_dup(d->keyed);
+	unsigned char out[8];
+	size_t out_len = 0;
+	bool ok = c != NULL && EVP_MAC_update(c, (const unsigned char *)uuid, len) == 1 &&
+			EVP_MAC_final(c, out, &out_len, sizeof(out)) == 1 && out_len == sizeof(out);
 
-	for (; *s != '\0'; s++) {
-		h ^= (unsigned char)*s;
-		h *= 0x100000001b3ULL;
+	EVP_MAC_CTX_free(c);
+	if (ok)
+		memcpy(h, out, sizeof(*h));
+	return ok;
+}
+
+/* A SipHash context with a fresh random key and an 8-byte output. NULL on failure. */
+static EVP_MAC_CTX *dedupe__keyed_context(void)
+{
+	unsigned char key[DEDUPE_KEY_LEN];
+	size_t size = 8;
+	OSSL_PARAM params[] = {
+		OSSL_PARAM_construct_size_t(OSSL_MAC_PARAM_SIZE, &size),
+		OSSL_PARAM_construct_end(),
+	};
+	EVP_MAC *mac = EVP_MAC_fetch(NULL, "SIPHASH", NULL);
+	EVP_MAC_CTX *c = mac != NULL ? EVP_MAC_CTX_new(mac) : NULL;
+
+	EVP_MAC_free(mac);   /* the context holds its own reference */
+	if (c == NULL || RAND_bytes(key, sizeof(key)) != 1 ||
+	    EVP_MAC_init(c, key, sizeof(key), params) != 1) {
+		EVP_MAC_CTX_free(c);
+		c = NULL;
 	}
-	return h ^ (h >> 29);
+	OPENSSL_cleanse(key, sizeof(key));
+	return c;
 }
 
 struct rc_dedupe *rc_dedupe_new(size_t capacity)
@@ -46,7 +89,8 @@ struct rc_dedupe *rc_dedupe_new(size_t capacity)
 		d->n_buckets *= 2;
 	d->ring = calloc(capacity, sizeof(*d->ring));
 	d->buckets = calloc(d->n_buckets, sizeof(*d->buckets));
-	if (d->ring == NULL || d->buckets == NULL) {
+	d->keyed = dedupe__keyed_context();
+	if (d->ring == NULL || d->buckets == NULL || d->keyed == NULL) {
 		rc_dedupe_free(d);
 		return NULL;
 	}
@@ -61,17 +105,18 @@ void rc_dedupe_free(struct rc_dedupe *d)
 		free(d->ring[i].uuid);
 	free(d->ring);
 	free(d->buckets);
+	EVP_MAC_CTX_free(d->keyed);
 	free(d);
 }
 
-static struct dedupe_slot **dedupe__bucket(struct rc_dedupe *d, const char *uuid)
+static struct dedupe_slot **dedupe__bucket(struct rc_dedupe *d, uint64_t hash)
 {
-	return &d->buckets[dedupe__hash(uuid) & (d->n_buckets - 1)];
+	return &d->buckets[hash & (d->n_buckets - 1)];
 }
 
 static void dedupe__unlink(struct rc_dedupe *d, struct dedupe_slot *slot)
 {
-	for (struct dedupe_slot **pp = dedupe__bucket(d, slot->uuid); *pp != NULL; pp = &(*pp)->next) {
+	for (struct dedupe_slot **pp = dedupe__bucket(d, slot->hash); *pp != NULL; pp = &(*pp)->next) {
 		if (*pp == slot) {
 			*pp = slot->next;
 			break;
@@ -84,18 +129,25 @@ static void dedupe__unlink(struct rc_dedupe *d, struct dedupe_slot *slot)
 
 bool rc_dedupe_check_and_add(struct rc_dedupe *d, const char *uuid)
 {
+	uint64_t hash;
+
 	if (d == NULL || uuid == NULL)
 		return false; /* nothing to compare with: deliver */
+	/* The pipeline drops longer uuids before they get here; this bounds the memory
+	 * of anyone else calling. */
+	size_t len = strnlen(uuid, RC_DEDUPE_UUID_MAX + 1);
+	if (len > RC_DEDUPE_UUID_MAX || !dedupe__hash(d, uuid, len, &hash))
+		return false; /* cannot remember it: deliver rather than drop */
 
-	struct dedupe_slot **bucket = dedupe__bucket(d, uuid);
+	struct dedupe_slot **bucket = dedupe__bucket(d, hash);
 
 	for (struct dedupe_slot *s = *bucket; s != NULL; s = s->next)
-		if (strcmp(s->uuid, uuid) == 0)
+		if (s->hash == hash && strcmp(s->uuid, uuid) == 0)
 			return true;
 
 	char *copy = strdup(uuid);
 	if (copy == NULL)
-		return false; /* cannot remember it: deliver rather than drop */
+		return false;
 
 	size_t index = (d->oldest + d->count) % d->capacity;
 	if (d->count == d->capacity) {
@@ -106,6 +158,7 @@ bool rc_dedupe_check_and_add(struct rc_dedupe *d, const char *uuid)
 	}
 	struct dedupe_slot *slot = &d->ring[index];
 	slot->uuid = copy;
+	slot->hash = hash;
 	slot->next = *bucket;
 	*bucket = slot;
 	d->count++;
@@ -115,4 +168,9 @@ bool rc_dedupe_check_and_add(struct rc_dedupe *d, const char *uuid)
 size_t rc_dedupe_count(const struct rc_dedupe *d)
 {
 	return d != NULL ? d->count : 0;
+}
+
+bool rc_dedupe_hash(const struct rc_dedupe *d, const char *uuid, uint64_t *hash)
+{
+	return d != NULL && uuid != NULL && dedupe__hash(d, uuid, strlen(uuid), hash);
 }

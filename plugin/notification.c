@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include "rc_dedupe.h"
 #include "rc_notification.h"
 
 #define RC_ENVELOPE_MAX_DEPTH 64
@@ -20,6 +21,7 @@ const char *rc_envelope_strerror(enum rc_envelope_result r)
 	case RC_ENVELOPE_NO_EVENT: return "no event";
 	case RC_ENVELOPE_BAD_BODY: return "body is null";
 	case RC_ENVELOPE_NOMEM: return "out of memory";
+	case RC_ENVELOPE_UUID_TOO_LONG: return "uuid too long";
 	}
 	return "unknown";
 }
@@ -47,6 +49,9 @@ static enum rc_envelope_result notification__validate(json_object *root, struct 
 		return RC_ENVELOPE_NOT_OBJECT;
 	if (!notification__string(root, "uuid", &uuid))
 		return RC_ENVELOPE_NO_UUID;
+	/* Every uuid is kept for de-duplication: its length is bounded before that. */
+	if (json_object_get_string_len(uuid) > RC_DEDUPE_UUID_MAX)
+		return RC_ENVELOPE_UUID_TOO_LONG;
 	if (!notification__string(root, "event", &event))
 		return RC_ENVELOPE_NO_EVENT;
 	bool has_body = json_object_object_get_ex(root, "body", &body);

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/crypto.h>
+#include "rc_logsafe.h"
 #include "rc_notification.h"
 #include "rc_pipeline.h"
 #include "rc_topic.h"
@@ -51,6 +52,7 @@ static enum rc_drop_cause pipeline__envelope_cause(enum rc_envelope_result r)
 	case RC_ENVELOPE_NO_UUID: return RC_DROP_NO_UUID;
 	case RC_ENVELOPE_NO_EVENT: return RC_DROP_NO_EVENT;
 	case RC_ENVELOPE_BAD_BODY: return RC_DROP_BAD_BODY;
+	case RC_ENVELOPE_UUID_TOO_LONG: return RC_DROP_UUID_TOO_LONG;
 	default: return RC_DROP_NOMEM;
 	}
 }
@@ -65,26 +67,9 @@ static enum rc_drop_cause pipeline__topic_cause(enum rc_topic_result r)
 	case RC_TOPIC_EMPTY_LEVEL: return RC_DROP_TOPIC_EMPTY_LEVEL;
 	case RC_TOPIC_DOT_LEVEL: return RC_DROP_TOPIC_DOT_LEVEL;
 	case RC_TOPIC_TOO_LONG: return RC_DROP_TOPIC_TOO_LONG;
+	case RC_TOPIC_RESERVED: return RC_DROP_TOPIC_RESERVED;
 	default: return RC_DROP_NOMEM;
 	}
-}
-
-/* A printable, bounded excerpt for logs: hostile events can be 70 KB of anything. */
-static void pipeline__excerpt(const char *s, size_t len, char *out, size_t out_len)
-{
-	size_t j = 0;
-
-	if (out_len == 0)
-		return;
-	for (size_t i = 0; i < len && j + 5 < out_len && i < 80; i++) {
-		unsigned char c = (unsigned char)s[i];
-		out[j++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
-	}
-	if (len > 80 && j + 4 < out_len) {
-		memcpy(out + j, "...", 3);
-		j += 3;
-	}
-	out[j] = '\0';
 }
 
 static struct rc_outbox_msg *pipeline__message(const struct rc_pipeline *p,
@@ -184,7 +169,8 @@ enum rc_pipeline_result rc_pipeline_process(struct rc_pipeline *p, const char *s
 	enum rc_topic_result tr = rc_topic_for_event(n.event, n.event_len, p->cfg->topic_prefix,
 			p->cfg->topic_map, p->cfg->n_topic_map, &topic);
 	if (tr != RC_TOPIC_OK) {
-		pipeline__excerpt(n.event, n.event_len, detail, detail_len);
+		/* Escaped and bounded: hostile events can be 70 KB of anything. */
+		rc_logsafe(detail, detail_len, n.event, n.event_len);
 		*cause = pipeline__topic_cause(tr);
 		rc_notification_clear(&n);
 		free(plain);

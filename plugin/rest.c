@@ -13,6 +13,8 @@
 #include <curl/curl.h>
 #include <json-c/json.h>
 #include <openssl/crypto.h>
+#include "rc_config.h"
+#include "rc_logsafe.h"
 #include "rc_rest.h"
 
 /* ---- helpers ---- */
@@ -58,14 +60,45 @@ static char *rest__dup(json_object *obj, const char *key, bool *fail)
 	return d;
 }
 
-static bool rest__int(json_object *obj, const char *key, int64_t *out)
+/* A lifetime in seconds the server states (expires_in, refresh_token_expires_in,
+ * expiresIn): a JSON number, clamped to [RC_LIFETIME_MIN_S, RC_LIFETIME_MAX_S] so that the
+ * millisecond arithmetic downstream never overflows (a huge value made the token look
+ * expired at once) and a fraction of a second is not taken for "no lifetime". False if
+ * absent, not a number, zero or negative. */
+static bool rest__lifetime(json_object *obj, const char *key, long *out)
 {
 	json_object *v;
 
-	if (!json_object_object_get_ex(obj, key, &v) || !json_object_is_type(v, json_type_int))
+	if (!json_object_object_get_ex(obj, key, &v))
 		return false;
-	*out = json_object_get_int64(v);
-	return true;
+	if (json_object_is_type(v, json_type_int)) {
+		/* json-c saturates integers beyond int64 at INT64_MAX. */
+		int64_t i = json_object_get_int64(v);
+		if (i <= 0)
+			return false;
+		*out = i > RC_LIFETIME_MAX_S ? RC_LIFETIME_MAX_S : (long)i;
+		return true;
+	}
+	if (json_object_is_type(v, json_type_double)) {
+		double d = json_object_get_double(v);
+		if (!(d > 0))   /* also NaN */
+			return false;
+		*out = d < RC_LIFETIME_MIN_S ? RC_LIFETIME_MIN_S :
+				d > RC_LIFETIME_MAX_S ? RC_LIFETIME_MAX_S : (long)d;
+		return true;
+	}
+	return false;   /* strings, booleans, objects: not a lifetime */
+}
+
+long rc_subscription_lifetime(const struct rc_subscription *s, int64_t now_ms)
+{
+	if (s->expires_in > 0)
+		return s->expires_in;   /* already clamped by the parser */
+	/* Both are within years 0000..9999 (rc_iso8601_to_ms), so the difference cannot
+	 * overflow; the quotient is then clamped like any stated lifetime. */
+	int64_t left = (s->expiration_ms - now_ms) / 1000;
+	return left < RC_LIFETIME_MIN_S ? RC_LIFETIME_MIN_S :
+			left > RC_LIFETIME_MAX_S ? RC_LIFETIME_MAX_S : (long)left;
 }
 
 /* Overwrites a string held by json-c. json-c owns that buffer and it is writable heap
@@ -108,30 +141,12 @@ static void rest__free_escaped(char *s)
 	}
 }
 
-/* Copies src into dst (size n), cut at a UTF-8 character boundary and with control
- * characters replaced, because error texts end up in log lines and the status JSON. */
-static void rest__copy_text(char *dst, size_t n, const char *src)
-{
-	size_t len = strlen(src);
-
-	if (len >= n) {
-		len = n - 1;
-		while (len > 0 && ((unsigned char)src[len] & 0xC0) == 0x80)
-			len--;   /* src[len] would be a continuation byte: back up to a lead byte */
-	}
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)src[i];
-		dst[i] = (c < 0x20 || c == 0x7F) ? ' ' : (char)c;
-	}
-	dst[len] = '\0';
-}
-
 /* ---- OAuth ---- */
 
 int rc_token_parse(const char *json, size_t len, struct rc_token *t)
 {
 	json_object *root = rest__parse(json, len);
-	int64_t expires_in = 0, rt_expires_in = 0;
+	long expires_in = 0, rt_expires_in = 0;
 	bool fail = false;
 
 	memset(t, 0, sizeof(*t));
@@ -140,17 +155,15 @@ int rc_token_parse(const char *json, size_t len, struct rc_token *t)
 	if (!json_object_is_type(root, json_type_object))
 		goto bad;
 	const char *access = rest__str(root, "access_token");
-	if (!access || !*access || !rest__int(root, "expires_in", &expires_in) ||
-	    expires_in <= 0 || expires_in > LONG_MAX)
+	if (!access || !*access || !rest__lifetime(root, "expires_in", &expires_in))
 		goto bad;
 	t->access_token = rest__dup(root, "access_token", &fail);
 	const char *refresh = rest__str(root, "refresh_token");
 	if (refresh && *refresh)
 		t->refresh_token = rest__dup(root, "refresh_token", &fail);
-	t->expires_in = (long)expires_in;
-	if (rest__int(root, "refresh_token_expires_in", &rt_expires_in) && rt_expires_in > 0 &&
-	    rt_expires_in <= LONG_MAX)
-		t->refresh_token_expires_in = (long)rt_expires_in;
+	t->expires_in = expires_in;
+	if (rest__lifetime(root, "refresh_token_expires_in", &rt_expires_in))
+		t->refresh_token_expires_in = rt_expires_in;
 	if (fail)
 		goto bad;
 	rest__wipe_json_string(root, "access_token");
@@ -165,35 +178,55 @@ bad:
 	return -1;
 }
 
-int rc_wstoken_parse(const char *json, size_t len, struct rc_wstoken *t)
+int rc_wstoken_parse_ex(const char *json, size_t len, struct rc_wstoken *t, char *why,
+		size_t why_len)
 {
 	json_object *root = rest__parse(json, len);
-	int64_t expires_in = 0;
+	long expires_in = 0;
 	bool fail = false;
+	char shown[RC_LOGSAFE_BUF];
+	char dummy[1];
 
+	if (why == NULL || why_len == 0) {
+		why = dummy;
+		why_len = sizeof(dummy);
+	}
 	memset(t, 0, sizeof(*t));
+	snprintf(why, why_len, "unreadable wstoken answer");
 	if (!root)
 		return -1;
 	const char *token = json_object_is_type(root, json_type_object) ?
 			rest__str(root, "ws_access_token") : NULL;
 	const char *uri = token ? rest__str(root, "uri") : NULL;
-	if (!token || !*token || !uri ||
-	    (strncmp(uri, "wss://", 6) != 0 && strncmp(uri, "ws://", 5) != 0)) {
+	/* The server names the gateway; ws:// would carry the token in the clear, so it gets
+	 * the rule a configured http:// URL gets: loopback only. */
+	const char *problem = uri ? rc_config_ws_url_problem(uri) : NULL;
+	if (!token || !*token || !uri || problem) {
+		if (problem)
+			snprintf(why, why_len, "wstoken answer refused: gateway uri '%s' %s",
+					rc_logsafe_str(shown, sizeof(shown), uri), problem);
 		rest__wipe_json_string(root, "ws_access_token");
 		json_object_put(root);
 		return -1;
 	}
 	t->ws_access_token = rest__dup(root, "ws_access_token", &fail);
 	t->uri = rest__dup(root, "uri", &fail);
-	if (rest__int(root, "expires_in", &expires_in) && expires_in > 0 && expires_in <= LONG_MAX)
-		t->expires_in = (long)expires_in;
+	if (rest__lifetime(root, "expires_in", &expires_in))
+		t->expires_in = expires_in;
 	rest__wipe_json_string(root, "ws_access_token");
 	json_object_put(root);
 	if (fail) {
 		rc_wstoken_clear(t);
+		snprintf(why, why_len, "out of memory");
 		return -1;
 	}
+	why[0] = '\0';
 	return 0;
+}
+
+int rc_wstoken_parse(const char *json, size_t len, struct rc_wstoken *t)
+{
+	return rc_wstoken_parse_ex(json, len, t, NULL, 0);
 }
 
 void rc_wstoken_clear(struct rc_wstoken *t)
@@ -269,7 +302,7 @@ static int rest__subscription_from(json_object *obj, struct rc_subscription *s)
 {
 	json_object *filters, *disabled, *dm, *v;
 	bool fail = false;
-	int64_t expires_in;
+	long expires_in;
 
 	if (!json_object_is_type(obj, json_type_object))
 		return -1;
@@ -283,8 +316,8 @@ static int rest__subscription_from(json_object *obj, struct rc_subscription *s)
 	if (created == NULL || rc_iso8601_to_ms(created, &s->creation_ms) != 0)
 		s->creation_ms = 0; /* optional: only used to close the first-poll gap */
 	s->status = rest__dup(obj, "status", &fail);
-	if (rest__int(obj, "expiresIn", &expires_in) && expires_in > 0 && expires_in <= LONG_MAX)
-		s->expires_in = (long)expires_in;
+	if (rest__lifetime(obj, "expiresIn", &expires_in))
+		s->expires_in = expires_in;
 
 	if (!json_object_object_get_ex(obj, "eventFilters", &filters) ||
 	    !json_object_is_type(filters, json_type_array))
@@ -546,10 +579,11 @@ void rc_api_error_parse(const char *json, size_t len, struct rc_api_error *e)
 		if (!message)
 			message = rest__str(root, "error_description");
 	}
+	/* Escaped here, once: these texts end up in log lines and the status JSON. */
 	if (code)
-		rest__copy_text(e->code, sizeof(e->code), code);
+		rc_logsafe_str(e->code, sizeof(e->code), code);
 	if (message)
-		rest__copy_text(e->message, sizeof(e->message), message);
+		rc_logsafe_str(e->message, sizeof(e->message), message);
 	json_object_put(root);
 }
 

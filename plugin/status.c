@@ -27,6 +27,8 @@ static const char *const drop_names[RC_DROP_CAUSE_COUNT] = {
 	[RC_DROP_TOPIC_TOO_LONG] = "topic_too_long",
 	[RC_DROP_PUBLISH_FAILED] = "publish_failed",
 	[RC_DROP_NOMEM] = "out_of_memory",
+	[RC_DROP_TOPIC_RESERVED] = "topic_reserved",
+	[RC_DROP_UUID_TOO_LONG] = "uuid_too_long",
 };
 
 const char *rc_drop_cause_name(enum rc_drop_cause c)

@@ -1,16 +1,9 @@
 /* subscription.c - taking the server's word on our subscription (see rc_subscription.h). */
 #include <stdio.h>
 #include <string.h>
+#include "rc_logsafe.h"
 #include "rc_strlist.h"
 #include "rc_subscription.h"
-
-static long subscription__lifetime(const struct rc_subscription *s, int64_t wall_now)
-{
-	if (s->expires_in > 0)
-		return s->expires_in;
-	int64_t left = (s->expiration_ms - wall_now) / 1000;
-	return left > 1 ? (long)left : 1;
-}
 
 enum rc_lc_outcome rc_sub_adopt(struct rc_sub_slot *slot, enum rc_lc_action act,
 		const char *json, size_t len, char *const *sent, size_t n_sent,
@@ -24,7 +17,8 @@ enum rc_lc_outcome rc_sub_adopt(struct rc_sub_slot *slot, enum rc_lc_action act,
 		return RC_OUT_TRANSIENT;
 	}
 	if (s.status != NULL && strcmp(s.status, "Active") != 0) {
-		snprintf(what, what_len, "subscription status %s", s.status);
+		char status[RC_LOGSAFE_BUF];
+		snprintf(what, what_len, "subscription status %s", rc_logsafe_str(status, sizeof(status), s.status));
 		rc_subscription_clear(&s);
 		return RC_OUT_NOT_FOUND;
 	}
@@ -39,23 +33,28 @@ enum rc_lc_outcome rc_sub_adopt(struct rc_sub_slot *slot, enum rc_lc_action act,
 		slot->accepted = copy;
 		slot->n_accepted = n_sent;
 	}
-	*lifetime_s = subscription__lifetime(&s, wall_now);
+	*lifetime_s = rc_subscription_lifetime(&s, wall_now);
 	if (act == RC_ACT_CREATE && slot->ever)
 		rc_sink_count(sink, RC_COUNT_RECREATIONS);
 	if (act == RC_ACT_RENEW || act == RC_ACT_MODIFY)
 		rc_sink_count(sink, RC_COUNT_RENEWALS);
+	/* Server strings reach the log escaped: a newline in one must not forge a line. */
+	char id[RC_LOGSAFE_BUF], filter[RC_LOGSAFE_BUF], reason[RC_LOGSAFE_BUF];
+	rc_logsafe_str(id, sizeof(id), s.id);
 	if (rc_sink_set_key(sink, s.encryption ? s.encryption_key : NULL) != 0)
-		rc_sink_log(sink, RC_LOG_ERR, "subscription %s has an unusable encryption key", s.id);
+		rc_sink_log(sink, RC_LOG_ERR, "subscription %s has an unusable encryption key", id);
 	/* What the server refused is worth a line when it was asked for, not at every renewal. */
 	for (size_t i = 0; i < s.n_disabled && act != RC_ACT_RENEW && act != RC_ACT_CHECK; i++)
 		rc_sink_log(sink, RC_LOG_WARNING, "the server disabled event filter %s: %s",
-				s.disabled[i].filter, s.disabled[i].reason ? s.disabled[i].reason : "no reason given");
+				rc_logsafe_str(filter, sizeof(filter), s.disabled[i].filter),
+				s.disabled[i].reason ? rc_logsafe_str(reason, sizeof(reason), s.disabled[i].reason) :
+				"no reason given");
+	rc_sink_log(sink, act == RC_ACT_CHECK ? RC_LOG_INFO : RC_LOG_NOTICE,
+			"%s ok: subscription %s expires %s", rc_lc_action_name(act), id,
+			s.expiration_time != NULL ? rc_logsafe_str(reason, sizeof(reason), s.expiration_time) : "?");
 	rc_subscription_clear(&slot->sub);
 	slot->sub = s;
 	slot->ever = true;
-	rc_sink_log(sink, act == RC_ACT_CHECK ? RC_LOG_INFO : RC_LOG_NOTICE,
-			"%s ok: subscription %s expires %s", rc_lc_action_name(act), slot->sub.id,
-			slot->sub.expiration_time != NULL ? slot->sub.expiration_time : "?");
 	rc_sink_changed(sink);
 	return RC_OUT_OK;
 }

@@ -37,6 +37,8 @@ const char *rc_topic_strerror(enum rc_topic_result r)
 	case RC_TOPIC_DOT_LEVEL: return "topic would contain a '.' or '..' level";
 	case RC_TOPIC_TOO_LONG: return "topic would exceed 65535 bytes";
 	case RC_TOPIC_NOMEM: return "out of memory";
+	case RC_TOPIC_RESERVED:
+		return "topic would be <prefix>/bridge or under it (the plugin's own) or start with '$'";
 	}
 	return "unknown topic error";
 }
@@ -53,6 +55,7 @@ const char *rc_topic_result_name(enum rc_topic_result r)
 	case RC_TOPIC_DOT_LEVEL: return "dot_level";
 	case RC_TOPIC_TOO_LONG: return "too_long";
 	case RC_TOPIC_NOMEM: return "nomem";
+	case RC_TOPIC_RESERVED: return "reserved";
 	}
 	return "unknown";
 }
@@ -350,12 +353,110 @@ enum rc_topic_result rc_topic_for_event(const char *event, size_t event_len,
 
 check:;
 	enum rc_topic_result r = rc_topic_check(out, n);
+	/* Last, on the finished topic: whatever produced it (an event naming /bridge/..., a
+	 * capture that reads "bridge" or "$SYS"), the plugin's and the broker's topics stay
+	 * theirs. */
+	if (r == RC_TOPIC_OK && rc_topic_is_reserved(out, n, prefix))
+		r = RC_TOPIC_RESERVED;
 	if (r != RC_TOPIC_OK) {
 		free(out);
 		return r;
 	}
 	*topic = out;
 	return RC_TOPIC_OK;
+}
+
+/* ---- reserved topics ---- */
+
+#define RC_TOPIC_BRIDGE "bridge"
+
+bool rc_topic_is_reserved(const char *topic, size_t len, const char *prefix)
+{
+	size_t plen = prefix != NULL ? strlen(prefix) : 0;
+	size_t blen = strlen(RC_TOPIC_BRIDGE);
+
+	if (topic == NULL)
+		return false;
+	if (len > 0 && topic[0] == '$')
+		return true;
+	if (plen > 0) {
+		if (len <= plen || memcmp(topic, prefix, plen) != 0 || topic[plen] != '/')
+			return false;
+		topic += plen + 1;
+		len -= plen + 1;
+	}
+	return len >= blen && memcmp(topic, RC_TOPIC_BRIDGE, blen) == 0 &&
+		(len == blen || topic[blen] == '/');
+}
+
+/* True if the template level tl can read exactly s: its literal bytes must match and each
+ * {name} stands for one or more bytes of anything (a capture is one event path level, so
+ * never a '/'; s holds none either). Small dynamic programme over (template, s) offsets:
+ * both are configuration, so short, but backtracking could still go exponential. */
+static bool topic__level_can_be(struct topic__span tl, struct topic__span s)
+{
+	bool *can = calloc(s.len + 1, sizeof(*can));   /* can[j]: the template so far reads s[0..j) */
+	bool result;
+
+	if (can == NULL)
+		return true;   /* cannot tell: assume the worst, the caller refuses */
+	can[0] = true;
+	for (size_t i = 0; i < tl.len;) {
+		if (tl.p[i] == '{') {
+			const char *close = memchr(tl.p + i, '}', tl.len - i);
+			size_t end = close != NULL ? (size_t)(close - tl.p) + 1 : tl.len;
+			/* One or more bytes: reachable at j if reachable at some k < j. */
+			bool any = false;
+			for (size_t j = 0; j <= s.len; j++) {
+				bool was = can[j];
+				can[j] = any;
+				any = any || was;
+			}
+			i = end;
+		} else {
+			for (size_t j = s.len + 1; j-- > 0;)
+				can[j] = j > 0 && can[j - 1] && s.p[j - 1] == tl.p[i];
+			i++;
+		}
+	}
+	result = can[s.len];
+	free(can);
+	return result;
+}
+
+int rc_topic_template_reserved_check(const char *tmpl, const char *prefix, char *err,
+		size_t errlen)
+{
+	char buf[1];
+
+	if (!err || errlen == 0) {
+		err = buf;
+		errlen = sizeof(buf);
+	}
+	err[0] = '\0';
+	if (!tmpl)
+		return 0;
+	if (tmpl[0] == '$') {
+		snprintf(err, errlen, "template '%s' starts with '$': such topics are the broker's", tmpl);
+		return -1;
+	}
+	struct topic__span t = { tmpl, strlen(tmpl) };
+	struct topic__span p = { prefix ? prefix : "", prefix ? strlen(prefix) : 0 };
+	size_t k = p.len > 0 ? topic__level_count(p) : 0;
+	struct topic__span level, want = { NULL, 0 };
+
+	if (!topic__level(t, k, &level) || level.len != strlen(RC_TOPIC_BRIDGE) ||
+	    memcmp(level.p, RC_TOPIC_BRIDGE, level.len) != 0)
+		return 0;   /* no literal "bridge" right after the prefix levels */
+	for (size_t i = 0; i < k; i++) {
+		topic__level(t, i, &level);
+		topic__level(p, i, &want);
+		if (!topic__level_can_be(level, want))
+			return 0;
+	}
+	snprintf(err, errlen, "template '%s' can publish under '%s%s" RC_TOPIC_BRIDGE "', which is "
+		"reserved for the plugin's own topics", tmpl, p.len ? prefix : "", p.len ? "/" : "");
+	return -1;
 }
 
 /* ---- start-up validation of topic_map rules ---- */

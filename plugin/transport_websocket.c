@@ -25,6 +25,7 @@
 #include <openssl/crypto.h>
 #include "rc_backoff.h"
 #include "rc_clock.h"
+#include "rc_logsafe.h"
 #include "rc_wsg.h"
 #include "rc_ws_client.h"
 #include "transport.h"
@@ -167,8 +168,9 @@ static void ws__connection_details(struct websocket *ws, const struct rc_wsg_fra
 	ws->resumed = ws->recovering && recovery == RC_WSG_RECOVERY_SUCCESSFUL && ws->sub_id != NULL;
 	if (ws->resumed) {
 		rc_sink_count(sink, RC_COUNT_RECOVERIES);
+		char id[RC_LOGSAFE_BUF];
 		rc_sink_log(sink, RC_LOG_NOTICE, "WebSocket recovered; subscription %s continues",
-				ws->sub_id);
+				rc_logsafe_str(id, sizeof(id), ws->sub_id));
 	} else if (ws->recovering) {
 		rc_sink_count(sink, RC_COUNT_RECOVERY_FAILURES);
 		rc_sink_log(sink, RC_LOG_WARNING, "WebSocket recovery failed; subscribing again");
@@ -259,11 +261,11 @@ static void ws__on_closed(void *arg, int code, const char *reason, const char *w
 	int64_t now = rc_clock_now_ms();
 	bool was_ready = ws->phase == WS_READY;
 	bool healthy = was_ready && now - ws->ready_at >= WS_HEALTHY_MS;
-	char msg[400];
+	char msg[400], safe[RC_LOGSAFE_BUF];
 
 	if (code != 0)
 		snprintf(msg, sizeof(msg), "WebSocket closed by the server (%d%s%s)", code,
-				reason[0] ? " " : "", reason);
+				reason[0] ? " " : "", rc_logsafe_str(safe, sizeof(safe), reason));
 	else
 		snprintf(msg, sizeof(msg), "WebSocket %s: %s",
 				ws->phase == WS_CONNECTING ? "connection failed" : "connection lost",

@@ -22,6 +22,7 @@
 #include "rc_clock.h"
 #include "rc_http.h"
 #include "rc_lifecycle.h"
+#include "rc_logsafe.h"
 #include "rc_random.h"
 #include "rc_rest.h"
 #include "rc_sink.h"
@@ -189,8 +190,9 @@ static void worker__load_state(struct rc_worker *w)
 	s.event_filters = NULL;
 	rc_saved_state_clear(&s);
 	rc_lifecycle_resume_from(&w->lc);
-	rc_sink_log(&w->sink, RC_LOG_NOTICE, "resuming subscription %s from %s", w->resume_id,
-			w->cfg->state_file);
+	char id[RC_LOGSAFE_BUF];
+	rc_sink_log(&w->sink, RC_LOG_NOTICE, "resuming subscription %s from %s",
+			rc_logsafe_str(id, sizeof(id), w->resume_id), w->cfg->state_file);
 }
 
 /* ---------------------------------------------------------------- keeping facts in step */
@@ -209,9 +211,10 @@ static void worker__sync_subscription(struct rc_worker *w)
 {
 	if (w->lc.lost != w->lost_seen) {
 		w->lost_seen = w->lc.lost;
+		char id[RC_LOGSAFE_BUF];
 		if (worker__sub_id(w) != NULL && w->lc.lost_why != NULL && !w->stopping)
 			rc_sink_error(&w->sink, RC_LOG_NOTICE, "subscription %s %s; subscribing again",
-					worker__sub_id(w), w->lc.lost_why);
+					rc_logsafe_str(id, sizeof(id), worker__sub_id(w)), w->lc.lost_why);
 	}
 	if (w->lc.has_sub || (w->slot.sub.id == NULL && w->resume_id == NULL))
 		return;
@@ -315,6 +318,7 @@ static void worker__finish(struct rc_worker *w, long status, CURLcode result, co
 		.random32 = rc_rng_next(&w->rng),
 	};
 	struct rc_wstoken wst = {0};
+	char id[RC_LOGSAFE_BUF];
 
 	if (r.outcome == RC_OUT_OK) {
 		switch (act) {
@@ -330,17 +334,15 @@ static void worker__finish(struct rc_worker *w, long status, CURLcode result, co
 			break;
 		case RC_ACT_DELETE_ORPHAN:
 			rc_sink_log(&w->sink, RC_LOG_NOTICE, "deleted orphan subscription %s",
-					w->orphans[w->lc.orphans_pending - 1]);
+					rc_logsafe_str(id, sizeof(id), w->orphans[w->lc.orphans_pending - 1]));
 			break;
 		case RC_ACT_DELETE:
 			rc_sink_log(&w->sink, RC_LOG_NOTICE, "deleted subscription %s",
-					worker__sub_id(w) != NULL ? worker__sub_id(w) : "?");
+					rc_logsafe_str(id, sizeof(id), worker__sub_id(w)));
 			break;
 		case RC_ACT_WSTOKEN:
-			if (rc_wstoken_parse(body, len, &wst) != 0) {
-				snprintf(what, what_len, "unreadable wstoken answer");
+			if (rc_wstoken_parse_ex(body, len, &wst, what, what_len) != 0)
 				r.outcome = RC_OUT_TRANSIENT;
-			}
 			break;
 		default: /* RESUME CREATE RENEW MODIFY CHECK */
 			r.outcome = rc_sub_adopt(&w->slot, act, body, len, w->sent, w->n_sent, &w->sink,

@@ -244,6 +244,22 @@ static void test_url_allowed(void)
 	CU_ASSERT_FALSE(rc_config_url_allowed(NULL));
 }
 
+/* The WebSocket twin of the rule: wss://, or ws:// to loopback only. */
+static void test_ws_url_problem(void)
+{
+	CU_ASSERT_PTR_NULL(rc_config_ws_url_problem("wss://ws-api.ringcentral.com/ws?x=1"));
+	CU_ASSERT_PTR_NULL(rc_config_ws_url_problem("ws://127.0.0.1:9000/ws"));
+	CU_ASSERT_PTR_NULL(rc_config_ws_url_problem("ws://[::1]/ws"));
+	CU_ASSERT_PTR_NULL(rc_config_ws_url_problem("ws://LocalHost/ws"));
+	CU_ASSERT_STRING_EQUAL(rc_config_ws_url_problem("ws://gateway.invalid/"),
+			"ws:// is only allowed to a loopback address; wss:// is required");
+	CU_ASSERT_STRING_EQUAL(rc_config_ws_url_problem("https://x/ws"), "must be a wss:// URL");
+	CU_ASSERT_PTR_NOT_NULL(rc_config_ws_url_problem("wss://u:p@x/ws"));
+	CU_ASSERT_PTR_NOT_NULL(rc_config_ws_url_problem(NULL));
+	/* And the configured-URL rule does not take WebSocket schemes. */
+	CU_ASSERT_FALSE(rc_config_url_allowed("wss://x"));
+}
+
 /* server and pubnub_origin share the rules. */
 static void check_url_option(const char *key, char *const *field_of(struct rc_config *))
 {
@@ -928,6 +944,37 @@ static void test_topic_map(void)
 	CU_ASSERT_TRUE(with_fails("topic_map", "/a/{x} t/#", "topic_map", NULL));
 }
 
+/* <prefix>/bridge/ and $ topics are not for notifications: a template whose literal text
+ * lands there is refused with one line naming the option, whichever order the lines
+ * come in (topic_prefix after topic_map too). */
+static void test_topic_map_reserved(void)
+{
+	struct opts o;
+	struct rc_config cfg;
+	struct warnings w = { 0, "" };
+
+	CU_ASSERT_TRUE(with_fails("topic_map", "/a/{x} ringcentral/bridge/{x}", "topic_map",
+			"reserved"));
+	CU_ASSERT_TRUE(with_fails("topic_map", "/a/{x} ringcentral/bridge", "topic_map", "reserved"));
+	CU_ASSERT_TRUE(with_fails("topic_map", "/a/{x} {x}/bridge/state", "topic_map", "reserved"));
+	CU_ASSERT_TRUE(with_fails("topic_map", "/a/{x} $SYS/{x}", "topic_map", "'$'"));
+
+	base_jwt(&o);
+	add(&o, "topic_map", "/a/{x} home/bridge/{x}");
+	add(&o, "topic_prefix", "home");
+	CU_ASSERT_TRUE(parse_fails(&o, "topic_map", "'home/bridge'"));
+
+	/* A capture that could read "bridge" is accepted: that event is dropped at run time. */
+	base_jwt(&o);
+	add(&o, "topic_map", "/a/{x} ringcentral/{x}/state");
+	add(&o, "topic_map", "/b/{x} home/bridge/{x}");
+	if (parse_ok(&o, &cfg, &w) == 0) {
+		CU_ASSERT_EQUAL(cfg.n_topic_map, 2);
+		rc_config_free(&cfg);
+	}
+	CU_ASSERT_TRUE(with_fails("topic_prefix", "$SYS", "topic_prefix", "'$'"));
+}
+
 static void test_payload(void)
 {
 	struct rc_config cfg;
@@ -1142,6 +1189,7 @@ static void test_free_zeroed(void)
 int main(void)
 {
 	static const struct rc_test_case cases[] = {
+		{ "ws url problem", test_ws_url_problem },
 		{ "defaults", test_defaults },
 		{ "url_allowed", test_url_allowed },
 		{ "server", test_server },
@@ -1161,6 +1209,7 @@ int main(void)
 		{ "integer options", test_integers },
 		{ "topic_prefix", test_topic_prefix },
 		{ "topic_map", test_topic_map },
+		{ "topic_map reserved topics", test_topic_map_reserved },
 		{ "payload", test_payload },
 		{ "qos", test_qos },
 		{ "retain", test_retain },

@@ -139,6 +139,56 @@ static void test_uuid_is_copied(void)
 	rc_dedupe_free(d);
 }
 
+/* Over-long uuids are not kept: the table's memory stays bounded per entry. */
+static void test_long_uuid_not_remembered(void)
+{
+	struct rc_dedupe *d = rc_dedupe_new(4);
+	char uuid[RC_DEDUPE_UUID_MAX + 2];
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+	memset(uuid, 'u', sizeof(uuid) - 1);
+	uuid[sizeof(uuid) - 1] = '\0';   /* RC_DEDUPE_UUID_MAX + 1 bytes */
+	CU_ASSERT_FALSE(rc_dedupe_check_and_add(d, uuid));
+	CU_ASSERT_FALSE(rc_dedupe_check_and_add(d, uuid));
+	CU_ASSERT_EQUAL(rc_dedupe_count(d), 0);
+	uuid[RC_DEDUPE_UUID_MAX] = '\0';   /* exactly the limit: kept */
+	CU_ASSERT_FALSE(rc_dedupe_check_and_add(d, uuid));
+	CU_ASSERT_TRUE(rc_dedupe_check_and_add(d, uuid));
+	CU_ASSERT_EQUAL(rc_dedupe_count(d), 1);
+	rc_dedupe_free(d);
+}
+
+/* The hash is keyed per table: stable within one table, different across tables, so no
+ * set of uuids chosen in advance lands in one bucket of every run. */
+static void test_hash_is_keyed_per_table(void)
+{
+	struct rc_dedupe *a = rc_dedupe_new(16), *b = rc_dedupe_new(16);
+	uint64_t ha1 = 0, ha2 = 1, hb = 0;
+	int same_bucket = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	CU_ASSERT_TRUE(rc_dedupe_hash(a, "3f1c3a6e-8d2b-4f3a-9c1e-5b7d2e8a9f01", &ha1));
+	CU_ASSERT_TRUE(rc_dedupe_hash(a, "3f1c3a6e-8d2b-4f3a-9c1e-5b7d2e8a9f01", &ha2));
+	CU_ASSERT_TRUE(rc_dedupe_hash(b, "3f1c3a6e-8d2b-4f3a-9c1e-5b7d2e8a9f01", &hb));
+	CU_ASSERT_EQUAL(ha1, ha2);
+	CU_ASSERT_NOT_EQUAL(ha1, hb);   /* 2^-64 chance of a false failure */
+	/* Buckets (the low bits) differ too: of 64 uuids, chance alone puts few in the same
+	 * bucket of both tables (32 buckets here: about 2 expected). */
+	for (int i = 0; i < 64; i++) {
+		char uuid[16];
+		snprintf(uuid, sizeof(uuid), "u-%d", i);
+		CU_ASSERT_TRUE(rc_dedupe_hash(a, uuid, &ha1));
+		CU_ASSERT_TRUE(rc_dedupe_hash(b, uuid, &hb));
+		same_bucket += (ha1 & 31) == (hb & 31);
+	}
+	CU_ASSERT(same_bucket < 16);
+	CU_ASSERT_FALSE(rc_dedupe_hash(NULL, "x", &ha1));
+	CU_ASSERT_FALSE(rc_dedupe_hash(a, NULL, &ha1));
+	rc_dedupe_free(a);
+	rc_dedupe_free(b);
+}
+
 int main(void)
 {
 	static const struct rc_test_case cases[] = {
@@ -149,6 +199,8 @@ int main(void)
 		{ "matches a naive model", test_matches_naive_model },
 		{ "NULLs are harmless", test_nulls_are_harmless },
 		{ "uuid is copied", test_uuid_is_copied },
+		{ "long uuid not remembered", test_long_uuid_not_remembered },
+		{ "hash is keyed per table", test_hash_is_keyed_per_table },
 		{ NULL, NULL },
 	};
 	return rc_test_run("dedupe", NULL, NULL, cases);

@@ -1,7 +1,9 @@
 /* test_notification.c - envelope parsing and validation. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "rc_test.h"
+#include "rc_dedupe.h"
 #include "rc_notification.h"
 
 static enum rc_envelope_result parse(const char *json)
@@ -74,6 +76,21 @@ static void test_each_error_cause(void)
 	CU_ASSERT_EQUAL(rc_notification_parse("{\"uuid\":\"u\"}\0{}", 14, &(struct rc_notification){0}),
 			RC_ENVELOPE_NOT_JSON);
 	CU_ASSERT_STRING_EQUAL(rc_envelope_strerror(RC_ENVELOPE_NO_EVENT), "no event");
+
+	/* uuids are kept for de-duplication: their length is bounded (escapes count as the
+	 * bytes they decode to). */
+	char json[1024], uuid[RC_DEDUPE_UUID_MAX + 2];
+	memset(uuid, 'u', sizeof(uuid) - 1);
+	uuid[sizeof(uuid) - 1] = '\0';
+	snprintf(json, sizeof(json), "{\"uuid\":\"%s\",\"event\":\"/e\"}", uuid);
+	CU_ASSERT_EQUAL(parse(json), RC_ENVELOPE_UUID_TOO_LONG);
+	uuid[RC_DEDUPE_UUID_MAX] = '\0';
+	snprintf(json, sizeof(json), "{\"uuid\":\"%s\",\"event\":\"/e\"}", uuid);
+	CU_ASSERT_EQUAL(parse(json), RC_ENVELOPE_OK);
+	snprintf(json, sizeof(json), "{\"uuid\":\"%.*s\\u00e9\",\"event\":\"/e\"}",
+		RC_DEDUPE_UUID_MAX - 1, uuid);   /* 127 + 2 bytes of UTF-8 */
+	CU_ASSERT_EQUAL(parse(json), RC_ENVELOPE_UUID_TOO_LONG);
+	CU_ASSERT_STRING_EQUAL(rc_envelope_strerror(RC_ENVELOPE_UUID_TOO_LONG), "uuid too long");
 }
 
 static void test_nul_in_event_keeps_length(void)

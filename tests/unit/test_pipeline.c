@@ -5,6 +5,7 @@
  *   printf '%s' "$PLAINTEXT" | openssl enc -aes-128-ecb -K 7cd3f47eccc525d73fb610cef74fc1dc -base64 -A
  * where 7cd3...dc is base64 "fNP0fszFJdc/thDO90/B3A==" in hex. Each constant's plaintext is
  * the comment above it. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "rc_test.h"
@@ -236,11 +237,63 @@ static void test_topic_map_and_excerpt(void)
 	cfg.topic_map = NULL;
 	cfg.n_topic_map = 0;
 
-	/* The log excerpt of a hostile event is short and printable. */
+	/* The log excerpt of a hostile event is short, and escaped by rc_logsafe(). */
 	CU_ASSERT_EQUAL(rc_pipeline_process(&p, CIPHER_CONTROL_CHAR, strlen(CIPHER_CONTROL_CHAR),
 			NULL, &m, &cause, detail, sizeof(detail)), RC_PIPE_DROP);
 	CU_ASSERT_EQUAL(cause, RC_DROP_TOPIC_BAD_UTF8); /* U+0001 is a control character MQTT forbids */
-	CU_ASSERT_STRING_EQUAL(detail, "/a/?+");
+	CU_ASSERT_STRING_EQUAL(detail, "/a/\\x01+");
+}
+
+/* An event naming the plugin's own topics is dropped under its own cause, and does not
+ * mark its uuid as delivered. */
+static void test_reserved_topic_dropped(void)
+{
+	static const char *const events[] = {
+		"{\"uuid\":\"r1\",\"event\":\"/restapi/v1.0/bridge/state\"}",
+		"{\"uuid\":\"r1\",\"event\":\"https://host/restapi/v1.0/bridge/status?x=1\"}",
+		"{\"uuid\":\"r1\",\"event\":\"/restapi/v1.0/bridge\"}",
+	};
+	struct rc_outbox_msg *m = NULL;
+	enum rc_drop_cause cause = RC_DROP_CAUSE_COUNT;
+	char detail[96];
+
+	reset();
+	rc_pipeline_set_key(&p, NULL);
+	for (size_t i = 0; i < sizeof(events) / sizeof(events[0]); i++) {
+		CU_ASSERT_EQUAL(rc_pipeline_process(&p, events[i], strlen(events[i]), NULL, &m, &cause,
+				detail, sizeof(detail)), RC_PIPE_DROP);
+		CU_ASSERT_EQUAL(cause, RC_DROP_TOPIC_RESERVED);
+		CU_ASSERT_PTR_NULL(m);
+		CU_ASSERT_PTR_NOT_NULL(strstr(detail, "bridge"));
+	}
+	CU_ASSERT_EQUAL(rc_dedupe_count(p.dedupe), 0);
+}
+
+/* A uuid over RC_DEDUPE_UUID_MAX bytes is dropped under its own cause and not kept. */
+static void test_long_uuid_dropped(void)
+{
+	char json[512], uuid[RC_DEDUPE_UUID_MAX + 2];
+	struct rc_outbox_msg *m = NULL;
+	enum rc_drop_cause cause = RC_DROP_CAUSE_COUNT;
+	char detail[96];
+
+	reset();
+	rc_pipeline_set_key(&p, NULL);
+	memset(uuid, 'u', sizeof(uuid) - 1);
+	uuid[sizeof(uuid) - 1] = '\0';
+	snprintf(json, sizeof(json), "{\"uuid\":\"%s\",\"event\":\"/restapi/v1.0/a\"}", uuid);
+	CU_ASSERT_EQUAL(rc_pipeline_process(&p, json, strlen(json), NULL, &m, &cause, detail,
+			sizeof(detail)), RC_PIPE_DROP);
+	CU_ASSERT_EQUAL(cause, RC_DROP_UUID_TOO_LONG);
+	CU_ASSERT_PTR_NULL(m);
+	CU_ASSERT_EQUAL(rc_dedupe_count(p.dedupe), 0);
+	/* Exactly the limit still flows. */
+	uuid[RC_DEDUPE_UUID_MAX] = '\0';
+	snprintf(json, sizeof(json), "{\"uuid\":\"%s\",\"event\":\"/restapi/v1.0/a\"}", uuid);
+	CU_ASSERT_EQUAL_FATAL(rc_pipeline_process(&p, json, strlen(json), NULL, &m, &cause, detail,
+			sizeof(detail)), RC_PIPE_PUBLISH);
+	rc_outbox_msg_free(m);
+	CU_ASSERT_EQUAL(rc_dedupe_count(p.dedupe), 1);
 }
 
 int main(void)
@@ -254,6 +307,8 @@ int main(void)
 		{ "unencrypted string", test_unencrypted_string },
 		{ "unencrypted object", test_unencrypted_object },
 		{ "topic map and excerpt", test_topic_map_and_excerpt },
+		{ "reserved topic dropped", test_reserved_topic_dropped },
+		{ "long uuid dropped", test_long_uuid_dropped },
 		{ NULL, NULL },
 	};
 	int rc = rc_test_run("pipeline", setup, NULL, cases);

@@ -68,6 +68,104 @@ static void test_token_parse(void)
 	rc_token_clear(&t);
 }
 
+/* Lifetimes the server states are clamped at parse time: a huge one used to overflow the
+ * millisecond arithmetic downstream (the token looked expired at once: a login loop). */
+static void test_lifetimes_clamped(void)
+{
+	static const struct {
+		const char *value;
+		long want;   /* 0: refused (expires_in) or absent (the others) */
+	} cases[] = {
+		{ "3600", 3600 },
+		{ "9223372036854775807", RC_LIFETIME_MAX_S },        /* LONG_MAX */
+		{ "92233720368547758070", RC_LIFETIME_MAX_S },       /* beyond int64 */
+		{ "18446744073709551615", RC_LIFETIME_MAX_S },       /* UINT64_MAX */
+		{ "1e30", RC_LIFETIME_MAX_S },
+		{ "1.5e300", RC_LIFETIME_MAX_S },
+		{ "316224000", RC_LIFETIME_MAX_S },                  /* exactly the bound */
+		{ "316224001", RC_LIFETIME_MAX_S },
+		{ "7199.9", 7199 },
+		{ "0.25", RC_LIFETIME_MIN_S },
+		{ "1", 1 },
+		{ "0", 0 }, { "-1", 0 }, { "-9223372036854775808", 0 }, { "-1e30", 0 },
+		{ "0.0", 0 }, { "\"3600\"", 0 }, { "\"1e30\"", 0 }, { "null", 0 }, { "true", 0 },
+		{ "[3600]", 0 }, { "{}", 0 },
+	};
+	char json[512];
+
+	CU_ASSERT_EQUAL(RC_LIFETIME_MAX_S, 316224000L);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct rc_token t;
+		struct rc_wstoken w;
+		struct rc_subscription sub;
+		long want = cases[i].want;
+
+		snprintf(json, sizeof(json), "{\"access_token\":\"a\",\"expires_in\":%s,"
+			"\"refresh_token\":\"r\",\"refresh_token_expires_in\":%s}",
+			cases[i].value, cases[i].value);
+		int rc = rc_token_parse(json, strlen(json), &t);
+		CU_ASSERT_EQUAL(rc, want > 0 ? 0 : -1);
+		if (rc == 0) {
+			CU_ASSERT_EQUAL(t.expires_in, want);
+			CU_ASSERT_EQUAL(t.refresh_token_expires_in, want);
+			/* What the lifecycle does with it: no overflow in ms. */
+			CU_ASSERT(t.expires_in * 1000 / 1000 == t.expires_in);
+			rc_token_clear(&t);
+		}
+		if (rc != (want > 0 ? 0 : -1))
+			fprintf(stderr, "\n  token expires_in %s: rc %d\n", cases[i].value, rc);
+
+		/* Optional lifetimes: an unusable one reads as absent. */
+		snprintf(json, sizeof(json), "{\"access_token\":\"a\",\"expires_in\":60,"
+			"\"refresh_token_expires_in\":%s}", cases[i].value);
+		CU_ASSERT_EQUAL_FATAL(rc_token_parse(json, strlen(json), &t), 0);
+		CU_ASSERT_EQUAL(t.refresh_token_expires_in, want);
+		rc_token_clear(&t);
+
+		snprintf(json, sizeof(json), "{\"ws_access_token\":\"w\",\"uri\":\"wss://x/ws\","
+			"\"expires_in\":%s}", cases[i].value);
+		CU_ASSERT_EQUAL_FATAL(rc_wstoken_parse(json, strlen(json), &w), 0);
+		CU_ASSERT_EQUAL(w.expires_in, want);
+		rc_wstoken_clear(&w);
+
+		snprintf(json, sizeof(json), "{\"id\":\"s\",\"expirationTime\":\"2030-01-01T00:00:00Z\","
+			"\"eventFilters\":[],\"expiresIn\":%s}", cases[i].value);
+		CU_ASSERT_EQUAL_FATAL(rc_subscription_parse(json, strlen(json), &sub), 0);
+		CU_ASSERT_EQUAL(sub.expires_in, want);
+		if (want > 0)
+			CU_ASSERT_EQUAL(rc_subscription_lifetime(&sub, 0), want);
+		rc_subscription_clear(&sub);
+	}
+}
+
+/* Without expiresIn the lifetime comes from expirationTime: the far future and the far past
+ * neither overflow nor escape the bounds. */
+static void test_subscription_lifetime_from_expiration(void)
+{
+	static const struct {
+		const char *when;
+		long want;
+	} cases[] = {
+		{ "9999-12-31T23:59:59.999Z", RC_LIFETIME_MAX_S },
+		{ "9999-12-31T23:59:59.999-23:59", RC_LIFETIME_MAX_S },
+		{ "0000-01-01T00:00:00Z", RC_LIFETIME_MIN_S },
+		{ "0000-01-01T00:00:00+23:59", RC_LIFETIME_MIN_S },
+		{ "2013-09-13T13:58:57.187Z", RC_LIFETIME_MIN_S },            /* just expired */
+		{ "2013-09-13T14:13:57.187Z", 900 },
+	};
+	char json[256];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct rc_subscription sub;
+		snprintf(json, sizeof(json), "{\"id\":\"s\",\"expirationTime\":\"%s\","
+			"\"eventFilters\":[]}", cases[i].when);
+		CU_ASSERT_EQUAL_FATAL(rc_subscription_parse(json, strlen(json), &sub), 0);
+		CU_ASSERT_EQUAL(sub.expires_in, 0);
+		CU_ASSERT_EQUAL(rc_subscription_lifetime(&sub, SEED_EXPIRATION_MS), cases[i].want);
+		rc_subscription_clear(&sub);
+	}
+}
+
 static void test_token_parse_bad(void)
 {
 	static const char *bad[] = {
@@ -118,6 +216,54 @@ static void test_wstoken_parse(void)
 		CU_ASSERT_EQUAL(rc_wstoken_parse(bad[i], strlen(bad[i]), &t), -1);
 		CU_ASSERT_PTR_NULL(t.ws_access_token);
 		CU_ASSERT_PTR_NULL(t.uri);
+	}
+}
+
+/* The gateway address comes from the server: ws:// would send the token in the clear, so
+ * it is refused unless the host is loopback (the rule configured http:// URLs follow). */
+static void test_wstoken_uri_needs_tls(void)
+{
+	static const char *const refused[] = {
+		"ws://gateway.invalid/", "ws://ws-api.ringcentral.com/ws", "ws://10.0.0.1:80/ws",
+		"ws://128.0.0.1/ws", "ws://[::2]/ws", "ws://localhost.example.com/ws",
+		"WS://gateway.invalid/", "http://127.0.0.1/ws", "ftp://x/", "wss://u:p@x/ws",
+		"wss://x/ws#f", "wss://", "ws://gw\\n.example/\\u001b",
+	};
+	static const char *const accepted[] = {
+		"wss://ws-api.ringcentral.com/ws", "WSS://x:8443/ws?a=b", "ws://127.0.0.1:9000/ws",
+		"ws://127.9.9.9/ws", "ws://localhost/ws", "ws://[::1]:80/ws", "wss://[2001:db8::1]/ws",
+	};
+	struct rc_wstoken t;
+	char json[512], why[256];
+
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		snprintf(json, sizeof(json), "{\"ws_access_token\":\"WSAT-secret\",\"uri\":\"%s\","
+			"\"expires_in\":60}", refused[i]);
+		CU_ASSERT_EQUAL(rc_wstoken_parse(json, strlen(json), &t), -1);
+		CU_ASSERT_PTR_NULL(t.uri);
+		CU_ASSERT_EQUAL(rc_wstoken_parse_ex(json, strlen(json), &t, why, sizeof(why)), -1);
+		CU_ASSERT_PTR_NULL(t.ws_access_token);
+		CU_ASSERT_PTR_NOT_NULL(strstr(why, "wstoken answer refused: gateway uri"));
+		CU_ASSERT_PTR_NULL(strstr(why, "WSAT-secret"));
+		CU_ASSERT_PTR_NULL(strchr(why, '\n'));
+		CU_ASSERT_PTR_NULL(strchr(why, '\x1b'));
+	}
+	snprintf(json, sizeof(json), "{\"ws_access_token\":\"t\",\"uri\":\"ws://gateway.invalid/\"}");
+	CU_ASSERT_EQUAL(rc_wstoken_parse_ex(json, strlen(json), &t, why, sizeof(why)), -1);
+	CU_ASSERT_STRING_EQUAL(why, "wstoken answer refused: gateway uri 'ws://gateway.invalid/' "
+		"ws:// is only allowed to a loopback address; wss:// is required");
+	CU_ASSERT_EQUAL(rc_wstoken_parse_ex("{}", 2, &t, why, sizeof(why)), -1);
+	CU_ASSERT_STRING_EQUAL(why, "unreadable wstoken answer");
+	CU_ASSERT_EQUAL(rc_wstoken_parse_ex("{}", 2, &t, NULL, 0), -1);
+
+	for (size_t i = 0; i < sizeof(accepted) / sizeof(accepted[0]); i++) {
+		snprintf(json, sizeof(json), "{\"ws_access_token\":\"t\",\"uri\":\"%s\"}", accepted[i]);
+		CU_ASSERT_EQUAL(rc_wstoken_parse_ex(json, strlen(json), &t, why, sizeof(why)), 0);
+		if (t.uri == NULL)
+			fprintf(stderr, "\n  refused %s: %s\n", accepted[i], why);
+		CU_ASSERT_PTR_NOT_NULL(t.uri);
+		CU_ASSERT_STRING_EQUAL(why, "");
+		rc_wstoken_clear(&t);
 	}
 }
 
@@ -394,11 +540,15 @@ static void test_api_errors(void)
 	api_error("", "", "");
 	api_error(NULL, "", "");
 	api_error("[]", "", "");
-	/* Control characters never reach a log line. */
+	/* Control characters never reach a log line raw: rc_logsafe() escapes them. */
 	api_error("{\"errorCode\":\"E\\n1\",\"message\":\"line1\\r\\nline2\\u001b[31m\"}",
-		"E 1", "line1  line2 [31m");
+		"E\\n1", "line1\\r\\nline2\\x1b[31m");
 
-	/* Truncation: at most 255 bytes, never half a UTF-8 character. */
+	/* Bytes that are not UTF-8 are escaped too (they were copied raw before). */
+	api_error("{\"errorCode\":\"X\xff\",\"message\":\"bad \xc3\x28 \xe2\x80\xae!\"}",
+		"X\\xff", "bad \\xc3( \\xe2\\x80\\xae!");
+
+	/* Truncation: at most 255 bytes with "...", never half a UTF-8 character. */
 	char json[2200], msg[1000];
 	size_t n = 0;
 	while (n < 600) {   /* two-byte characters: byte 255 and byte 63 are continuations */
@@ -409,16 +559,18 @@ static void test_api_errors(void)
 	snprintf(json, sizeof(json), "{\"errorCode\":\"%s\",\"message\":\"%s\"}", msg, msg);
 	struct rc_api_error e;
 	rc_api_error_parse(json, strlen(json), &e);
-	CU_ASSERT_EQUAL(strlen(e.message), 254);   /* 127 characters; 255 bytes would split one */
-	CU_ASSERT_EQUAL(memcmp(e.message, msg, 254), 0);
-	CU_ASSERT_EQUAL(strlen(e.code), 62);       /* 31 characters */
-	CU_ASSERT_EQUAL(memcmp(e.code, msg, 62), 0);
+	CU_ASSERT_EQUAL(strlen(e.message), 255);   /* 126 characters and "..." */
+	CU_ASSERT_EQUAL(memcmp(e.message, msg, 252), 0);
+	CU_ASSERT_STRING_EQUAL(e.message + 252, "...");
+	CU_ASSERT_EQUAL(strlen(e.code), 63);       /* 30 characters and "..." */
+	CU_ASSERT_EQUAL(memcmp(e.code, msg, 60), 0);
 	/* ASCII is cut at the full 255 / 63 bytes. */
 	memset(msg, 'm', 600);
 	msg[600] = '\0';
 	snprintf(json, sizeof(json), "{\"error\":\"%s\",\"error_description\":\"%s\"}", msg, msg);
 	rc_api_error_parse(json, strlen(json), &e);
 	CU_ASSERT_EQUAL(strlen(e.message), 255);
+	CU_ASSERT_STRING_EQUAL(e.message + 252, "...");
 	CU_ASSERT_EQUAL(strlen(e.code), 63);
 }
 
@@ -509,6 +661,9 @@ int main(void)
 		{ "token parse refuses", test_token_parse_bad },
 		{ "token bodies", test_token_bodies },
 		{ "wstoken parse", test_wstoken_parse },
+		{ "lifetimes clamped", test_lifetimes_clamped },
+		{ "subscription lifetime from expiration", test_subscription_lifetime_from_expiration },
+		{ "wstoken uri needs tls", test_wstoken_uri_needs_tls },
 		{ "subscription from the seed document", test_subscription_seed },
 		{ "subscription disabledFilters and minimal", test_subscription_disabled_filters },
 		{ "subscription refuses", test_subscription_bad },

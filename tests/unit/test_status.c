@@ -153,6 +153,8 @@ static void test_cause_names(void)
 	for (int c = 0; c < RC_DROP_CAUSE_COUNT; c++)
 		CU_ASSERT_PTR_NOT_NULL(rc_drop_cause_name((enum rc_drop_cause)c));
 	CU_ASSERT_STRING_EQUAL(rc_drop_cause_name(RC_DROP_CAUSE_COUNT), "unknown");
+	CU_ASSERT_STRING_EQUAL(rc_drop_cause_name(RC_DROP_TOPIC_RESERVED), "topic_reserved");
+	CU_ASSERT_STRING_EQUAL(rc_drop_cause_name(RC_DROP_UUID_TOO_LONG), "uuid_too_long");
 	CU_ASSERT_TRUE(rc_drop_cause_is_decrypt(RC_DROP_BAD_BASE64));
 	CU_ASSERT_FALSE(rc_drop_cause_is_decrypt(RC_DROP_NOT_JSON));
 }

@@ -339,11 +339,98 @@ static void test_rule_check(void)
 	CU_ASSERT_EQUAL(rc_topic_rule_check("x", "t", NULL, 0), -1);
 }
 
+/* The plugin's own topics (<prefix>/bridge/...) and the broker's ($...) are never the
+ * result of an event, whichever way it maps there. */
+static void test_reserved_at_run_time(void)
+{
+	struct rc_topic_rule rules[] = {
+		{ "/restapi/v1.0/account/{a}/extension/{e}/presence", "ringcentral/{e}/state" },
+		{ "/x/{a}/{b}", "{a}/{b}" },
+		{ "/y/{a}", "{a}/t" },
+	};
+
+	refused("/restapi/v1.0/bridge/state", NULL, 0, RC_TOPIC_RESERVED);
+	refused("/restapi/v1.0/bridge/status?x=1", NULL, 0, RC_TOPIC_RESERVED);
+	refused("https://host/restapi/v1.0/bridge/status?x=1", NULL, 0, RC_TOPIC_RESERVED);
+	refused("/restapi/v1.0/bridge", NULL, 0, RC_TOPIC_RESERVED);
+	refused("/restapi/v1.0/bridge?x=1", NULL, 0, RC_TOPIC_RESERVED);
+	refused("/bridge/anything/deeper", NULL, 0, RC_TOPIC_RESERVED);
+	/* Neighbours are not reserved: only the exact level "bridge" is. */
+	expect_topic("/restapi/v1.0/bridges/state", NULL, 0, "ringcentral/bridges/state");
+	expect_topic("/restapi/v1.0/Bridge/state", NULL, 0, "ringcentral/Bridge/state");
+	expect_topic("/restapi/v1.0/a/bridge/state", NULL, 0, "ringcentral/a/bridge/state");
+	/* Captures that put a rule's topic there are refused too. */
+	refused("/restapi/v1.0/account/~/extension/bridge/presence", rules, 3, RC_TOPIC_RESERVED);
+	expect_topic("/restapi/v1.0/account/~/extension/42/presence", rules, 3, "ringcentral/42/state");
+	refused("/x/ringcentral/bridge", rules, 3, RC_TOPIC_RESERVED);
+	expect_topic("/x/other/bridge", rules, 3, "other/bridge");
+	refused("/y/$SYS", rules, 3, RC_TOPIC_RESERVED);
+	refused("/y/$share", rules, 3, RC_TOPIC_RESERVED);
+	expect_topic("/y/a$b", rules, 3, "a$b/t");
+
+	CU_ASSERT_TRUE(rc_topic_is_reserved("p/q/bridge", 10, "p/q"));
+	CU_ASSERT_FALSE(rc_topic_is_reserved("p/q/bridge", 10, "p"));
+	CU_ASSERT_TRUE(rc_topic_is_reserved("bridge/x", 8, NULL));
+	CU_ASSERT_TRUE(rc_topic_is_reserved("bridge", 6, ""));
+	CU_ASSERT_FALSE(rc_topic_is_reserved("ringcentral", 11, "ringcentral"));
+	CU_ASSERT_FALSE(rc_topic_is_reserved("ringcentralx/bridge", 19, "ringcentral"));
+	CU_ASSERT_TRUE(rc_topic_is_reserved("$x", 2, "ringcentral"));
+}
+
+static void reserved_ok(const char *tmpl, const char *prefix)
+{
+	char err[256];
+
+	CU_ASSERT_EQUAL(rc_topic_template_reserved_check(tmpl, prefix, err, sizeof(err)), 0);
+	CU_ASSERT_STRING_EQUAL(err, "");
+}
+
+static void reserved_bad(const char *tmpl, const char *prefix, const char *needle)
+{
+	char err[256];
+
+	CU_ASSERT_EQUAL(rc_topic_template_reserved_check(tmpl, prefix, err, sizeof(err)), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, needle));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, tmpl));
+}
+
+/* Start-up: a template whose own literal text lands in the reserved space is refused;
+ * one where only a capture could is accepted (the run-time check covers it). */
+static void test_reserved_templates(void)
+{
+	reserved_bad("ringcentral/bridge", "ringcentral", "reserved");
+	reserved_bad("ringcentral/bridge/state", "ringcentral", "'ringcentral/bridge'");
+	reserved_bad("ringcentral/bridge/{e}", "ringcentral", "reserved");
+	reserved_bad("{x}/bridge/state", "ringcentral", "reserved");       /* x may read ringcentral */
+	reserved_bad("ring{x}/bridge", "ringcentral", "reserved");         /* x may read central */
+	reserved_bad("{x}l/bridge", "ringcentral", "reserved");
+	reserved_bad("a/{x}/bridge/s", "a/b", "'a/b/bridge'");
+	reserved_bad("bridge/{x}", NULL, "'bridge'");
+	reserved_bad("$SYS/{x}", "ringcentral", "'$'");
+	reserved_bad("$x", "ringcentral", "'$'");
+
+	reserved_ok("ringcentral/{e}/state", "ringcentral");   /* only e = "bridge": dropped */
+	reserved_ok("{a}/{b}", "ringcentral");
+	reserved_ok("{x}/state", "ringcentral");
+	reserved_ok("home/bridge/x", "ringcentral");
+	reserved_ok("ringcentral/bridges", "ringcentral");
+	reserved_ok("ringcentral/x/bridge", "ringcentral");
+	reserved_ok("ringx{a}/bridge", "ringcentral");          /* literal 'x' never matches */
+	reserved_ok("{a}{b}x/bridge", "ringcentral");           /* must end in 'x' */
+	reserved_ok("ringcentral", "ringcentral");
+	reserved_ok("a/bridge", "a/b");
+	reserved_ok("a$/b", "ringcentral");
+	/* Many captures against a long prefix stay cheap (no backtracking). */
+	reserved_ok("{a}{b}{c}{d}{e}{f}{g}{h}{i}{j}{k}{l}{m}{n}{o}{p}!/bridge",
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+	CU_ASSERT_EQUAL(rc_topic_template_reserved_check("$", "p", NULL, 0), -1);
+}
+
 static void test_names(void)
 {
 	static const char *want[RC_TOPIC_RESULT_COUNT] = {
 		"ok", "not_path", "wildcard", "nul", "bad_utf8", "empty_level", "dot_level",
-		"too_long", "nomem",
+		"too_long", "nomem", "reserved",
 	};
 	for (int i = 0; i < RC_TOPIC_RESULT_COUNT; i++) {
 		CU_ASSERT_STRING_EQUAL(rc_topic_result_name((enum rc_topic_result)i), want[i]);
@@ -366,6 +453,8 @@ int main(void)
 		{ "topic_map hostile captures", test_topic_map_hostile_captures },
 		{ "rule check", test_rule_check },
 		{ "result names", test_names },
+		{ "reserved topics at run time", test_reserved_at_run_time },
+		{ "reserved topics in templates", test_reserved_templates },
 		{ NULL, NULL },
 	};
 
