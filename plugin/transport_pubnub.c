@@ -294,10 +294,27 @@ static void pn_channel(void *t, struct rc_transport_channel *out)
 	*out = (struct rc_transport_channel){ .up = true, .refused = p->refused };
 }
 
+/* The poll in flight got its request out: connection and TLS are up again, so a channel
+ * that was failing works again, even before a notification ends the long-poll. */
+static void pn__check_recovered(struct pubnub *p)
+{
+	curl_off_t sent_after_us = 0;
+
+	if (p->failing && !p->refused &&
+			curl_easy_getinfo(p->poll.easy, CURLINFO_PRETRANSFER_TIME_T, &sent_after_us) == CURLE_OK &&
+			sent_after_us > 0) {
+		p->failing = false;
+		rc_backoff_reset(&p->backoff);
+		rc_sink_changed(p->env.sink);
+	}
+}
+
 static void pn_step(void *t, int64_t now, int64_t *wake)
 {
 	struct pubnub *p = t;
 
+	if (p->busy)
+		pn__check_recovered(p);
 	if (p->stopping || p->busy || p->address == NULL || p->refused)
 		return;
 	if (now < p->not_before) {
