@@ -39,14 +39,11 @@ PLUGIN = os.environ.get("RC_PLUGIN", os.path.join(ROOT, "build", "mosquitto_ring
 SIM = os.path.join(ROOT, "tests", "sim", "rcsim.py")
 PYTHON = "/usr/bin/python3"
 
-SIM_CREDENTIALS = {
-    "client_id": "sim-client-id",
-    "client_secret": "sim-client-secret-0123456789",
-    "jwt": "eyJhbGciOiJSUzI1NiJ9.sim-jwt-payload.sim-jwt-signature",
-    "username": "+15551230000",
-    "extension": "101",
-    "password": "sim-password-9876",
-}
+# The simulator's fixed test credentials: tests/sim/credentials.py is their one source
+# (rcsim.py takes its defaults from it too).
+sys.path.insert(0, os.path.dirname(SIM))
+from credentials import SIM_CREDENTIALS  # noqa: E402
+
 PRESENCE_FILTER = "/restapi/v1.0/account/~/extension/~/presence?detailedTelephonyState=true"
 MESSAGE_FILTER = "/restapi/v1.0/account/~/extension/~/message-store"
 
