@@ -39,16 +39,22 @@ PLUGIN = os.environ.get("RC_PLUGIN", os.path.join(ROOT, "build", "mosquitto_ring
 SIM = os.path.join(ROOT, "tests", "sim", "rcsim.py")
 PYTHON = "/usr/bin/python3"
 
-SIM_CREDENTIALS = {
-    "client_id": "sim-client-id",
-    "client_secret": "sim-client-secret-0123456789",
-    "jwt": "eyJhbGciOiJSUzI1NiJ9.sim-jwt-payload.sim-jwt-signature",
-    "username": "+15551230000",
-    "extension": "101",
-    "password": "sim-password-9876",
-}
+# The simulator's fixed test credentials: tests/sim/credentials.py is their one source
+# (rcsim.py takes its defaults from it too).
+sys.path.insert(0, os.path.dirname(SIM))
+from credentials import SIM_CREDENTIALS  # noqa: E402
+
 PRESENCE_FILTER = "/restapi/v1.0/account/~/extension/~/presence?detailedTelephonyState=true"
 MESSAGE_FILTER = "/restapi/v1.0/account/~/extension/~/message-store"
+# Events the filters above match, and the topics the plugin publishes them on by default.
+PRESENCE_EVENT = ("/restapi/v1.0/account/~/extension/401550809004/presence"
+                  "?detailedTelephonyState=true")
+MESSAGE_EVENT = "/restapi/v1.0/account/~/extension/823476228762/message-store"
+PRESENCE_TOPIC = "ringcentral/account/~/extension/401550809004/presence"
+MESSAGE_TOPIC = "ringcentral/account/~/extension/823476228762/message-store"
+# The plugin's two delivery transports (plugin_opt_transport); suites that test what both
+# must do alike run once per transport (see per_transport and run_tests).
+TRANSPORTS = ("pubnub", "websocket")
 
 
 def free_port():
@@ -249,6 +255,40 @@ class Sim:
         """drop, no_pong, stall, refuse_recovery (count=1), close (code, reason); an
         optional connection=<id> limits it to one connection."""
         return self.call("POST", "/_sim/ws/fault", dict(extra, kind=kind))
+
+
+# ---- what the simulator saw: its request log as the tests ask about it ------------------------
+# The simulator logs socket events with method "WS": "CONNECT /ws" (its query holds
+# recoveryState on recovery attempts), "<METHOD> <path>" per ClientRequest and "Heartbeat".
+SUB_PATH = "/restapi/v1.0/subscription"
+
+
+def ws_connect_attempts(sim):
+    """Every WebSocket upgrade request the gateway saw (accepted or refused), in order."""
+    return sim.requests("WS", "CONNECT")
+
+
+def ws_connects(sim):
+    """WebSocket connections the gateway accepted (upgrade done), in order."""
+    return [r for r in sim.requests("WS", "CONNECT ") if r["status"] == 101]
+
+
+def ws_recovery_connects(sim, state="Successful"):
+    return [r for r in ws_connects(sim) if r["query"].get("recoveryState") == state]
+
+
+def ws_calls(sim, method):
+    """ClientRequests of one method on the subscription resource, over the socket."""
+    return sim.requests("WS", "%s %s" % (method, SUB_PATH))
+
+
+def rest_subscription_calls(sim):
+    """Any REST request on /restapi/v1.0/subscription (none is expected over WebSocket)."""
+    return [r for r in sim.requests() if r["method"] != "WS" and r["path"].startswith(SUB_PATH)]
+
+
+def pubnub_calls(sim):
+    return sim.requests(prefix="/v2/")
 
 
 class WsFrame:
@@ -457,6 +497,12 @@ def websocket_opts(sim, **overrides):
     return plugin_opts(sim, **dict({"transport": "websocket"}, **overrides))
 
 
+def transport_opts(sim, transport, **overrides):
+    """plugin_opts for the given transport ("pubnub" or "websocket")."""
+    assert transport in TRANSPORTS, transport
+    return plugin_opts(sim, **dict({"transport": transport}, **overrides))
+
+
 class Broker:
     """/usr/sbin/mosquitto with the plugin, on a free port, logging to a file."""
 
@@ -663,6 +709,153 @@ def mqtt_rtt(port, timeout=5):
 rtt = mqtt_rtt
 
 
+def uuids_on(w, topic=PRESENCE_TOPIC):
+    """The uuid user property of every message w received on topic, in arrival order."""
+    return [m.user_properties.get("uuid") for m in w.on_topic(topic)]
+
+
+def wait_online(w, prefix="ringcentral", timeout=30):
+    """Waits for state online and a status naming a subscription; returns that status."""
+    w.wait_state(prefix, "online", timeout)
+    return w.wait_status(lambda s: s["state"] == "online" and s["subscription_id"], timeout,
+                         prefix, "an online status with a subscription id")
+
+
+class Flow:
+    """A steady flow of notifications during a fault, on either transport.
+
+    From its own thread it sends one presence notification every `period` seconds through
+    sim.notify, and keeps, in sending order, each one the simulator accepted for a live
+    subscription (`sent`: the simulator's entries with uuid and exact plaintext) and when
+    (`sent_at`, monotonic). A send no live subscription took (none existed, or over
+    WebSocket no gateway session held it) is counted in `unrouted`. With a broker it also
+    measures an MQTT round trip (mqtt_rtt) every `rtt_every` sends (`rtts`).
+
+    Around a fault: quiesced() holds the sender and waits until all sent so far arrived,
+    resume() lets it go on, recovered_after() measures recovery by events; check() proves
+    exactly-once delivery (and, when asked, order and that nothing went unrouted).
+    Use as a context manager: the thread runs inside the with block."""
+
+    def __init__(self, sim, broker=None, period=0.2, rtt_every=10, event=PRESENCE_EVENT,
+                 topic=PRESENCE_TOPIC):
+        self.sim, self.broker, self.period, self.rtt_every = sim, broker, period, rtt_every
+        self.event, self.topic = event, topic
+        self.sent = []              # accepted entries, in sending order
+        self.sent_at = {}           # uuid -> monotonic time the simulator accepted it
+        self.rtts = []
+        self.unrouted = 0
+        self.errors = []            # the simulator's control port is not under test
+        self.cond = threading.Condition()
+        self.sending = threading.Lock()
+        self.stop_event = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def run(self):
+        n = 0
+        while not self.stop_event.is_set():
+            with self.sending:
+                try:
+                    delivered = self.sim.notify(self.event, {"telephonyStatus": "Ringing",
+                                                             "seq": n})
+                except OSError as e:
+                    self.errors.append(e)
+                    delivered = None
+                now = time.monotonic()
+                with self.cond:
+                    if delivered is not None:
+                        # Over WebSocket a None sequence means no gateway session held it.
+                        routed = [d for d in delivered if d.get("sequence", 0) is not None]
+                        self.unrouted += 1 if len(routed) != 1 else 0
+                        for d in routed:
+                            self.sent.append(d)
+                            self.sent_at[d["uuid"]] = now
+                    self.cond.notify_all()
+            n += 1
+            if self.broker is not None and self.rtt_every and n % self.rtt_every == 0:
+                self.rtts.append(mqtt_rtt(self.broker.port))
+            self.stop_event.wait(self.period)   # pacing, not synchronisation
+
+    def uuids(self):
+        with self.cond:
+            return [d["uuid"] for d in self.sent]
+
+    def count(self):
+        with self.cond:
+            return len(self.sent)
+
+    def wait_sent(self, n, timeout=30):
+        """Waits until the simulator accepted at least n notifications in all."""
+        with self.cond:
+            if not self.cond.wait_for(lambda: len(self.sent) >= n, timeout):
+                raise AssertionError("the sender got only %d of %d notifications accepted"
+                                     % (len(self.sent), n))
+
+    def wait_more(self, n, timeout=30):
+        self.wait_sent(self.count() + n, timeout)
+
+    def quiesced(self, watcher, timeout=30):
+        """Holds the sender and waits until everything sent so far has arrived: a fault
+        that kills the channel cannot take with it what nobody could still fetch (PubNub
+        refuses a dead subscription's channel, cache and all)."""
+        self.sending.acquire()
+        want = set(self.uuids())
+        watcher.wait_for(lambda ms: want <= {m.user_properties.get("uuid") for m in ms},
+                         timeout, "the notifications sent before the fault")
+        return self
+
+    def resume(self):
+        self.sending.release()
+
+    def recovered_after(self, watcher, since, timeout=60):
+        """Seconds from `since` (monotonic) until a notification sent after it arrived:
+        recovery as a subscriber sees it (a recovery faster than one broker tick never
+        shows as an offline/online flip on bridge/state)."""
+        def first(ms):
+            with self.cond:
+                late = [m.received_at for m in ms
+                        if self.sent_at.get(m.user_properties.get("uuid"), 0) > since]
+            return min(late) if late else None
+        return watcher.wait_for(first, timeout, "a notification sent after the fault") - since
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop_event.set()
+        self.thread.join()
+
+    def check(self, watcher, what, ordered=False, all_routed=False, timeout=60):
+        """Every notification the simulator accepted arrived exactly once, byte for byte;
+        the broker kept answering (worst MQTT round trip under 200 ms). ordered: the
+        flow's topic carries exactly these notifications, in sending order. all_routed:
+        every send found its one live subscription (none was lost on the server side)."""
+        assert not self.thread.is_alive(), "stop the flow first"
+        want = [d["uuid"] for d in self.sent]
+        watcher.wait_for(lambda ms: set(want) <= {m.user_properties.get("uuid") for m in ms},
+                         timeout, "every notification sent (%s)" % what)
+        every = uuids_on(watcher, "ringcentral/account")
+        dups = len(every) - len(set(every))
+        worst = max(self.rtts) if self.rtts else 0
+        print("%s: sent %d, received %d, duplicates %d, unrouted %d%s"
+              % (what, len(want), len(set(every) & set(want)), dups, self.unrouted,
+                 ", worst MQTT rtt %.0f ms (%d measured)" % (worst * 1000, len(self.rtts))
+                 if self.rtts else ""))
+        if all_routed:
+            assert self.unrouted == 0, "%d notifications had no subscription to go to" % (
+                self.unrouted)
+        assert dups == 0, "duplicates delivered"
+        if ordered:
+            assert uuids_on(watcher, self.topic) == want, \
+                "lost, extra or reordered notifications"
+        plain = {d["uuid"]: d["plaintext"].encode() for d in self.sent}
+        for m in watcher.on_topic(self.topic):
+            uid = m.user_properties.get("uuid")
+            if uid in plain:
+                assert m.payload == plain[uid], (m.payload, what)
+        assert worst < 0.2, "broker round trip %.3fs" % worst
+
+
 def read_retained(port, topic, timeout=5):
     """The retained message on topic (a Message), or None when there is none. The broker
     sends retained messages right after the SUBACK, so a marker published afterwards on
@@ -692,21 +885,49 @@ def read_retained(port, topic, timeout=5):
     return found[0] if found else None
 
 
-def run_tests(tests):
-    """Runs test functions in order; prints one line each and 'N passed, N failed'."""
+def per_transport(*transports):
+    """Decorator: run_tests runs the test once per transport (all of TRANSPORTS when none
+    are named), calling it with the transport name and reporting it as name[transport].
+        @per_transport()
+        def test_x(transport): ...            # test_x[pubnub], test_x[websocket]
+    """
+    for t in transports:
+        assert t in TRANSPORTS, t
+
+    def mark(fn):
+        fn.transports = tuple(transports) or TRANSPORTS
+        return fn
+    return mark
+
+
+def run_tests(tests, transport=None):
+    """Runs test functions in order; prints one line each and 'N passed, N failed'.
+
+    A test marked with per_transport runs once per transport and is named
+    test_x[transport]; any other test is called without arguments, and named test_x[T]
+    when the whole file is about one transport (transport=T). Command-line arguments select
+    tests by full name (test_x[websocket]) or by bare name (test_x: every transport)."""
     only = sys.argv[1:]
-    passed = failed = 0
+    cases = []
     for fn in tests:
-        if only and fn.__name__ not in only:
-            continue
+        for t in getattr(fn, "transports", None) or (None,):
+            label = t or transport
+            name = "%s[%s]" % (fn.__name__, label) if label else fn.__name__
+            if only and fn.__name__ not in only and name not in only:
+                continue
+            cases.append((name, (lambda fn=fn, t=t: fn(t)) if t else fn))
+    if only and not cases:
+        print("no test matches %s" % " ".join(only))
+    passed = failed = 0
+    for name, call in cases:
         start = time.monotonic()
         try:
-            fn()
+            call()
             passed += 1
-            print("PASS %s (%.1fs)" % (fn.__name__, time.monotonic() - start), flush=True)
+            print("PASS %s (%.1fs)" % (name, time.monotonic() - start), flush=True)
         except Exception:
             failed += 1
-            print("FAIL %s (%.1fs)" % (fn.__name__, time.monotonic() - start), flush=True)
+            print("FAIL %s (%.1fs)" % (name, time.monotonic() - start), flush=True)
             traceback.print_exc()
     print("%d passed, %d failed" % (passed, failed))
     sys.exit(1 if failed or not passed else 0)

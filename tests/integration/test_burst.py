@@ -7,17 +7,18 @@ outbox is full. The rate is printed (a measurement for the README, not an assert
 timing targets are benchmarks, not unit tests)."""
 import time
 
-from harness import Broker, MqttWatcher, Sim, plugin_opts, run_tests
+from harness import Broker, MqttWatcher, Sim, per_transport, run_tests, transport_opts
 
 EVENT = "/restapi/v1.0/account/~/extension/401550809004/presence"
 COUNT = 5000
 
 
-def burst_is_delivered_completely_once_and_in_order(transport):
+@per_transport()
+def test_burst_is_delivered_completely_once_and_in_order(transport):
     # The broker would drop QoS 1 messages beyond 1000 queued for a slow subscriber, and
     # the simulated PubNub cache must hold the whole burst: raise both limits.
     with Sim("--cache-size", str(COUNT * 2)) as sim, \
-            Broker(plugin_opts(sim, transport=transport),
+            Broker(transport_opts(sim, transport),
                    extra_conf="max_queued_messages 0") as broker, \
             MqttWatcher(broker.port, "ringcentral/account/#") as w, \
             MqttWatcher(broker.port, "ringcentral/bridge/state") as state:
@@ -36,14 +37,5 @@ def burst_is_delivered_completely_once_and_in_order(transport):
               % (transport, COUNT, queued - start, done - start, COUNT / (done - start)))
 
 
-def test_pubnub_burst_is_delivered_completely_once_and_in_order():
-    burst_is_delivered_completely_once_and_in_order("pubnub")
-
-
-def test_websocket_burst_is_delivered_completely_once_and_in_order():
-    burst_is_delivered_completely_once_and_in_order("websocket")
-
-
 if __name__ == "__main__":
-    run_tests([test_pubnub_burst_is_delivered_completely_once_and_in_order,
-               test_websocket_burst_is_delivered_completely_once_and_in_order])
+    run_tests([test_burst_is_delivered_completely_once_and_in_order])

@@ -1,130 +1,31 @@
-"""test_faults.py - the fault matrix: inject a fault through the simulator while
-notifications flow, and check that the bridge recovers by itself within the bound, that
-every notification the server accepted for a live subscription reaches MQTT exactly once,
-that the broker keeps answering (MQTT round trip under 200 ms) and that bridge/state and
-bridge/status tell the truth.
+"""test_faults.py - the fault matrix, part 1: faults both transports must survive alike.
+
+Inject a fault through the simulator while notifications flow (harness.Flow), and check that
+the bridge recovers by itself within the bound, that every notification the server accepted
+for a live subscription reaches MQTT exactly once, that the broker keeps answering (MQTT
+round trip under 200 ms) and that bridge/state and bridge/status tell the truth. Every test
+here runs once per transport (test_x[pubnub], test_x[websocket]). Faults only one transport
+can meet are in test_pubnub_faults.py (REST renew/create, PubNub polls) and
+test_websocket_faults.py (the socket, the gateway, wstoken).
 
 Each test prints what it measured (recovery time, sent/received/duplicates)."""
-import re
-import threading
+import ssl
 import time
+import urllib.request
 
-from harness import (Broker, MqttWatcher, Sim, mqtt_rtt, plugin_opts, run_tests, wait_until)
-
-EVENT = "/restapi/v1.0/account/~/extension/401550809004/presence"
-
-
-class Flow:
-    """Sends a notification every `period` seconds and checks the rtt meanwhile."""
-
-    def __init__(self, sim, broker, period=0.2):
-        self.sim, self.broker, self.period = sim, broker, period
-        self.sent = []
-        self.sent_at = {}
-        self.rtts = []
-        self.stop_event = threading.Event()
-        self.sending = threading.Lock()
-        self.thread = threading.Thread(target=self.run, daemon=True)
-
-    def run(self):
-        n = 0
-        while not self.stop_event.is_set():
-            with self.sending:
-                try:
-                    for d in self.sim.notify(EVENT, {"seq": n}):
-                        self.sent.append(d["uuid"])
-                        self.sent_at[d["uuid"]] = time.monotonic()
-                except OSError:
-                    pass  # the simulator's control port is not under test
-            n += 1
-            if n % 10 == 0:
-                self.rtts.append(mqtt_rtt(self.broker.port))
-            self.stop_event.wait(self.period)
-
-    def quiesced(self, watcher):
-        """Holds the sender and waits until everything sent so far has arrived: a fault
-        that kills the channel cannot take with it what nobody could still fetch (PubNub
-        refuses a dead subscription's channel, cache and all)."""
-        self.sending.acquire()
-        watcher.wait_for(lambda ms: set(self.sent) <= {m.user_properties.get("uuid") for m in ms},
-                         30, "the notifications sent before the fault")
-        return self
-
-    def resume(self):
-        self.sending.release()
-
-    def recovered_after(self, watcher, since, timeout=60):
-        """Seconds from `since` until a notification sent after it arrived: recovery as a
-        subscriber sees it (a recovery faster than one broker tick never shows as an
-        offline/online flip on bridge/state)."""
-        def first(ms):
-            late = [m.received_at for m in ms
-                    if self.sent_at.get(m.user_properties.get("uuid"), 0) > since]
-            return min(late) if late else None
-        return watcher.wait_for(first, timeout, "a notification sent after the fault") - since
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop_event.set()
-        self.thread.join()
-
-    def check(self, watcher, what):
-        """Everything sent for a live subscription arrives exactly once."""
-        watcher.wait_for(lambda ms: set(self.sent) <= {m.user_properties.get("uuid") for m in ms},
-                         60, "every notification (%s)" % what)
-        got = [m.user_properties.get("uuid") for m in watcher.on_topic("ringcentral/account")]
-        dups = len(got) - len(set(got))
-        worst = max(self.rtts) if self.rtts else 0
-        print("%s: sent %d, received %d, duplicates %d, worst MQTT rtt %.0f ms"
-              % (what, len(self.sent), len(set(got)), dups, worst * 1000))
-        assert dups == 0
-        assert worst < 0.2, "broker round trip %.3fs" % worst
+from harness import (SIM_CREDENTIALS, Broker, Flow, MqttWatcher, PRESENCE_EVENT, Sim,
+                     per_transport, run_tests, transport_opts, uuids_on, wait_online,
+                     wait_until, ws_calls, ws_connect_attempts)
 
 
-def online(w, timeout=60):
-    return w.wait_state("ringcentral", "online", timeout)
-
-
-def wait_offline_then_online(w, since, timeout=60):
-    """Returns the seconds from `since` until the state is online again after the fault."""
-    state = "ringcentral/bridge/state"
-    w.wait_for(lambda ms: [m for m in ms if m.topic == state and m.received_at > since
-                           and m.payload == b"online"] and
-               [m for m in ms if m.topic == state][-1].payload == b"online", timeout, "back online")
-    back = [m for m in w.messages if m.topic == state and m.received_at > since
-            and m.payload == b"online"][0]
-    return back.received_at - since
-
-
-def test_token_revoked_401_then_refresh_or_login():
-    with Sim("--max-expires-in", "20") as sim, Broker(plugin_opts(sim, expires_in=20)) as b, \
+@per_transport()
+def test_refresh_token_rejected_gives_full_login(transport):
+    with Sim("--access-token-ttl", "6") as sim, Broker(transport_opts(sim, transport)) as b, \
             MqttWatcher(b.port) as w:
-        online(w)
-        with Flow(sim, b) as flow:
-            time.sleep(1)
-            start = time.monotonic()
-            sim.call("POST", "/_sim/revoke", {})
-            # The next renewal gets a 401, the refresh is refused, a full login follows.
-            wait_until(lambda: any(r["status"] == 401 for r in sim.requests("POST", "/restapi/v1.0/subscription/")),
-                       30, "a 401 on renew")
-            wait_until(lambda: [r for r in sim.requests("POST", "/restapi/v1.0/subscription/")
-                                if r["status"] == 200 and r["time"] > time.time() - 5], 30,
-                       "a successful renew after the 401")
-            took = time.monotonic() - start
-        flow.check(w, "token revoked")
-        assert len([s for s in sim.subscriptions()]) == 1, "must renew, not re-create"
-        print("recovered from revoked tokens in %.1fs (includes waiting for the renewal)" % took)
-
-
-def test_refresh_token_rejected_gives_full_login():
-    with Sim("--access-token-ttl", "6") as sim, Broker(plugin_opts(sim)) as b, MqttWatcher(b.port) as w:
-        online(w)
+        w.wait_state("ringcentral", "online", 60)
         sim.fault(match={"method": "POST", "path_prefix": "/restapi/oauth/token"}, status=400,
                   body={"error": "invalid_grant", "error_description": "Token is revoked"}, count=1)
-        with Flow(sim, b):
+        with Flow(sim, b) as flow:
             # Refresh at ~4.8 s is refused; a login must follow at once.
             wait_until(lambda: len([r for r in sim.requests("POST", "/restapi/oauth/token")
                                     if r["status"] == 200]) >= 2, 20, "a login after the refused refresh")
@@ -132,13 +33,16 @@ def test_refresh_token_rejected_gives_full_login():
         assert [r["status"] for r in tokens][:3] == [200, 400, 200], tokens
         assert tokens[2]["time"] - tokens[1]["time"] < 2, "login must follow the refused refresh at once"
         b.wait_log("refresh failed")
+        flow.check(w, "refresh token rejected")
 
 
-def test_wrong_credentials_clear_error_and_no_storm():
-    with Sim("--client-secret", "the-real-secret") as sim, Broker(plugin_opts(sim)) as b, \
-            MqttWatcher(b.port) as w:
+@per_transport()
+def test_wrong_credentials_clear_error_and_no_storm(transport):
+    with Sim("--client-secret", "the-real-secret") as sim, \
+            Broker(transport_opts(sim, transport)) as b, MqttWatcher(b.port) as w:
         status = w.wait_status(lambda s: s["last_error"] and "login failed" in s["last_error"], 20)
         assert "HTTP 401" in status["last_error"] and status["state"] == "offline"
+        assert status["transport"] == transport, status
         start = time.time()
         # Watch 45 s of retries: a few attempts, never a storm.
         wait_until(lambda: time.time() - start > 45, 60, "45 seconds", interval=1)
@@ -146,183 +50,96 @@ def test_wrong_credentials_clear_error_and_no_storm():
         per_minute = len(attempts) * 60 / (time.time() - attempts[0]["time"])
         print("wrong credentials: %d login attempts in %.0fs" % (len(attempts), time.time() - attempts[0]["time"]))
         assert len(attempts) <= 4 and per_minute <= 6, attempts
-        assert "sim-client-secret" not in b.log_text()
+        # Not even the secret's stem ("sim-client-secret") is logged.
+        assert SIM_CREDENTIALS["client_secret"].rsplit("-", 1)[0] not in b.log_text()
+        # Nothing past the failed login: no subscription, no socket.
+        assert sim.subscriptions() == [] and ws_connect_attempts(sim) == []
 
 
-def test_subscription_deleted_server_side_is_recreated():
-    with Sim() as sim, Broker(plugin_opts(sim)) as b, MqttWatcher(b.port) as w:
-        online(w)
-        old = sim.live_subscriptions()[0]["id"]
+def rest_delete_subscription(sim, sub_id):
+    """DELETE over REST, as another app (or an admin) would: the gateway is not told."""
+    token = sim.login()["access_token"]
+    req = urllib.request.Request(sim.url + "/restapi/v1.0/subscription/" + sub_id,
+                                 method="DELETE", headers={"Authorization": "Bearer " + token})
+    ctx = ssl.create_default_context(cafile=sim.cafile)
+    with urllib.request.urlopen(req, context=ctx, timeout=10) as r:
+        return r.status
+
+
+def end_pubnub_subscription(sim, sub_id):
+    # Expired server-side: PubNub refuses its channel at the next poll.
+    sim.expire(subscriptions=True, tokens=False)
+
+
+def end_websocket_subscription(sim, sub_id):
+    # Deleted by another app while the connection stays up: the plugin reads its
+    # subscription back every half lifetime (10 s here) and gets a 404.
+    assert rest_delete_subscription(sim, sub_id) == 204
+
+
+# How the subscription ends server-side, and the simulator's options for it.
+END_SUBSCRIPTION = {"pubnub": ((), end_pubnub_subscription),
+                    "websocket": (("--max-expires-in", "20"), end_websocket_subscription)}
+
+
+@per_transport()
+def test_subscription_deleted_server_side_is_recreated(transport):
+    sim_args, end = END_SUBSCRIPTION[transport]
+    with Sim(*sim_args) as sim, Broker(transport_opts(sim, transport)) as b, \
+            MqttWatcher(b.port) as w:
+        first = wait_online(w, timeout=60)["subscription_id"]
+        assert [s["id"] for s in sim.live_subscriptions()] == [first]
         with Flow(sim, b) as flow:
-            time.sleep(1)
+            flow.wait_sent(5)
             flow.quiesced(w)
             start = time.monotonic()
-            sim.expire(subscriptions=True, tokens=False)
+            end(sim, first)
             flow.resume()
             took = flow.recovered_after(w, start, 30)
             wait_until(lambda: sim.live_subscriptions(), 30, "a new subscription")
-        flow.check(w, "subscription expired server-side")
+        flow.check(w, "subscription ended server-side", ordered=True)
         subs = sim.subscriptions()
-        assert len(subs) == 2 and sim.live_subscriptions()[0]["id"] != old
+        assert len(subs) == 2 and sim.live_subscriptions()[0]["id"] != first, subs
         status = w.wait_status(lambda s: s["recreations"] == 1)
-        assert status["state"] == "online"
+        assert status["state"] == "online", status
+        status = w.wait_status(lambda s: s["subscription_id"] not in (None, "", first)
+                               and s["state"] == "online", 30, what="a new subscription")
+        assert status["recreations"] == 1, status
+        assert status["subscription_id"] == sim.live_subscriptions()[0]["id"]
+        if transport == "websocket":
+            gets = sim.requests("WS", "GET /restapi/v1.0/subscription/" + first)
+            assert gets and gets[-1]["status"] == 404, gets
+            assert len(ws_calls(sim, "POST")) == 2
+            assert len(ws_connect_attempts(sim)) == 1      # repaired on the same connection
+        sent = sim.notify(PRESENCE_EVENT, {"after": "recreate"})
+        assert sent[0]["subscription_id"] == status["subscription_id"]
+        w.wait_for(lambda ms: sent[0]["uuid"] in uuids_on(w), what="a notification after it")
         print("re-created the subscription; notifications flowing again after %.1fs" % took)
 
 
-def test_rate_limited_renew_waits_for_retry_after():
-    with Sim("--max-expires-in", "20") as sim, Broker(plugin_opts(sim, expires_in=20)) as b, \
-            MqttWatcher(b.port) as w:
-        online(w)
-        sim.fault(match={"method": "POST", "path_prefix": "/restapi/v1.0/subscription/"}, status=429,
-                  headers={"Retry-After": "4", "X-Rate-Limit-Group": "Light"},
-                  body={"errorCode": "CMN-301", "message": "Request rate exceeded"}, count=1)
-        with Flow(sim, b) as flow:
-            wait_until(lambda: [r for r in sim.requests("POST", "/restapi/v1.0/subscription/")
-                                if r["status"] == 200], 40, "a renew after the 429")
-        renews = sim.requests("POST", "/restapi/v1.0/subscription/")
-        assert renews[0]["status"] == 429
-        gap = renews[1]["time"] - renews[0]["time"]
-        assert gap >= 4, "retried after %.2fs despite Retry-After: 4" % gap
-        flow.check(w, "429 on renew")
-        print("429 Retry-After 4: next request after %.1fs" % gap)
-
-
-def test_server_errors_resets_and_stalls_recover():
-    """Each fault hits the create that follows a server-side expiry. Recovery is measured
-    by events (the first notification sent after the fault arriving), not by a flip of
-    bridge/state: a recovery inside one broker tick never shows there. Each phase must also
-    prove the plugin saw its fault (a failed create in the log and in last_error): libcurl
-    silently retries a request whose reused connection was closed, once per pooled
-    connection, so a reset that only those retries met would test nothing."""
-    phases = (
-        ({"status": 503, "body": {"errorCode": "CMN-211"}, "count": 3}, "503",
-         r"create failed: HTTP 503"),
-        # More resets than libcurl has pooled connections to retry on (REST and the
-        # long-poll): at least one reaches the plugin, and the backoff stays short.
-        ({"close": True, "count": 4}, "connection reset",
-         r"create failed: (?!HTTP)"),
-        ({"delay": 5, "status": 200, "count": 1}, "stalled response",
-         r"create failed: .*(?:[Tt]imeout|timed out)"),
-    )
-    with Sim() as sim, Broker(plugin_opts(sim, request_timeout=3)) as b, MqttWatcher(b.port) as w:
-        online(w)
-        with Flow(sim, b) as flow:
-            for fault, what, seen in phases:
-                flow.quiesced(w)
-                log_before = len(b.log_text())
-                sim.fault(match={"method": "POST", "path_prefix": "/restapi/v1.0/subscription"},
-                          **fault)
-                start = time.monotonic()
-                sim.expire(subscriptions=True, tokens=False)  # forces a create through the fault
-                flow.resume()
-                took = flow.recovered_after(w, start, 60)
-                failures = re.findall(seen, b.log_text()[log_before:])
-                print("%s: notifications flowing again after %.1fs (%d failed create(s) seen)"
-                      % (what, took, len(failures)))
-                assert failures, "the plugin never saw the %s" % what
-                assert took < 60
-                sim.clear_faults()  # resets pooled retries did not consume
-                status = w.wait_status(lambda s: s["state"] == "online" and s["subscription_id"])
-                # (A stalled create may still have made a subscription after the plugin
-                # gave up on it: that one is not the plugin's to know.)
-                assert status["subscription_id"] in [s["id"] for s in sim.live_subscriptions()]
-        flow.check(w, "503, resets and a stall on create")
-        assert len(sim.live_subscriptions()) >= 1
-
-
-def test_pubnub_errors_and_timeouts():
-    with Sim("--long-poll-timeout", "1") as sim, Broker(plugin_opts(sim)) as b, MqttWatcher(b.port) as w:
-        online(w)
-        with Flow(sim, b) as flow:
-            # Long-poll timeouts are normal: several empty polls, no error.
-            wait_until(lambda: len(sim.requests("GET", "/v2/subscribe/")) >= 4, 20, "empty polls")
-            assert w.last_status()["last_error"] is None
-            for status, body in ((400, {"message": "Invalid", "error": True}), (500, None),
-                                 (200, "garbage")):
-                sim.fault(match={"method": "GET", "path_prefix": "/v2/subscribe/"},
-                          status=status, body=body, count=1)
-            wait_until(lambda: [r for r in sim.requests("GET", "/v2/subscribe/") if r["status"] == 400], 20,
-                       "the injected poll errors")
-            time.sleep(3)
-        flow.check(w, "PubNub 400/500/garbage")
-        assert len(sim.subscriptions()) == 1
-        online(w)
-
-
-def test_pubnub_403_recreates():
-    with Sim() as sim, Broker(plugin_opts(sim)) as b, MqttWatcher(b.port) as w:
-        online(w)
-        sim.fault(match={"method": "GET", "path_prefix": "/v2/subscribe/"}, status=403,
-                  body={"message": "Forbidden", "error": True, "status": 403}, count=1)
-        sim.notify(EVENT, {"kick": 1})  # ends the current long-poll so the next one hits the fault
-        wait_until(lambda: len(sim.subscriptions()) == 2, 30, "a new subscription after PubNub 403")
-        old, new = sim.subscriptions()
-        assert old["status"] == "deleted", "the old subscription must not be leaked"
-        online(w)
-
-
-def test_clock_jump_expires_everything():
-    with Sim() as sim, Broker(plugin_opts(sim)) as b, MqttWatcher(b.port) as w:
-        online(w)
-        with Flow(sim, b) as flow:
-            time.sleep(1)
-            flow.quiesced(w)
-            start = time.monotonic()
-            sim.expire(subscriptions=True, tokens=True)
-            flow.resume()
-            took = flow.recovered_after(w, start, 60)
-        flow.check(w, "everything expired at once")
-        w.wait_state("ringcentral", "online")
-        print("recovered from a simulated suspend: notifications flowing again after %.1fs" % took)
-
-
-def test_sighup_during_renew_and_shutdown_during_stall():
-    with Sim("--max-expires-in", "20") as sim:
-        b = Broker(plugin_opts(sim, expires_in=20))
-        with b, MqttWatcher(b.port) as w:
-            online(w)
-            sim.fault(match={"method": "POST", "path_prefix": "/restapi/v1.0/subscription/"}, delay=60,
-                      status=200, count=1)
-            wait_until(lambda: b.log_text().count("ringcentral: renew") >= 1, 30, "a renew in flight")
-            b.sighup()
-            b.wait_log("event filters unchanged")
-            code, took = b.stop()
-            print("shutdown during a stalled renew took %.2fs" % took)
-            assert code == 0 and took < 5
-
-
-def test_subscription_limit_cleans_orphans_with_state_file():
-    import os
-    import tempfile
-    with Sim("--max-subscriptions", "1") as sim, tempfile.TemporaryDirectory() as d:
-        state = os.path.join(d, "rc.state")
-        opts = plugin_opts(sim, state_file=state)
-        with Broker(opts, workdir=d) as b, MqttWatcher(b.port) as w:
-            online(w)
-        orphan = sim.live_subscriptions()[0]["id"]
-        os.unlink(state)  # the saved state is lost: the old subscription is now an orphan
-        with Broker(opts, workdir=d) as b, MqttWatcher(b.port) as w:
-            online(w)
-            creates = [r for r in sim.requests("POST") if r["path"] == "/restapi/v1.0/subscription"]
-            assert [r["status"] for r in creates] == [200, 403, 200], creates
-            assert [r["status"] for r in sim.requests("DELETE")] == [204]
-            assert orphan not in [s["id"] for s in sim.live_subscriptions()]
-            b.wait_log("deleted orphan subscription " + orphan)
-        # Without a state file the limit is reported clearly and not worked around.
-        with Broker(plugin_opts(sim)) as b, MqttWatcher(b.port) as w:
-            status = w.wait_status(lambda s: s["last_error"] and "SUB-505" in s["last_error"], 20)
-            assert status["state"] == "offline"
+@per_transport()
+def test_untrusted_cafile_reaches_no_server(transport):
+    with Sim() as sim, Sim() as other:
+        # other's CA did not sign sim's certificate.
+        with Broker(transport_opts(sim, transport, cafile=other.cafile)) as b, \
+                MqttWatcher(b.port) as w:
+            status = w.wait_status(lambda s: s["last_error"], what="an error in status")
+            print("untrusted CA: last_error = %s" % status["last_error"])
+            err = status["last_error"].lower()
+            assert "certificate" in err or "ssl" in err or "tls" in err, status["last_error"]
+            assert status["state"] == "offline" and status["transport"] == transport
+            assert not status["subscription_id"], status
+            # It tries again (with backoff), failing the same way; nothing reaches the simulator.
+            wait_until(lambda: b.log_text().count("login failed") >= 2, 30, "a second attempt")
+            state = [m.payload for m in w.on_topic("ringcentral/bridge/state")]
+            assert state and set(state) == {b"offline"}, state
+        assert sim.requests() == [], sim.requests()
+        assert sim.ws_connections()["connections"] == []
+        assert other.requests() == []
 
 
 if __name__ == "__main__":
-    run_tests([test_token_revoked_401_then_refresh_or_login,
-               test_refresh_token_rejected_gives_full_login,
+    run_tests([test_refresh_token_rejected_gives_full_login,
                test_wrong_credentials_clear_error_and_no_storm,
                test_subscription_deleted_server_side_is_recreated,
-               test_rate_limited_renew_waits_for_retry_after,
-               test_server_errors_resets_and_stalls_recover,
-               test_pubnub_errors_and_timeouts,
-               test_pubnub_403_recreates,
-               test_clock_jump_expires_everything,
-               test_sighup_during_renew_and_shutdown_during_stall,
-               test_subscription_limit_cleans_orphans_with_state_file])
+               test_untrusted_cafile_reaches_no_server])

@@ -4,9 +4,8 @@ Each test drives the real broker + plugin against the simulator and checks both 
 what the simulator was asked (POST/PUT/renew/DELETE/GET) and what MQTT subscribers got."""
 import os
 import tempfile
-import threading
 
-from harness import (MESSAGE_FILTER, PRESENCE_FILTER, Broker, MqttWatcher, Sim, plugin_opts,
+from harness import (MESSAGE_FILTER, PRESENCE_FILTER, Broker, Flow, MqttWatcher, Sim, plugin_opts,
                      run_tests, wait_until)
 
 PRESENCE_EVENT = "/restapi/v1.0/account/~/extension/401550809004/presence?detailedTelephonyState=true"
@@ -22,22 +21,11 @@ def test_renewal_across_three_short_lifetimes_without_gap():
     with Sim("--max-expires-in", "20") as sim, \
             Broker(plugin_opts(sim, expires_in=20)) as broker, MqttWatcher(broker.port) as w:
         w.wait_state("ringcentral", "online")
-        sent = []
-        stop = threading.Event()
-
-        def sender():
-            while not stop.is_set():
-                sent.extend(d["uuid"] for d in sim.notify(PRESENCE_EVENT, {"seq": len(sent)}))
-                stop.wait(0.25)
-        t = threading.Thread(target=sender)
-        t.start()
-        try:
+        with Flow(sim, period=0.25) as flow:
             wait_until(lambda: len(sim.requests("POST", "/restapi/v1.0/subscription/")) >= 3
                        and all(r["status"] == 200 for r in sim.requests("POST", "/restapi/v1.0/subscription/")),
                        60, "three renewals")
-        finally:
-            stop.set()
-            t.join()
+        sent = flow.uuids()
         w.wait_for(lambda ms: set(sent) <= set(uuids_of(ms)), 20, "every notification")
         got = uuids_of(w.on_topic("ringcentral/account"))
         assert sorted(got) == sorted(sent), "lost or duplicated notifications"
@@ -47,6 +35,7 @@ def test_renewal_across_three_short_lifetimes_without_gap():
         assert len(subs) == 1 and subs[0]["renews"] >= 3 and subs[0]["status"] == "active"
         status = w.wait_status(lambda s: s["renewals"] >= 3)
         assert status["recreations"] == 0
+        flow.check(w, "three renewals")
         print("renewals: %d, notifications: %d, all delivered once" % (subs[0]["renews"], len(sent)))
 
 

@@ -1,64 +1,233 @@
-"""test_websocket_faults.py - WebSocket delivery when the gateway or the network misbehaves.
+"""test_websocket_faults.py - the fault matrix, part 3: faults only WebSocket delivery meets.
 
-Beyond the connection faults of test_websocket.py: a gateway whose certificate is not
-trusted, a subscription deleted server-side while the connection stays up, an outage
-longer than the recovery window, a filter change during an outage, and the
-REST call WebSocket delivery still makes (wstoken) failing. (The WebSocket burst is in
-test_burst.py.) Real broker, plugin and
-simulator over TLS; every fault is injected through the simulator's control API."""
+Real broker, plugin and the simulator's gateway over TLS; every fault is injected through
+the simulator's control API. The connection faults: a dropped, silent (no pong), stalled,
+server-closed (WSG-903 absolute timeout, WSG-902 idle timeout) connection is replaced with
+a recovery, and every notification arrives once and in order on the same subscription
+(harness.Flow with ordered=True, all_routed=True); a refused recovery subscribes again. The
+gateway and the REST call WebSocket delivery still makes: a gateway whose certificate is
+not trusted or names another host, an outage longer than the recovery window, a filter
+change during an outage, wstoken refused. (Faults both transports share are in
+test_faults.py; the 5000-event burst in test_burst.py.)
+
+The simulator records socket events in its request log with method "WS": "CONNECT /ws"
+(its query holds recoveryState on recovery attempts), "<METHOD> <path>" per ClientRequest
+and "Heartbeat". Every wait is on an MQTT message, a log line or a simulator query, each
+with a deadline."""
 import datetime
 import os
-import ssl
 import subprocess
 import tempfile
 import time
-import urllib.request
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from harness import (MESSAGE_FILTER, PRESENCE_FILTER, PYTHON, Broker, MqttWatcher, Sim,
-                     plugin_opts, run_tests, stop_process, wait_until)
+from harness import (MESSAGE_EVENT, MESSAGE_FILTER, PRESENCE_EVENT, PRESENCE_FILTER,
+                     PRESENCE_TOPIC, PYTHON, Broker, Flow, MqttWatcher, Sim, pubnub_calls,
+                     rest_subscription_calls, run_tests, stop_process, uuids_on, wait_online,
+                     wait_until, websocket_opts, ws_calls, ws_connect_attempts, ws_connects,
+                     ws_recovery_connects)
 
-PRESENCE_EVENT = "/restapi/v1.0/account/~/extension/401550809004/presence?detailedTelephonyState=true"
-MESSAGE_EVENT = "/restapi/v1.0/account/~/extension/823476228762/message-store"
-PRESENCE_TOPIC = "ringcentral/account/~/extension/401550809004/presence"
 WSTOKEN = {"method": "POST", "path_prefix": "/restapi/oauth/wstoken"}
 
 
-def ws_opts(sim, **overrides):
-    return plugin_opts(sim, **dict({"transport": "websocket"}, **overrides))
+def wait_gone(sim, conn_id, timeout=10):
+    """The wall-clock time at which the gateway saw connection conn_id end."""
+    return wait_until(lambda: conn_id not in [c["id"] for c in sim.ws_connections()["connections"]]
+                      and time.time(), timeout, "connection %d to end" % conn_id, interval=0.01)
 
 
-def connects(sim):
-    return sim.requests("WS", "CONNECT")
+def only_connection(sim):
+    conns = sim.ws_connections()["connections"]
+    assert len(conns) == 1, conns
+    return conns[0]["id"]
 
 
-def ws_posts(sim):
-    return sim.requests("WS", "POST /restapi/v1.0/subscription")
+def first_announced_delay(b):
+    """The delay the plugin logged for its first reconnect ('reconnecting in N ms'), in s."""
+    return int(b.wait_log(r"reconnecting in (\d+) ms", 10).group(1)) / 1000
 
 
-def uuids_on(w, topic=PRESENCE_TOPIC):
-    return [m.user_properties.get("uuid") for m in w.on_topic(topic)]
+def wstoken_after(sim, t):
+    return [r["time"] for r in sim.requests("POST", "/restapi/oauth/wstoken") if r["time"] > t][0]
 
 
-def rest_delete_subscription(sim, sub_id):
-    """DELETE over REST, as another app (or an admin) would: the gateway is not told."""
-    token = sim.login()["access_token"]
-    req = urllib.request.Request(sim.url + "/restapi/v1.0/subscription/" + sub_id,
-                                 method="DELETE", headers={"Authorization": "Bearer " + token})
-    ctx = ssl.create_default_context(cafile=sim.cafile)
-    with urllib.request.urlopen(req, context=ctx, timeout=10) as r:
-        return r.status
+# ---- connection faults: recovered without loss ------------------------------------------------
+def test_drop_is_recovered_without_loss():
+    with Sim() as sim, Broker(websocket_opts(sim)) as b, MqttWatcher(b.port) as w:
+        sub_id = wait_online(w)["subscription_id"]
+        with Flow(sim, b, period=0.15) as s:
+            s.wait_sent(8)
+            conn_id = only_connection(sim)
+            dropped_at = time.time()
+            assert sim.ws_fault("drop")["connections"] == [conn_id]
+            gone_at = wait_gone(sim, conn_id)
+            rec = wait_until(lambda: ws_recovery_connects(sim), 15, "a recovering CONNECT")
+            s.wait_more(8)
+        took = rec[0]["time"] - dropped_at
+        delay = first_announced_delay(b)
+        lag = wstoken_after(sim, dropped_at) - gone_at - delay
+        print("dropped connection: reconnected with recovery after %.2fs (announced backoff "
+              "%.2fs, wstoken requested %.2fs after it)" % (took, delay, lag))
+        s.check(w, "connection dropped", ordered=True, all_routed=True)
+        assert len(ws_connects(sim)) == 2 and ws_recovery_connects(sim, "Failed") == []
+        assert {m.user_properties["subscriptionId"] for m in w.on_topic(PRESENCE_TOPIC)} == {sub_id}
+        status = w.wait_status(lambda st: st["published"] == len(s.sent) and st["state"] == "online",
+                               what="a status counting every notification")
+        assert status["subscription_id"] == sub_id
+        assert status["reconnects"] == 1 and status["recoveries"] == 1, status
+        assert status["recovery_failures"] == 0 and status["duplicates"] == 0, status
+        assert len(ws_calls(sim, "POST")) == 1, "a recovered connection must not subscribe again"
+        assert rest_subscription_calls(sim) == [] and pubnub_calls(sim) == []
+        b.wait_log("WebSocket recovered; subscription %s continues" % sub_id, 5)
+        # Reconnecting means: after the announced backoff, at once (not at the next idle wake).
+        assert lag < 0.5, "the wstoken request came %.2fs after the announced %.2fs backoff" % (
+            lag, delay)
+        assert took < 3, "reconnected only after %.2fs" % took
 
 
+def test_refused_recovery_subscribes_again():
+    with Sim() as sim, Broker(websocket_opts(sim)) as b, MqttWatcher(b.port) as w:
+        first = wait_online(w)["subscription_id"]
+        before = sim.notify(PRESENCE_EVENT, {"before": "drop"})
+        w.wait_for(lambda ms: before[0]["uuid"] in uuids_on(w), what="a notification before")
+        sim.ws_fault("refuse_recovery")
+        sim.ws_fault("drop")
+        failed = wait_until(lambda: ws_recovery_connects(sim, "Failed"), 15, "a failed recovery")
+        status = w.wait_status(lambda s: s["state"] == "online" and s["subscription_id"]
+                               not in (None, first), 20, what="online with a new subscription")
+        second = status["subscription_id"]
+        assert status["recovery_failures"] == 1 and status["recoveries"] == 0, status
+        assert status["reconnects"] == 1, status
+        posts = ws_calls(sim, "POST")
+        assert [r["status"] for r in posts] == [200, 200], posts
+        assert posts[1]["time"] >= failed[0]["time"], "the new POST follows the failed recovery"
+        assert len(ws_connects(sim)) == 2
+        assert {s["id"]: s["status"] for s in sim.subscriptions()} == {first: "deleted",
+                                                                       second: "active"}
+        after = [sim.notify(PRESENCE_EVENT, {"after": n}) for n in range(3)]
+        assert [a[0]["subscription_id"] for a in after] == [second] * 3
+        w.wait_for(lambda ms: {a[0]["uuid"] for a in after} <= set(uuids_on(w)),
+                   what="notifications on the new subscription")
+        assert uuids_on(w) == [before[0]["uuid"]] + [a[0]["uuid"] for a in after]
+        assert {m.user_properties["subscriptionId"] for m in w.on_topic(PRESENCE_TOPIC)} == \
+            {first, second}
+        assert rest_subscription_calls(sim) == [] and pubnub_calls(sim) == []
+        b.wait_log("WebSocket recovery failed; subscribing again", 5)
+
+
+def silent_connection_is_replaced(kind):
+    """no_pong or stall: with heartbeat_interval 1 and pong_timeout 2 the plugin notices
+    within about 3 s, drops the connection and recovers the session."""
+    with Sim() as sim, Broker(websocket_opts(sim, heartbeat_interval=1, pong_timeout=2)) as b, \
+            MqttWatcher(b.port) as w:
+        sub_id = wait_online(w)["subscription_id"]
+        # Healthy pings keep the connection as it is.
+        wait_until(lambda: len(sim.requests("WS", "Heartbeat")) >= 2, 10, "heartbeats")
+        assert len(ws_connects(sim)) == 1
+        with Flow(sim, b, period=0.15) as s:
+            s.wait_sent(8)
+            fault_at = time.time()
+            sim.ws_fault(kind)
+            rec = wait_until(lambda: ws_recovery_connects(sim), 20, "a recovering CONNECT")
+            s.wait_more(8)
+        took = rec[0]["time"] - fault_at
+        print("%s: reconnected with recovery after %.2fs" % (kind, took))
+        s.check(w, kind, ordered=True, all_routed=True)
+        # heartbeat due <= 1 s, pong wait 2 s, a first-failure backoff <= 1 s, a few s slack.
+        assert took < 1 + 2 + 1 + 3, "the silent connection was replaced only after %.2fs" % took
+        b.wait_log("no pong within 2 s", 5)
+        assert len(ws_connects(sim)) == 2 and len(ws_calls(sim, "POST")) == 1
+        status = w.wait_status(lambda st: st["recoveries"] == 1 and st["state"] == "online",
+                               what="the recovery in status")
+        assert status["subscription_id"] == sub_id and status["recovery_failures"] == 0
+
+
+def test_unanswered_ping_is_a_lost_connection():
+    silent_connection_is_replaced("no_pong")
+
+
+def test_stalled_connection_is_replaced():
+    silent_connection_is_replaced("stall")
+
+
+def test_server_close_absolute_timeout_is_recovered():
+    with Sim() as sim, Broker(websocket_opts(sim)) as b, MqttWatcher(b.port) as w:
+        sub_id = wait_online(w)["subscription_id"]
+        with Flow(sim, b, period=0.15) as s:
+            s.wait_sent(8)
+            conn_id = only_connection(sim)
+            closed_at = time.time()
+            sim.ws_fault("close", code=1000, reason="WSG-903: Absolute timeout")
+            gone_at = wait_gone(sim, conn_id)
+            rec = wait_until(lambda: ws_recovery_connects(sim), 15, "a recovering CONNECT")
+            s.wait_more(8)
+        took = rec[0]["time"] - closed_at
+        handshake = gone_at - closed_at
+        delay = first_announced_delay(b)
+        lag = wstoken_after(sim, closed_at) - gone_at - delay
+        print("WSG-903 close: closing handshake done after %.2fs; reconnected with recovery after "
+              "%.2fs (announced backoff %.2fs, wstoken requested %.2fs after it)"
+              % (handshake, took, delay, lag))
+        s.check(w, "WSG-903 close", ordered=True, all_routed=True)
+        b.wait_log(r"WebSocket closed by the server \(1000 WSG-903: Absolute timeout\)", 5)
+        status = w.wait_status(lambda st: st["recoveries"] == 1 and st["state"] == "online",
+                               what="the recovery in status")
+        assert status["subscription_id"] == sub_id and len(ws_calls(sim, "POST")) == 1
+        # The gateway's close frame is answered at once (a responsive client takes ms)...
+        assert handshake < 0.5, "the close frame was answered only after %.2fs" % handshake
+        # ...and the reconnect follows the announced backoff at once.
+        assert lag < 0.5, "the wstoken request came %.2fs after the announced %.2fs backoff" % (
+            lag, delay)
+        assert took < 3, "reconnected only after %.2fs" % took
+
+
+def test_repeated_absolute_timeouts_lose_nothing():
+    with Sim("--ws-absolute-timeout", "4") as sim, Broker(websocket_opts(sim)) as b, \
+            MqttWatcher(b.port) as w:
+        sub_id = wait_online(w)["subscription_id"]
+        with Flow(sim, b, period=0.2) as s:
+            wait_until(lambda: len(ws_recovery_connects(sim)) >= 3, 60, "three recoveries")
+            s.wait_more(5)
+        s.check(w, "three WSG-903 closes", ordered=True, all_routed=True)
+        times = [c["time"] for c in ws_connects(sim)]
+        gaps = [b_ - a - 4 for a, b_ in zip(times, times[1:])]
+        print("reconnect delays after each close: %s" % ", ".join("%.1fs" % g for g in gaps))
+        # Short-lived connections count as failures: backoff 1, 2, 4 s (with jitter), capped.
+        assert all(g < 8 for g in gaps[:3]), gaps
+        assert ws_recovery_connects(sim, "Failed") == []
+        assert len(ws_calls(sim, "POST")) == 1
+        status = w.wait_status(lambda st: st["recoveries"] >= 3, what="three recoveries in status")
+        assert status["subscription_id"] == sub_id and status["recovery_failures"] == 0
+        # (the connections keep expiring: one more connect may be under way)
+        assert status["recoveries"] <= status["reconnects"] <= len(ws_connects(sim)), status
+        assert "WSG-903" in b.log_text()
+
+
+def test_idle_close_is_recovered_without_loss():
+    # The plugin stays silent longer than the gateway's idle timeout: WSG-902, recovery.
+    with Sim("--ws-idle-timeout", "2") as sim, \
+            Broker(websocket_opts(sim, heartbeat_interval=30)) as b, MqttWatcher(b.port) as w:
+        sub_id = wait_online(w)["subscription_id"]
+        with Flow(sim, b, period=0.15) as s:
+            wait_until(lambda: len(ws_recovery_connects(sim)) >= 2, 40, "two recoveries")
+            s.wait_more(5)
+        s.check(w, "WSG-902 idle closes", ordered=True, all_routed=True)
+        b.wait_log(r"WebSocket closed by the server \(1000 WSG-902: Idle timeout\)", 5)
+        assert ws_recovery_connects(sim, "Failed") == [] and len(ws_calls(sim, "POST")) == 1
+        status = w.wait_status(lambda st: st["recoveries"] >= 2, what="two recoveries in status")
+        assert status["subscription_id"] == sub_id and status["recovery_failures"] == 0
+
+
+# ---- the gateway, its certificate, wstoken and outages ----------------------------------------
 def test_untrusted_gateway_certificate_is_refused():
     # wstoken hands out another simulator's gateway, signed by a CA the plugin does not trust.
     with Sim() as sim, Sim() as other:
         sim.config(ws_uri=other.ws_uri)
-        with Broker(ws_opts(sim)) as b, MqttWatcher(b.port) as w:
+        with Broker(websocket_opts(sim)) as b, MqttWatcher(b.port) as w:
             status = w.wait_status(lambda s: "certificate" in (s["last_error"] or ""),
                                    what="a certificate error")
             assert status["state"] == "offline"
@@ -68,7 +237,7 @@ def test_untrusted_gateway_certificate_is_refused():
             attempts = len(sim.requests("POST", "/restapi/oauth/wstoken"))
             assert 2 <= attempts <= 6, attempts
         # Nothing was ever said to the untrusted gateway (the upgrade never happened).
-        assert connects(other) == []
+        assert ws_connect_attempts(other) == []
         assert other.requests() == []
 
 
@@ -116,7 +285,6 @@ async def main():
 asyncio.run(main())
 """
 
-
 def test_gateway_certificate_for_another_host_is_refused():
     # A gateway whose certificate chains to a trusted CA but names another host: the
     # plugin must check the name (here the IP address it connects to), not only the chain.
@@ -133,7 +301,7 @@ def test_gateway_certificate_for_another_host_is_refused():
             port = wait_until(lambda: open(out).read().split("\n")[0].strip().isdigit()
                               and int(open(out).read().split("\n")[0]), 20, "the TLS server")
             sim.config(ws_uri="wss://127.0.0.1:%d/ws" % port)
-            with Broker(ws_opts(sim, cafile=trusted)) as b, MqttWatcher(b.port) as w:
+            with Broker(websocket_opts(sim, cafile=trusted)) as b, MqttWatcher(b.port) as w:
                 status = w.wait_status(lambda s: "mismatch" in (s["last_error"] or ""),
                                        what="a name mismatch error")
                 assert status["state"] == "offline", status
@@ -142,25 +310,8 @@ def test_gateway_certificate_for_another_host_is_refused():
         assert "UPGRADED" not in open(out).read()
 
 
-def test_subscription_deleted_server_side_is_recreated():
-    # 20 s subscriptions: the plugin reads its subscription back every 10 s.
-    with Sim("--max-expires-in", "20") as sim, Broker(ws_opts(sim)) as b, MqttWatcher(b.port) as w:
-        first = w.wait_status(lambda s: s["state"] == "online", what="online")["subscription_id"]
-        assert rest_delete_subscription(sim, first) == 204
-        status = w.wait_status(lambda s: s["subscription_id"] not in (None, "", first)
-                               and s["state"] == "online", 30, what="a new subscription")
-        assert status["recreations"] == 1
-        gets = sim.requests("WS", "GET /restapi/v1.0/subscription/" + first)
-        assert gets and gets[-1]["status"] == 404, gets
-        assert len(ws_posts(sim)) == 2
-        assert len(connects(sim)) == 1      # repaired on the same connection
-        sent = sim.notify(PRESENCE_EVENT, {"after": "recreate"})
-        assert sent[0]["subscription_id"] == status["subscription_id"]
-        w.wait_for(lambda ms: sent[0]["uuid"] in uuids_on(w), what="a notification after it")
-
-
 def test_outage_longer_than_the_recovery_window_subscribes_again():
-    with Sim("--ws-recovery-timeout", "2") as sim, Broker(ws_opts(sim)) as b, MqttWatcher(b.port) as w:
+    with Sim("--ws-recovery-timeout", "2") as sim, Broker(websocket_opts(sim)) as b, MqttWatcher(b.port) as w:
         first = w.wait_status(lambda s: s["state"] == "online", what="online")["subscription_id"]
         # Hold the outage: no wstoken for 4 s, twice the recovery window.
         sim.fault(match=WSTOKEN, status=503, count=-1)
@@ -173,9 +324,9 @@ def test_outage_longer_than_the_recovery_window_subscribes_again():
                                60, what="online with a new subscription")
         assert status["recoveries"] == 0
         # Past the window the plugin does not present a stale wsc token: it starts afresh.
-        last = connects(sim)[-1]
+        last = ws_connect_attempts(sim)[-1]
         assert last["query"].get("recoveryState") is None, last
-        assert len(ws_posts(sim)) == 2
+        assert len(ws_calls(sim, "POST")) == 2
         sent = sim.notify(PRESENCE_EVENT, {"after": "outage"})
         w.wait_for(lambda ms: sent[0]["uuid"] in uuids_on(w), what="a notification after it")
 
@@ -185,7 +336,7 @@ def test_filter_change_during_an_outage_is_applied_after_recovery():
         filters = os.path.join(d, "filters")
         with open(filters, "w") as f:
             f.write(PRESENCE_FILTER + "\n")
-        with Sim() as sim, Broker(ws_opts(sim, event_filter=None, filters_file=filters)) as b, \
+        with Sim() as sim, Broker(websocket_opts(sim, event_filter=None, filters_file=filters)) as b, \
                 MqttWatcher(b.port) as w:
             w.wait_state("ringcentral", "online")
             sim.fault(match=WSTOKEN, status=503, count=-1)
@@ -215,7 +366,7 @@ def test_wstoken_refused_then_recovers():
         sim.fault(match=WSTOKEN, status=401, count=1,
                   body={"errorCode": "AGW-401", "message": "Token expired"})
         sim.fault(match=WSTOKEN, status=503, count=2)
-        with Broker(ws_opts(sim)) as b, MqttWatcher(b.port) as w:
+        with Broker(websocket_opts(sim)) as b, MqttWatcher(b.port) as w:
             w.wait_state("ringcentral", "online", 30)
         calls = [r["status"] for r in sim.requests("POST", "/restapi/oauth/wstoken")]
         assert calls == [401, 503, 503, 200], calls
@@ -223,45 +374,17 @@ def test_wstoken_refused_then_recovers():
         assert len(logins) >= 2, logins   # the 401 cost the access token
 
 
-def test_malformed_frames_and_notifications_are_counted_and_skipped():
-    with Sim() as sim, Broker(ws_opts(sim)) as b, MqttWatcher(b.port) as w:
-        w.wait_state("ringcentral", "online")
-        # Over WebSocket a notification is the frame's body: "plaintext" is embedded as is
-        # (so malformed text makes a malformed frame), "raw" arrives as a JSON string.
-        bad = [
-            ({"raw": "just a string"}, "not_object"),
-            ({"plaintext": "not json at all"}, "not_json"),
-            ({"plaintext": '{"event":"/restapi/v1.0/x","body":{}}'}, "no_uuid"),
-            ({"plaintext": '{"uuid":"u-1","body":{}}'}, "no_event"),
-            ({"plaintext": '{"uuid":"u-2","event":"/restapi/v1.0/a/+/b","body":{}}'}, "topic_wildcard"),
-            ({"plaintext": '{"uuid":"u-3","event":"/restapi/v1.0/a/../b","body":{}}'}, "topic_dot_level"),
-            ({"plaintext": '{"uuid":"u-4","event":"/restapi/v1.0/a\\u0000b","body":{}}'}, "topic_nul"),
-            ({"plaintext": '{"uuid":"u-5","event":"/restapi/v1.0/' + "x" * 70000 + '","body":{}}'},
-             "too_large"),
-        ]
-        for req, _ in bad:
-            sim.call("POST", "/_sim/notify", dict(req, event=PRESENCE_EVENT))
-        dup = '{"uuid":"dup-1","event":"%s","body":{"n":1}}' % PRESENCE_EVENT
-        for _ in range(2):
-            sim.call("POST", "/_sim/notify", {"plaintext": dup, "event": PRESENCE_EVENT})
-        good = sim.notify(PRESENCE_EVENT, {"ok": True})
-        w.wait_for(lambda ms: good[0]["uuid"] in uuids_on(w), what="the good one after the bad")
-        status = w.wait_status(lambda st: st["received"] == len(bad) + 3, what="all counted")
-        assert status["state"] == "online" and status["reconnects"] == 0, status
-        assert status["dropped"] == len(bad) and status["duplicates"] == 1, status
-        assert status["published"] == 2, status
-        expected = {}
-        for _, cause in bad:
-            expected[cause] = expected.get(cause, 0) + 1
-        assert status["drop_causes"] == expected, status["drop_causes"]
-        assert uuids_on(w) == ["dup-1", good[0]["uuid"]]
-
-
 if __name__ == "__main__":
-    run_tests([test_untrusted_gateway_certificate_is_refused,
+    run_tests([test_drop_is_recovered_without_loss,
+               test_refused_recovery_subscribes_again,
+               test_unanswered_ping_is_a_lost_connection,
+               test_stalled_connection_is_replaced,
+               test_server_close_absolute_timeout_is_recovered,
+               test_repeated_absolute_timeouts_lose_nothing,
+               test_idle_close_is_recovered_without_loss,
+               test_untrusted_gateway_certificate_is_refused,
                test_gateway_certificate_for_another_host_is_refused,
-               test_subscription_deleted_server_side_is_recreated,
                test_outage_longer_than_the_recovery_window_subscribes_again,
                test_filter_change_during_an_outage_is_applied_after_recovery,
-               test_wstoken_refused_then_recovers,
-               test_malformed_frames_and_notifications_are_counted_and_skipped])
+               test_wstoken_refused_then_recovers],
+              transport="websocket")

@@ -50,17 +50,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.x509.oid import NameOID
 
+from credentials import SIM_CREDENTIALS
 from wsg import Gateway
 
-# Fixed test credentials (tests/integration/harness.py has the same values).
-DEFAULTS = {
-    "client_id": "sim-client-id",
-    "client_secret": "sim-client-secret-0123456789",
-    "jwt": "eyJhbGciOiJSUzI1NiJ9.sim-jwt-payload.sim-jwt-signature",
-    "username": "+15551230000",
-    "extension": "101",
-    "password": "sim-password-9876",
-}
+# Fixed test credentials, shared with tests/integration/harness.py.
+DEFAULTS = dict(SIM_CREDENTIALS)
 OWNER_ID = "401550809004"
 ACCOUNT_ID = "37439510"
 PUBNUB_BATCH = 100          # PubNub answers with at most this many messages
