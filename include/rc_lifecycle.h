@@ -81,6 +81,7 @@ struct rc_lifecycle {
 	bool list_due;                /* the subscription limit was hit: look for orphans */
 	unsigned orphans_pending;     /* orphans found by LIST, still to delete */
 	bool orphans_checked;         /* LIST already tried since the last successful create */
+	bool may_have_orphans;        /* the worker knows ids it created besides the live one */
 	unsigned lost;                /* subscriptions lost so far (expired, gone, refused) */
 	const char *lost_why;         /* static text: why the last one was lost */
 
@@ -136,6 +137,9 @@ bool rc_lifecycle_on_channel(const struct rc_lifecycle *lc, enum rc_lc_action a)
 void rc_lifecycle_set_filters_dirty(struct rc_lifecycle *lc, bool dirty);
 void rc_lifecycle_transport_failed(struct rc_lifecycle *lc); /* e.g. PubNub 403 */
 void rc_lifecycle_stop(struct rc_lifecycle *lc);
+/* Whether the worker knows subscriptions it created besides the live one (only those may
+ * be deleted as orphans when the subscription limit is hit). */
+void rc_lifecycle_set_may_have_orphans(struct rc_lifecycle *lc, bool may);
 /* After a LIST: how many orphans the worker found and will delete one by one. */
 void rc_lifecycle_orphans_found(struct rc_lifecycle *lc, unsigned n);
 

@@ -17,6 +17,11 @@ struct rc_saved_state {
 	size_t n_event_filters;
 	char *address;         /* PubNub channel the cursor belongs to; may be NULL */
 	struct rc_pubnub_cursor cursor;
+	/* Ids of the subscriptions this bridge created and has not seen deleted: the only
+	 * ones it may ever delete as orphans (another broker on the same account has its
+	 * own). NULL-terminated; may be NULL. */
+	char **owned;
+	size_t n_owned;
 };
 
 /* Returns 1 and fills *s if the file exists and is valid, 0 if it does not exist, -1 (with

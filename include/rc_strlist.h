@@ -20,6 +20,12 @@ char **rc_strlist_copy(char *const *list, size_t n);
  * on no memory (the list is left as it was). */
 int rc_strlist_add_unique(char ***list, size_t *n, const char *s);
 
+/* True if s is in the list. */
+bool rc_strlist_contains(char *const *list, size_t n, const char *s);
+
+/* Removes (and frees) every entry equal to s; the list stays NULL-terminated. */
+void rc_strlist_remove(char **list, size_t *n, const char *s);
+
 /* True if both lists hold the same strings, order and repetition ignored. */
 bool rc_strlist_same_set(char *const *a, size_t na, char *const *b, size_t nb);
 

@@ -328,9 +328,10 @@ int64_t rc_lifecycle_done(struct rc_lifecycle *lc, int64_t now, const struct rc_
 			lc->api_blocked_until = now + delay;
 		break;
 	case RC_OUT_LIMIT:
-		/* Orphans of earlier runs count against the limit: with a state file we know
-		 * what ours look like, so list and delete them, then create again at once. */
-		if (act == RC_ACT_CREATE && lc->keep_on_stop && !lc->orphans_checked) {
+		/* Our own orphans count against the limit: if we know of any (ids we created,
+		 * kept in the state file across restarts), list and delete those that still
+		 * exist, then create again at once. Another broker's are never touched. */
+		if (act == RC_ACT_CREATE && lc->may_have_orphans && !lc->orphans_checked) {
 			lc->list_due = true;
 			lc->orphans_checked = true;
 		} else {
@@ -393,6 +394,11 @@ void rc_lifecycle_transport_failed(struct rc_lifecycle *lc)
 {
 	if (lc->has_sub)
 		lc->transport_failed = true;
+}
+
+void rc_lifecycle_set_may_have_orphans(struct rc_lifecycle *lc, bool may)
+{
+	lc->may_have_orphans = may;
 }
 
 void rc_lifecycle_orphans_found(struct rc_lifecycle *lc, unsigned n)

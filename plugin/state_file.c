@@ -16,6 +16,7 @@ void rc_saved_state_clear(struct rc_saved_state *s)
 	free(s->subscription_id);
 	rc_strlist_free(s->event_filters);
 	free(s->address);
+	rc_strlist_free(s->owned);
 	*s = (struct rc_saved_state){0};
 }
 
@@ -63,6 +64,18 @@ static int state__parse(json_object *root, struct rc_saved_state *s)
 	}
 	if (json_object_object_get_ex(root, "pubnub_region", &tr))
 		s->cursor.tr = json_object_get_int(tr);
+	/* Absent in files written before it existed: nothing is known to be ours. */
+	json_object *owned;
+	if (json_object_object_get_ex(root, "owned_subscriptions", &owned)) {
+		if (!json_object_is_type(owned, json_type_array))
+			return -1;
+		for (size_t i = 0; i < json_object_array_length(owned); i++) {
+			json_object *o = json_object_array_get_idx(owned, i);
+			if (!json_object_is_type(o, json_type_string) ||
+					rc_strlist_add_unique(&s->owned, &s->n_owned, json_object_get_string(o)) != 0)
+				return -1;
+		}
+	}
 	return 0;
 }
 
@@ -119,6 +132,11 @@ static char *state__render(const struct rc_saved_state *s)
 		json_object_object_add(root, "pubnub_address", json_object_new_string(s->address));
 	json_object_object_add(root, "pubnub_timetoken", json_object_new_string(s->cursor.tt));
 	json_object_object_add(root, "pubnub_region", json_object_new_int(s->cursor.tr));
+	json_object *owned = json_object_new_array();
+	for (size_t i = 0; owned != NULL && i < s->n_owned; i++)
+		json_object_array_add(owned, json_object_new_string(s->owned[i]));
+	if (owned != NULL)
+		json_object_object_add(root, "owned_subscriptions", owned);
 	const char *text = json_object_to_json_string_ext(root,
 			JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (text != NULL)

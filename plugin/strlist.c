@@ -44,6 +44,29 @@ int rc_strlist_add_unique(char ***list, size_t *n, const char *s)
 	return 0;
 }
 
+bool rc_strlist_contains(char *const *list, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(list[i], s) == 0)
+			return true;
+	return false;
+}
+
+void rc_strlist_remove(char **list, size_t *n, const char *s)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < *n; i++) {
+		if (strcmp(list[i], s) == 0)
+			free(list[i]);
+		else
+			list[kept++] = list[i];
+	}
+	if (list != NULL)
+		list[kept] = NULL;
+	*n = kept;
+}
+
 /* True if every string of a is in b. Quadratic, but these lists are a handful long. */
 static bool strlist__subset(char *const *a, size_t na, char *const *b, size_t nb)
 {

@@ -39,6 +39,7 @@
 #define RC_STATE_SAVE_INTERVAL_MS 10000
 #define RC_IDLE_WAKE_MS 1000
 #define RC_REFRESH_TOKEN_DEFAULT_S 604800
+#define RC_OWNED_MAX 32              /* ids of our own subscriptions remembered */
 
 struct rc_worker {
 	const struct rc_config *cfg;
@@ -74,7 +75,11 @@ struct rc_worker {
 	char **desired;
 	size_t n_desired;
 
-	/* Orphans of earlier runs found by a LIST, deleted one per DELETE_ORPHAN. */
+	/* The subscriptions this bridge created and has not seen deleted (kept in the state
+	 * file): the only ones it may delete as orphans. Orphans found by a LIST are deleted
+	 * one per DELETE_ORPHAN. */
+	char **owned;
+	size_t n_owned;
 	char **orphans;
 	size_t n_orphans;
 
@@ -154,6 +159,8 @@ static void worker__save_state(struct rc_worker *w, int64_t now)
 		.subscription_id = w->slot.sub.id,
 		.event_filters = w->slot.accepted,
 		.n_event_filters = w->slot.n_accepted,
+		.owned = w->owned,
+		.n_owned = w->n_owned,
 	};
 	w->ops->save(w->transport, &s);
 	if (rc_state_file_save(w->cfg->state_file, &s, err, sizeof(err)) != 0)
@@ -186,8 +193,11 @@ static void worker__load_state(struct rc_worker *w)
 	w->resume_id = s.subscription_id;
 	w->slot.accepted = s.event_filters;
 	w->slot.n_accepted = s.n_event_filters;
+	w->owned = s.owned;
+	w->n_owned = s.n_owned;
 	s.subscription_id = NULL;
 	s.event_filters = NULL;
+	s.owned = NULL;
 	rc_saved_state_clear(&s);
 	rc_lifecycle_resume_from(&w->lc);
 	char id[RC_LOGSAFE_BUF];
@@ -251,14 +261,72 @@ static void worker__sync_channel(struct rc_worker *w)
 
 /* ---------------------------------------------------------------- answers */
 
-/* Orphans are this app's subscriptions that look like ours (same filters, our delivery
- * type) but are not the one we use: left behind by earlier runs that could not delete
- * them. They count against the per-extension limit. */
+/* Tells the lifecycle whether we know of subscriptions of ours besides the live one. */
+static void worker__sync_orphans(struct rc_worker *w)
+{
+	bool others = false;
+
+	for (size_t i = 0; i < w->n_owned && !others; i++)
+		others = w->slot.sub.id == NULL || strcmp(w->owned[i], w->slot.sub.id) != 0;
+	rc_lifecycle_set_may_have_orphans(&w->lc, others);
+}
+
+/* Ownership: an id joins when we create it and leaves when we learn it is gone. */
+static void worker__own(struct rc_worker *w, const char *id, bool ours)
+{
+	if (id == NULL)
+		return;
+	if (!ours) {
+		rc_strlist_remove(w->owned, &w->n_owned, id);
+	} else if (!rc_strlist_contains(w->owned, w->n_owned, id)) {
+		if (w->n_owned >= RC_OWNED_MAX)
+			rc_strlist_remove(w->owned, &w->n_owned, w->owned[0]); /* the oldest */
+		rc_strlist_add_unique(&w->owned, &w->n_owned, id);
+	}
+	w->state_dirty = true;
+}
+
+/* What an answer teaches about which subscriptions are ours (before the lifecycle and
+ * the slot move on: the ids are still at hand). */
+static void worker__track_ownership(struct rc_worker *w, enum rc_lc_action act,
+		enum rc_lc_outcome out)
+{
+	bool gone = out == RC_OUT_OK || out == RC_OUT_NOT_FOUND;
+
+	switch (act) {
+	case RC_ACT_CREATE:
+		if (out == RC_OUT_OK)
+			worker__own(w, w->slot.sub.id, true);
+		break;
+	case RC_ACT_DELETE_ORPHAN:
+		if (gone)
+			worker__own(w, w->orphans[w->lc.orphans_pending - 1], false);
+		break;
+	case RC_ACT_DELETE:
+		if (gone)
+			worker__own(w, worker__sub_id(w), false);
+		break;
+	case RC_ACT_RESUME:
+	case RC_ACT_RENEW:
+	case RC_ACT_MODIFY:
+	case RC_ACT_CHECK:
+		if (out == RC_OUT_NOT_FOUND)
+			worker__own(w, worker__sub_id(w), false);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Orphans are subscriptions this bridge created (recorded in owned, across restarts by
+ * the state file) that still exist but are not the one it uses: left behind when it could
+ * not delete them. They count against the per-extension limit. A subscription that only
+ * looks like ours (same app, same filters) may be another broker's on the same account,
+ * and is never touched. */
 static int worker__find_orphans(struct rc_worker *w, const char *body, size_t len)
 {
 	struct rc_subscription *list = NULL;
 	size_t n = 0;
-	const char *type = w->ops->rest_delivery_type;
 
 	rc_strlist_free(w->orphans);
 	w->orphans = NULL;
@@ -267,19 +335,15 @@ static int worker__find_orphans(struct rc_worker *w, const char *body, size_t le
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		struct rc_subscription *s = &list[i];
-		bool ours = type != NULL && s->transport_type != NULL &&
-				strcmp(s->transport_type, type) == 0 &&
-				(w->slot.sub.id == NULL || strcmp(s->id, w->slot.sub.id) != 0) &&
-				(rc_strlist_same_set(s->event_filters, s->n_event_filters, w->desired, w->n_desired) ||
-				 rc_strlist_same_set(s->event_filters, s->n_event_filters, w->slot.accepted,
-						 w->slot.n_accepted));
+		bool ours = rc_strlist_contains(w->owned, w->n_owned, s->id) &&
+				(w->slot.sub.id == NULL || strcmp(s->id, w->slot.sub.id) != 0);
 		if (ours)
 			rc_strlist_add_unique(&w->orphans, &w->n_orphans, s->id);
 		rc_subscription_clear(s);
 	}
 	free(list);
 	rc_sink_log(&w->sink, RC_LOG_NOTICE,
-			"subscription limit reached; %zu orphan subscription(s) of earlier runs to delete",
+			"subscription limit reached; %zu orphan subscription(s) of this bridge to delete",
 			w->n_orphans);
 	return 0;
 }
@@ -359,6 +423,7 @@ static void worker__finish(struct rc_worker *w, long status, CURLcode result, co
 	rc_strlist_free(w->sent);
 	w->sent = NULL;
 	w->n_sent = 0;
+	worker__track_ownership(w, act, r.outcome);
 
 	int64_t delay = rc_lifecycle_done(&w->lc, now, &r);
 	if (act == RC_ACT_LIST && r.outcome == RC_OUT_OK)
@@ -368,6 +433,7 @@ static void worker__finish(struct rc_worker *w, long status, CURLcode result, co
 				"%s failed: %s%s", rc_lc_action_name(act), what, delay > 0 ? "; retrying later" : "");
 	worker__sync_subscription(w);
 	worker__sync_filters(w);
+	worker__sync_orphans(w);
 	rc_sink_changed(&w->sink);
 	if (act == RC_ACT_WSTOKEN && r.outcome == RC_OUT_OK)
 		w->ops->open(w->transport, &wst, now);
@@ -724,6 +790,7 @@ static void worker__free(struct rc_worker *w)
 	rc_strlist_free(w->desired);
 	rc_strlist_free(w->sent);
 	rc_strlist_free(w->orphans);
+	rc_strlist_free(w->owned);
 	rc_sink_destroy(&w->sink);
 	pthread_mutex_destroy(&w->cmd_lock);
 	free(w);
@@ -769,6 +836,7 @@ struct rc_worker *rc_worker_start(const struct rc_config *cfg, struct rc_outbox 
 		return NULL;
 	}
 	worker__load_state(w);
+	worker__sync_orphans(w); /* ids of earlier runs */
 	worker__sync_filters(w);
 	worker__publish_status(w);
 

@@ -11,6 +11,7 @@ bridge/state and bridge/status must tell the truth. WebSocket's own faults are i
 test_websocket_faults.py.
 
 Each test prints what it measured (recovery time, sent/received/duplicates)."""
+import json
 import os
 import re
 import tempfile
@@ -170,22 +171,47 @@ def test_sighup_during_renew_and_shutdown_during_stall():
             assert code == 0 and took < 5
 
 
-def test_subscription_limit_cleans_orphans_with_state_file():
+def test_subscription_limit_deletes_only_orphans_this_bridge_created():
+    """At the subscription limit (SUB-505) the bridge deletes only subscriptions it can
+    prove it created (ids recorded in its state file), never one that merely looks like
+    its own: two brokers on one account (staging and production, a failover pair) must
+    not delete each other's subscriptions."""
     with Sim("--max-subscriptions", "1") as sim, tempfile.TemporaryDirectory() as d:
         state = os.path.join(d, "rc.state")
         opts = plugin_opts(sim, state_file=state)
         with Broker(opts, workdir=d) as b, MqttWatcher(b.port) as w:
             online(w)
-        orphan = sim.live_subscriptions()[0]["id"]
-        os.unlink(state)  # the saved state is lost: the old subscription is now an orphan
+        ours = sim.live_subscriptions()[0]["id"]
+        with open(state) as f:
+            saved = json.load(f)
+        assert saved["owned_subscriptions"] == [ours], saved
+        # Another bridge's state file (same app, same user, same filters) is a fresh one:
+        # it knows nothing of `ours`. It must leave it alone and report the limit.
+        other = os.path.join(d, "other.state")
+        with Broker(plugin_opts(sim, state_file=other), workdir=d) as b, MqttWatcher(b.port) as w:
+            status = w.wait_status(lambda s: s["last_error"] and "SUB-505" in s["last_error"], 20)
+            assert status["state"] == "offline"
+        assert not sim.requests("DELETE"), sim.requests("DELETE")
+        assert ours in [s["id"] for s in sim.live_subscriptions()]
+        # The first bridge lost track of its live subscription (its saved id is gone, as
+        # after a failed delete and a crash) but recorded that it created `ours`: that
+        # one is its orphan, deleted to make room.
+        saved["subscription_id"] = "lost-" + ours
+        with open(state, "w") as f:
+            json.dump(saved, f)
+        sim.clear_requests()
         with Broker(opts, workdir=d) as b, MqttWatcher(b.port) as w:
             online(w)
             creates = [r for r in sim.requests("POST") if r["path"] == "/restapi/v1.0/subscription"]
-            assert [r["status"] for r in creates] == [200, 403, 200], creates
+            assert [r["status"] for r in creates] == [403, 200], creates
             assert [r["status"] for r in sim.requests("DELETE")] == [204]
-            assert orphan not in [s["id"] for s in sim.live_subscriptions()]
-            b.wait_log("deleted orphan subscription " + orphan)
-        # Without a state file the limit is reported clearly and not worked around.
+            assert ours not in [s["id"] for s in sim.live_subscriptions()]
+            b.wait_log("deleted orphan subscription " + ours)
+        with open(state) as f:
+            saved = json.load(f)
+        assert ours not in saved["owned_subscriptions"], saved
+        # Without a state file nothing of earlier runs is known: the limit is reported
+        # clearly and not worked around.
         with Broker(plugin_opts(sim)) as b, MqttWatcher(b.port) as w:
             status = w.wait_status(lambda s: s["last_error"] and "SUB-505" in s["last_error"], 20)
             assert status["state"] == "offline"
@@ -199,5 +225,5 @@ if __name__ == "__main__":
                test_pubnub_403_recreates,
                test_clock_jump_expires_everything,
                test_sighup_during_renew_and_shutdown_during_stall,
-               test_subscription_limit_cleans_orphans_with_state_file],
+               test_subscription_limit_deletes_only_orphans_this_bridge_created],
               transport="pubnub")

@@ -284,12 +284,31 @@ static void test_transport_failure_deletes_then_recreates(void)
 
 static void test_subscription_limit_waits(void)
 {
-	rc_lifecycle_init(&lc, 120 * S, false);
+	/* No subscription of ours is known besides the one we want: someone else's fill the
+	 * limit, and they are not ours to delete. Wait, and say so. */
+	rc_lifecycle_init(&lc, 120 * S, true);
 	CU_ASSERT_EQUAL(next_at(0), RC_ACT_LOGIN);
 	lc_done(RC_OUT_OK, 0, 3600, 0, -1, 0);
 	CU_ASSERT_EQUAL(next_at(0), RC_ACT_CREATE);
 	CU_ASSERT(lc_done(RC_OUT_LIMIT, 0, 0, 0, -1, 0) >= 60 * S);
 	CU_ASSERT_EQUAL(next_at(59 * S), RC_ACT_NONE);
+	CU_ASSERT_EQUAL(lc.orphans_pending, 0);
+
+	/* With ids of our own known (state file or this run), list, delete those, and
+	 * create again at once; only once per create. */
+	rc_lifecycle_init(&lc, 120 * S, false);
+	rc_lifecycle_set_may_have_orphans(&lc, true);
+	CU_ASSERT_EQUAL(next_at(0), RC_ACT_LOGIN);
+	lc_done(RC_OUT_OK, 0, 3600, 0, -1, 0);
+	CU_ASSERT_EQUAL(next_at(0), RC_ACT_CREATE);
+	CU_ASSERT_EQUAL(lc_done(RC_OUT_LIMIT, 0, 0, 0, -1, 0), 0);
+	CU_ASSERT_EQUAL(next_at(0), RC_ACT_LIST);
+	lc_done(RC_OUT_OK, 0, 0, 0, -1, 0);
+	rc_lifecycle_orphans_found(&lc, 1);
+	CU_ASSERT_EQUAL(next_at(0), RC_ACT_DELETE_ORPHAN);
+	lc_done(RC_OUT_OK, 0, 0, 0, -1, 0);
+	CU_ASSERT_EQUAL(next_at(0), RC_ACT_CREATE);
+	CU_ASSERT(lc_done(RC_OUT_LIMIT, 0, 0, 0, -1, 0) >= 60 * S); /* still full: wait */
 }
 
 /* Issue: a REST subscription whose renewals all fail must not be reported live past its

@@ -45,8 +45,23 @@ static void test_round_trip(void)
 	CU_ASSERT_STRING_EQUAL(got.address, s.address);
 	CU_ASSERT_STRING_EQUAL(got.cursor.tt, "15955780863943033");
 	CU_ASSERT_EQUAL(got.cursor.tr, 2);
+	CU_ASSERT_EQUAL(got.n_owned, 0);               /* none given, none loaded */
 	rc_saved_state_clear(&got);
 	CU_ASSERT_PTR_NULL(got.subscription_id);
+
+	/* The ids this bridge created (its only possible orphans) survive the restart. */
+	char *owned[] = { "old-1", s.subscription_id, NULL };
+	s.owned = owned;
+	s.n_owned = 2;
+	CU_ASSERT_EQUAL_FATAL(rc_state_file_save(path, &s, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL_FATAL(rc_state_file_load(path, &got, err, sizeof(err)), 1);
+	CU_ASSERT_EQUAL_FATAL(got.n_owned, 2);
+	CU_ASSERT_STRING_EQUAL(got.owned[0], "old-1");
+	CU_ASSERT_STRING_EQUAL(got.owned[1], s.subscription_id);
+	CU_ASSERT_PTR_NULL(got.owned[2]);
+	rc_saved_state_clear(&got);
+	s.owned = NULL;
+	s.n_owned = 0;
 
 	/* Saving again replaces the file atomically. */
 	s.cursor.tt[0] = '2';
