@@ -145,8 +145,9 @@ void rc_lifecycle_orphans_found(struct rc_lifecycle *lc, unsigned n);
 
 /* Socket mode (see above). */
 void rc_lifecycle_use_socket(struct rc_lifecycle *lc);
-/* The transport wants to (re)connect: a WSTOKEN is due as soon as a token allows it. */
-void rc_lifecycle_want_wstoken(struct rc_lifecycle *lc);
+/* Whether the transport wants to (re)connect: while it does, a WSTOKEN is due as soon as
+ * a token allows it. */
+void rc_lifecycle_want_wstoken(struct rc_lifecycle *lc, bool wanted);
 /* The channel is open. keep_sub: it resumed the previous session, so the subscription
  * continues; otherwise whatever subscription there was is gone with the old session. */
 void rc_lifecycle_channel_up(struct rc_lifecycle *lc, bool keep_sub);

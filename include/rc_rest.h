@@ -40,13 +40,12 @@ struct rc_wstoken {
 };
 
 /* Returns 0, or -1 (no ws_access_token, or a uri that is not wss://, or ws:// to a host
- * that is not loopback: rc_config_ws_url_problem()). */
-int rc_wstoken_parse(const char *json, size_t len, struct rc_wstoken *t);
-/* The same; on -1 also writes why (a one-line reason fit for the log, server text escaped
- * by rc_logsafe(), never the token) into why (why_len bytes; NULL/0: not written), e.g.
- * "wstoken answer refused: gateway uri 'ws://gw.example/' ws:// is only allowed to a
- * loopback address; wss:// is required", or "unreadable wstoken answer". */
-int rc_wstoken_parse_ex(const char *json, size_t len, struct rc_wstoken *t, char *why,
+ * that is not loopback: rc_config_ws_url_problem()). On -1 writes why (a one-line reason
+ * fit for the log, server text escaped by rc_logsafe(), never the token) into why (why_len
+ * bytes; NULL/0: not written), e.g. "wstoken answer refused: gateway uri
+ * 'ws://gw.example/' ws:// is only allowed to a loopback address; wss:// is required",
+ * or "unreadable wstoken answer". */
+int rc_wstoken_parse(const char *json, size_t len, struct rc_wstoken *t, char *why,
 		size_t why_len);
 void rc_wstoken_clear(struct rc_wstoken *t); /* wipes and frees */
 

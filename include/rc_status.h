@@ -80,8 +80,6 @@ enum rc_counter {
 void rc_status_count(struct rc_status *s, enum rc_counter c, uint64_t n);
 
 void rc_status_set_filters(struct rc_status *s, char *const *filters, size_t n);
-void rc_status_set_error(struct rc_status *s, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
 void rc_status_count_drop(struct rc_status *s, enum rc_drop_cause c);
 void rc_status_clear(struct rc_status *s);
 

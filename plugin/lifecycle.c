@@ -364,9 +364,9 @@ void rc_lifecycle_use_socket(struct rc_lifecycle *lc)
 	lc->socket_mode = true;
 }
 
-void rc_lifecycle_want_wstoken(struct rc_lifecycle *lc)
+void rc_lifecycle_want_wstoken(struct rc_lifecycle *lc, bool wanted)
 {
-	lc->wstoken_wanted = true;
+	lc->wstoken_wanted = wanted;
 }
 
 void rc_lifecycle_channel_up(struct rc_lifecycle *lc, bool keep_sub)

@@ -178,7 +178,7 @@ bad:
 	return -1;
 }
 
-int rc_wstoken_parse_ex(const char *json, size_t len, struct rc_wstoken *t, char *why,
+int rc_wstoken_parse(const char *json, size_t len, struct rc_wstoken *t, char *why,
 		size_t why_len)
 {
 	json_object *root = rest__parse(json, len);
@@ -224,10 +224,6 @@ int rc_wstoken_parse_ex(const char *json, size_t len, struct rc_wstoken *t, char
 	return 0;
 }
 
-int rc_wstoken_parse(const char *json, size_t len, struct rc_wstoken *t)
-{
-	return rc_wstoken_parse_ex(json, len, t, NULL, 0);
-}
 
 void rc_wstoken_clear(struct rc_wstoken *t)
 {

@@ -64,15 +64,6 @@ void rc_status_set_filters(struct rc_status *s, char *const *filters, size_t n)
 	s->event_filters = copy;
 }
 
-void rc_status_set_error(struct rc_status *s, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(s->last_error, sizeof(s->last_error), fmt, ap);
-	va_end(ap);
-}
-
 void rc_status_count(struct rc_status *s, enum rc_counter c, uint64_t n)
 {
 	switch (c) {

@@ -243,7 +243,7 @@ static void worker__sync_channel(struct rc_worker *w)
 
 	w->ops->channel(w->transport, &ch);
 	if (w->lc.socket_mode) {
-		w->lc.wstoken_wanted = ch.wants_token && !w->stopping;
+		rc_lifecycle_want_wstoken(&w->lc, ch.wants_token && !w->stopping);
 		if (ch.session != w->channel_session) {
 			/* A new session: whatever was in flight went with the old one. */
 			w->channel_session = ch.session;
@@ -405,7 +405,7 @@ static void worker__finish(struct rc_worker *w, long status, CURLcode result, co
 					rc_logsafe_str(id, sizeof(id), worker__sub_id(w)));
 			break;
 		case RC_ACT_WSTOKEN:
-			if (rc_wstoken_parse_ex(body, len, &wst, what, what_len) != 0)
+			if (rc_wstoken_parse(body, len, &wst, what, what_len) != 0)
 				r.outcome = RC_OUT_TRANSIENT;
 			break;
 		default: /* RESUME CREATE RENEW MODIFY CHECK */

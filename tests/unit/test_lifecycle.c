@@ -368,7 +368,7 @@ static void socket_activate(int64_t t)
 	rc_lifecycle_use_socket(&lc);
 	CU_ASSERT_EQUAL(next_at(t), RC_ACT_LOGIN);
 	lc_done(RC_OUT_OK, t, 3600, 604800, -1, 0);
-	rc_lifecycle_want_wstoken(&lc);
+	rc_lifecycle_want_wstoken(&lc, true);
 	CU_ASSERT_EQUAL(next_at(t), RC_ACT_WSTOKEN);
 	lc_done(RC_OUT_OK, t, 0, 0, -1, 0);
 	rc_lifecycle_channel_up(&lc, false);
@@ -388,7 +388,7 @@ static void test_socket_tokens_and_channel(void)
 	lc_done(RC_OUT_OK, 0, 3600, 604800, -1, 0);
 	CU_ASSERT_EQUAL(next_at(0), RC_ACT_NONE);        /* nothing until the transport asks */
 	CU_ASSERT_EQUAL(wake, 3300 * S);                 /* but the token refresh is planned */
-	rc_lifecycle_want_wstoken(&lc);
+	rc_lifecycle_want_wstoken(&lc, true);
 	CU_ASSERT_EQUAL(next_at(1 * S), RC_ACT_WSTOKEN);
 	CU_ASSERT_EQUAL(next_at(1 * S), RC_ACT_NONE);    /* one at a time */
 	lc_done(RC_OUT_OK, 1 * S, 0, 0, -1, 0);
@@ -396,7 +396,7 @@ static void test_socket_tokens_and_channel(void)
 	CU_ASSERT_EQUAL(lc.state, RC_LC_SUBSCRIBING);
 
 	/* A 401 on the WebSocket token costs the access token: refresh, then try again. */
-	rc_lifecycle_want_wstoken(&lc);
+	rc_lifecycle_want_wstoken(&lc, true);
 	CU_ASSERT_EQUAL(next_at(3 * S), RC_ACT_WSTOKEN);
 	lc_done(RC_OUT_UNAUTHORIZED, 3 * S, 0, 0, -1, 0);
 	CU_ASSERT_EQUAL(next_at(3 * S), RC_ACT_REFRESH);
@@ -487,7 +487,7 @@ static void test_socket_recovery(void)
 	CU_ASSERT_TRUE(lc.has_sub);
 	rc_lifecycle_set_filters_dirty(&lc, true);      /* a change during the outage */
 	CU_ASSERT_EQUAL(next_at(10 * S), RC_ACT_NONE);
-	rc_lifecycle_want_wstoken(&lc);
+	rc_lifecycle_want_wstoken(&lc, true);
 	CU_ASSERT_EQUAL(next_at(10 * S), RC_ACT_WSTOKEN);
 	lc_done(RC_OUT_OK, 10 * S, 0, 0, -1, 0);
 	/* Recovered: the same subscription continues (no create), the change follows. */
@@ -518,7 +518,7 @@ static void test_socket_lost_during_request(void)
 	/* A token call in flight is not the channel's and is kept. */
 	lc_done(RC_OUT_OK, 6 * S, 900, 0, -1, 0);
 	rc_lifecycle_set_filters_dirty(&lc, false);
-	rc_lifecycle_want_wstoken(&lc);
+	rc_lifecycle_want_wstoken(&lc, true);
 	CU_ASSERT_EQUAL(next_at(7 * S), RC_ACT_WSTOKEN);
 	rc_lifecycle_channel_down(&lc);
 	CU_ASSERT_EQUAL(lc.in_flight, RC_ACT_WSTOKEN);

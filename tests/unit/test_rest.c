@@ -124,7 +124,7 @@ static void test_lifetimes_clamped(void)
 
 		snprintf(json, sizeof(json), "{\"ws_access_token\":\"w\",\"uri\":\"wss://x/ws\","
 			"\"expires_in\":%s}", cases[i].value);
-		CU_ASSERT_EQUAL_FATAL(rc_wstoken_parse(json, strlen(json), &w), 0);
+		CU_ASSERT_EQUAL_FATAL(rc_wstoken_parse(json, strlen(json), &w, NULL, 0), 0);
 		CU_ASSERT_EQUAL(w.expires_in, want);
 		rc_wstoken_clear(&w);
 
@@ -206,14 +206,14 @@ static void test_wstoken_parse(void)
 	};
 	struct rc_wstoken t;
 
-	CU_ASSERT_EQUAL_FATAL(rc_wstoken_parse(good, strlen(good), &t), 0);
+	CU_ASSERT_EQUAL_FATAL(rc_wstoken_parse(good, strlen(good), &t, NULL, 0), 0);
 	CU_ASSERT_STRING_EQUAL(t.ws_access_token, "wsat-1");
 	CU_ASSERT_STRING_EQUAL(t.uri, "wss://ws-api.ringcentral.com/ws");
 	CU_ASSERT_EQUAL(t.expires_in, 60);
 	rc_wstoken_clear(&t);
 	CU_ASSERT_PTR_NULL(t.ws_access_token);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		CU_ASSERT_EQUAL(rc_wstoken_parse(bad[i], strlen(bad[i]), &t), -1);
+		CU_ASSERT_EQUAL(rc_wstoken_parse(bad[i], strlen(bad[i]), &t, NULL, 0), -1);
 		CU_ASSERT_PTR_NULL(t.ws_access_token);
 		CU_ASSERT_PTR_NULL(t.uri);
 	}
@@ -239,9 +239,9 @@ static void test_wstoken_uri_needs_tls(void)
 	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
 		snprintf(json, sizeof(json), "{\"ws_access_token\":\"WSAT-secret\",\"uri\":\"%s\","
 			"\"expires_in\":60}", refused[i]);
-		CU_ASSERT_EQUAL(rc_wstoken_parse(json, strlen(json), &t), -1);
+		CU_ASSERT_EQUAL(rc_wstoken_parse(json, strlen(json), &t, NULL, 0), -1);
 		CU_ASSERT_PTR_NULL(t.uri);
-		CU_ASSERT_EQUAL(rc_wstoken_parse_ex(json, strlen(json), &t, why, sizeof(why)), -1);
+		CU_ASSERT_EQUAL(rc_wstoken_parse(json, strlen(json), &t, why, sizeof(why)), -1);
 		CU_ASSERT_PTR_NULL(t.ws_access_token);
 		CU_ASSERT_PTR_NOT_NULL(strstr(why, "wstoken answer refused: gateway uri"));
 		CU_ASSERT_PTR_NULL(strstr(why, "WSAT-secret"));
@@ -249,16 +249,16 @@ static void test_wstoken_uri_needs_tls(void)
 		CU_ASSERT_PTR_NULL(strchr(why, '\x1b'));
 	}
 	snprintf(json, sizeof(json), "{\"ws_access_token\":\"t\",\"uri\":\"ws://gateway.invalid/\"}");
-	CU_ASSERT_EQUAL(rc_wstoken_parse_ex(json, strlen(json), &t, why, sizeof(why)), -1);
+	CU_ASSERT_EQUAL(rc_wstoken_parse(json, strlen(json), &t, why, sizeof(why)), -1);
 	CU_ASSERT_STRING_EQUAL(why, "wstoken answer refused: gateway uri 'ws://gateway.invalid/' "
 		"ws:// is only allowed to a loopback address; wss:// is required");
-	CU_ASSERT_EQUAL(rc_wstoken_parse_ex("{}", 2, &t, why, sizeof(why)), -1);
+	CU_ASSERT_EQUAL(rc_wstoken_parse("{}", 2, &t, why, sizeof(why)), -1);
 	CU_ASSERT_STRING_EQUAL(why, "unreadable wstoken answer");
-	CU_ASSERT_EQUAL(rc_wstoken_parse_ex("{}", 2, &t, NULL, 0), -1);
+	CU_ASSERT_EQUAL(rc_wstoken_parse("{}", 2, &t, NULL, 0), -1);
 
 	for (size_t i = 0; i < sizeof(accepted) / sizeof(accepted[0]); i++) {
 		snprintf(json, sizeof(json), "{\"ws_access_token\":\"t\",\"uri\":\"%s\"}", accepted[i]);
-		CU_ASSERT_EQUAL(rc_wstoken_parse_ex(json, strlen(json), &t, why, sizeof(why)), 0);
+		CU_ASSERT_EQUAL(rc_wstoken_parse(json, strlen(json), &t, why, sizeof(why)), 0);
 		if (t.uri == NULL)
 			fprintf(stderr, "\n  refused %s: %s\n", accepted[i], why);
 		CU_ASSERT_PTR_NOT_NULL(t.uri);

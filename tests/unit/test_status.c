@@ -57,7 +57,7 @@ static void test_online_with_counters_and_causes(void)
 	strcpy(s.expiration_time, "2026-11-28T12:15:00.000Z");
 	rc_status_set_filters(&s, filters, 2);
 	rc_status_set_filters(&s, filters, 1); /* replaced, not leaked */
-	rc_status_set_error(&s, "renew failed: HTTP %d", 503);
+	snprintf(s.last_error, sizeof(s.last_error), "renew failed: HTTP %d", 503);
 	rc_status_count_drop(&s, RC_DROP_BAD_PADDING);
 	rc_status_count_drop(&s, RC_DROP_TOPIC_WILDCARD);
 	json_object *o = render(&s);
