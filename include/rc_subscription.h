@@ -20,6 +20,10 @@ struct rc_sub_slot {
 	char **accepted;             /* the filters the server last accepted (NULL-terminated) */
 	size_t n_accepted;
 	bool ever;                   /* one was adopted before: the next create is a recreation */
+	/* The subscriptions this bridge created and has not seen deleted (kept in the state
+	 * file): the only ones it may ever delete as orphans. */
+	char **owned;
+	size_t n_owned;
 };
 
 /* Takes a successful answer (body json, len) to act (RESUME, CREATE, RENEW, MODIFY or
@@ -36,6 +40,20 @@ void rc_sub_forget(struct rc_sub_slot *slot);
 
 /* True if the desired filters differ from what the server accepted. */
 bool rc_sub_filters_differ(const struct rc_sub_slot *slot, char *const *desired, size_t n);
+
+/* Ownership: an id joins when this bridge creates it (ours true) and leaves when it is
+ * known to be gone (ours false). At most RC_SUB_OWNED_MAX are kept (the oldest go). */
+#define RC_SUB_OWNED_MAX 32
+void rc_sub_own(struct rc_sub_slot *slot, const char *id, bool ours);
+/* True if ids of ours other than the live subscription are known (possible orphans). */
+bool rc_sub_may_have_orphans(const struct rc_sub_slot *slot);
+/* From a GET /restapi/v1.0/subscription answer: the subscriptions that still exist, are
+ * ours and are not the live one. A subscription that only looks like ours (same app,
+ * same filters) may be another broker's on the same account and is never listed.
+ * Returns 0 with a NULL-terminated list in *out (the caller frees it with
+ * rc_strlist_free), or -1 if the answer is unreadable. */
+int rc_sub_find_orphans(const struct rc_sub_slot *slot, const char *json, size_t len,
+		char ***out, size_t *n_out);
 
 void rc_sub_slot_free(struct rc_sub_slot *slot);
 

@@ -255,52 +255,44 @@ static void lifecycle__sub_ok(struct rc_lifecycle *lc, enum rc_lc_action act, in
 		lc->renew_at = now;
 }
 
-int64_t rc_lifecycle_done(struct rc_lifecycle *lc, int64_t now, const struct rc_lc_result *r)
+static void lifecycle__succeeded(struct rc_lifecycle *lc, enum rc_lc_action act, int64_t now,
+		const struct rc_lc_result *r)
 {
-	enum rc_lc_outcome out = r->outcome;
-	uint32_t random32 = r->random32;
-	enum rc_lc_action act = lc->in_flight;
+	rc_backoff_reset(&lc->backoff);
+	lc->not_before = 0;
+	if (act == RC_ACT_LOGIN || act == RC_ACT_REFRESH) {
+		lifecycle__token_ok(lc, act, now, r->access_s, r->refresh_s);
+		return;
+	}
+	lc->unauthorized_in_row = 0;
+	if (act == RC_ACT_DELETE)
+		lifecycle__drop_sub(lc, "deleted");
+	else if (act == RC_ACT_LIST)
+		lc->list_due = false;
+	else if (act == RC_ACT_DELETE_ORPHAN)
+		lc->orphans_pending--;
+	else if (act == RC_ACT_WSTOKEN)
+		lc->wstoken_wanted = false;
+	else
+		lifecycle__sub_ok(lc, act, now, r->lifetime_s);
+}
+
+/* Returns the delay the failure imposes before the next attempt. */
+static int64_t lifecycle__failed(struct rc_lifecycle *lc, enum rc_lc_action act, int64_t now,
+		const struct rc_lc_result *r)
+{
 	bool auth_call = act == RC_ACT_LOGIN || act == RC_ACT_REFRESH;
 	int64_t delay = 0;
 
-	lc->in_flight = RC_ACT_NONE;
-	if (act == RC_ACT_NONE)
-		return 0;
-
-	if (lc->state == RC_LC_STOPPING && act == RC_ACT_DELETE) {
-		/* Shutdown does not retry: whatever happened, we are done. */
-		if (out == RC_OUT_OK || out == RC_OUT_NOT_FOUND)
-			lifecycle__drop_sub(lc, "deleted");
-		lc->state = RC_LC_STOPPED;
-		return 0;
-	}
-
-	switch (out) {
+	switch (r->outcome) {
 	case RC_OUT_OK:
-		rc_backoff_reset(&lc->backoff);
-		lc->not_before = 0;
-		if (auth_call) {
-			lifecycle__token_ok(lc, act, now, r->access_s, r->refresh_s);
-		} else {
-			lc->unauthorized_in_row = 0;
-			if (act == RC_ACT_DELETE)
-				lifecycle__drop_sub(lc, "deleted");
-			else if (act == RC_ACT_LIST)
-				lc->list_due = false;
-			else if (act == RC_ACT_DELETE_ORPHAN)
-				lc->orphans_pending--;
-			else if (act == RC_ACT_WSTOKEN)
-				lc->wstoken_wanted = false;
-			else
-				lifecycle__sub_ok(lc, act, now, r->lifetime_s);
-		}
 		break;
 	case RC_OUT_UNAUTHORIZED:
 		lc->has_access = false;
 		/* One 401 means the token died: get another and retry at once. Two in a row
 		 * with a fresh token mean something else is wrong: slow down. */
 		if (++lc->unauthorized_in_row >= 2)
-			delay = lifecycle__delay(lc, now, 0, random32);
+			delay = lifecycle__delay(lc, now, 0, r->random32);
 		break;
 	case RC_OUT_BAD_GRANT:
 		if (act == RC_ACT_REFRESH) {
@@ -308,7 +300,7 @@ int64_t rc_lifecycle_done(struct rc_lifecycle *lc, int64_t now, const struct rc_
 		} else {
 			lc->has_access = false;
 			lc->has_refresh = false;
-			delay = lifecycle__delay(lc, now, RC_LC_BAD_GRANT_MIN_MS, random32);
+			delay = lifecycle__delay(lc, now, RC_LC_BAD_GRANT_MIN_MS, r->random32);
 		}
 		break;
 	case RC_OUT_NOT_FOUND:
@@ -318,7 +310,7 @@ int64_t rc_lifecycle_done(struct rc_lifecycle *lc, int64_t now, const struct rc_
 				act == RC_ACT_CHECK || act == RC_ACT_DELETE)
 			lifecycle__drop_sub(lc, "gone on the server"); /* create a new one next */
 		else
-			delay = lifecycle__delay(lc, now, 0, random32);
+			delay = lifecycle__delay(lc, now, 0, r->random32);
 		break;
 	case RC_OUT_RATE_LIMITED:
 		delay = r->retry_after_ms > 0 ? r->retry_after_ms : RC_LC_DEFAULT_RETRY_AFTER_MS;
@@ -335,7 +327,7 @@ int64_t rc_lifecycle_done(struct rc_lifecycle *lc, int64_t now, const struct rc_
 			lc->list_due = true;
 			lc->orphans_checked = true;
 		} else {
-			delay = lifecycle__delay(lc, now, RC_LC_LIMIT_MIN_MS, random32);
+			delay = lifecycle__delay(lc, now, RC_LC_LIMIT_MIN_MS, r->random32);
 		}
 		break;
 	case RC_OUT_REJECTED:
@@ -343,7 +335,7 @@ int64_t rc_lifecycle_done(struct rc_lifecycle *lc, int64_t now, const struct rc_
 			lc->orphans_pending = 0; /* give up on cleaning; the limit error will say why */
 		if (act == RC_ACT_DELETE)
 			lifecycle__drop_sub(lc, "refused deletion"); /* at least do not loop on it */
-		delay = lifecycle__delay(lc, now, RC_LC_REJECTED_MIN_MS, random32);
+		delay = lifecycle__delay(lc, now, RC_LC_REJECTED_MIN_MS, r->random32);
 		break;
 	case RC_OUT_TRANSIENT:
 		if (act == RC_ACT_LIST || act == RC_ACT_DELETE_ORPHAN) {
@@ -352,9 +344,31 @@ int64_t rc_lifecycle_done(struct rc_lifecycle *lc, int64_t now, const struct rc_
 		}
 		if (act == RC_ACT_DELETE && lc->transport_failed)
 			lifecycle__drop_sub(lc, "refused by the channel"); /* it expires on its own */
-		delay = lifecycle__delay(lc, now, 0, random32);
+		delay = lifecycle__delay(lc, now, 0, r->random32);
 		break;
 	}
+	return delay;
+}
+
+int64_t rc_lifecycle_done(struct rc_lifecycle *lc, int64_t now, const struct rc_lc_result *r)
+{
+	enum rc_lc_action act = lc->in_flight;
+	int64_t delay = 0;
+
+	lc->in_flight = RC_ACT_NONE;
+	if (act == RC_ACT_NONE)
+		return 0;
+	if (lc->state == RC_LC_STOPPING && act == RC_ACT_DELETE) {
+		/* Shutdown does not retry: whatever happened, we are done. */
+		if (r->outcome == RC_OUT_OK || r->outcome == RC_OUT_NOT_FOUND)
+			lifecycle__drop_sub(lc, "deleted");
+		lc->state = RC_LC_STOPPED;
+		return 0;
+	}
+	if (r->outcome == RC_OUT_OK)
+		lifecycle__succeeded(lc, act, now, r);
+	else
+		delay = lifecycle__failed(lc, act, now, r);
 	lifecycle__derive_state(lc);
 	return delay;
 }

@@ -1,5 +1,6 @@
 /* subscription.c - taking the server's word on our subscription (see rc_subscription.h). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "rc_logsafe.h"
 #include "rc_strlist.h"
@@ -69,9 +70,52 @@ bool rc_sub_filters_differ(const struct rc_sub_slot *slot, char *const *desired,
 	return !rc_strlist_same_set(desired, n, slot->accepted, slot->n_accepted);
 }
 
+void rc_sub_own(struct rc_sub_slot *slot, const char *id, bool ours)
+{
+	if (id == NULL)
+		return;
+	if (!ours) {
+		rc_strlist_remove(slot->owned, &slot->n_owned, id);
+	} else if (!rc_strlist_contains(slot->owned, slot->n_owned, id)) {
+		if (slot->n_owned >= RC_SUB_OWNED_MAX)
+			rc_strlist_remove(slot->owned, &slot->n_owned, slot->owned[0]); /* the oldest */
+		rc_strlist_add_unique(&slot->owned, &slot->n_owned, id);
+	}
+}
+
+bool rc_sub_may_have_orphans(const struct rc_sub_slot *slot)
+{
+	for (size_t i = 0; i < slot->n_owned; i++)
+		if (slot->sub.id == NULL || strcmp(slot->owned[i], slot->sub.id) != 0)
+			return true;
+	return false;
+}
+
+int rc_sub_find_orphans(const struct rc_sub_slot *slot, const char *json, size_t len,
+		char ***out, size_t *n_out)
+{
+	struct rc_subscription *list = NULL;
+	size_t n = 0;
+
+	*out = NULL;
+	*n_out = 0;
+	if (rc_subscription_list_parse(json, len, &list, &n) != 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		struct rc_subscription *s = &list[i];
+		if (rc_strlist_contains(slot->owned, slot->n_owned, s->id) &&
+				(slot->sub.id == NULL || strcmp(s->id, slot->sub.id) != 0))
+			rc_strlist_add_unique(out, n_out, s->id);
+		rc_subscription_clear(s);
+	}
+	free(list);
+	return 0;
+}
+
 void rc_sub_slot_free(struct rc_sub_slot *slot)
 {
 	rc_subscription_clear(&slot->sub);
 	rc_strlist_free(slot->accepted);
+	rc_strlist_free(slot->owned);
 	*slot = (struct rc_sub_slot){0};
 }

@@ -25,6 +25,7 @@
 #include "rc_logsafe.h"
 #include "rc_random.h"
 #include "rc_rest.h"
+#include "rc_rest_call.h"
 #include "rc_sink.h"
 #include "rc_state_file.h"
 #include "rc_strlist.h"
@@ -39,7 +40,6 @@
 #define RC_STATE_SAVE_INTERVAL_MS 10000
 #define RC_IDLE_WAKE_MS 1000
 #define RC_REFRESH_TOKEN_DEFAULT_S 604800
-#define RC_OWNED_MAX 32              /* ids of our own subscriptions remembered */
 
 struct rc_worker {
 	const struct rc_config *cfg;
@@ -75,11 +75,8 @@ struct rc_worker {
 	char **desired;
 	size_t n_desired;
 
-	/* The subscriptions this bridge created and has not seen deleted (kept in the state
-	 * file): the only ones it may delete as orphans. Orphans found by a LIST are deleted
-	 * one per DELETE_ORPHAN. */
-	char **owned;
-	size_t n_owned;
+	/* Orphans (of ours: see rc_sub_find_orphans) found by a LIST, deleted one per
+	 * DELETE_ORPHAN. */
 	char **orphans;
 	size_t n_orphans;
 
@@ -159,8 +156,8 @@ static void worker__save_state(struct rc_worker *w, int64_t now)
 		.subscription_id = w->slot.sub.id,
 		.event_filters = w->slot.accepted,
 		.n_event_filters = w->slot.n_accepted,
-		.owned = w->owned,
-		.n_owned = w->n_owned,
+		.owned = w->slot.owned,
+		.n_owned = w->slot.n_owned,
 	};
 	w->ops->save(w->transport, &s);
 	if (rc_state_file_save(w->cfg->state_file, &s, err, sizeof(err)) != 0)
@@ -193,8 +190,8 @@ static void worker__load_state(struct rc_worker *w)
 	w->resume_id = s.subscription_id;
 	w->slot.accepted = s.event_filters;
 	w->slot.n_accepted = s.n_event_filters;
-	w->owned = s.owned;
-	w->n_owned = s.n_owned;
+	w->slot.owned = s.owned;
+	w->slot.n_owned = s.n_owned;
 	s.subscription_id = NULL;
 	s.event_filters = NULL;
 	s.owned = NULL;
@@ -264,25 +261,12 @@ static void worker__sync_channel(struct rc_worker *w)
 /* Tells the lifecycle whether we know of subscriptions of ours besides the live one. */
 static void worker__sync_orphans(struct rc_worker *w)
 {
-	bool others = false;
-
-	for (size_t i = 0; i < w->n_owned && !others; i++)
-		others = w->slot.sub.id == NULL || strcmp(w->owned[i], w->slot.sub.id) != 0;
-	rc_lifecycle_set_may_have_orphans(&w->lc, others);
+	rc_lifecycle_set_may_have_orphans(&w->lc, rc_sub_may_have_orphans(&w->slot));
 }
 
-/* Ownership: an id joins when we create it and leaves when we learn it is gone. */
 static void worker__own(struct rc_worker *w, const char *id, bool ours)
 {
-	if (id == NULL)
-		return;
-	if (!ours) {
-		rc_strlist_remove(w->owned, &w->n_owned, id);
-	} else if (!rc_strlist_contains(w->owned, w->n_owned, id)) {
-		if (w->n_owned >= RC_OWNED_MAX)
-			rc_strlist_remove(w->owned, &w->n_owned, w->owned[0]); /* the oldest */
-		rc_strlist_add_unique(&w->owned, &w->n_owned, id);
-	}
+	rc_sub_own(&w->slot, id, ours);
 	w->state_dirty = true;
 }
 
@@ -318,30 +302,11 @@ static void worker__track_ownership(struct rc_worker *w, enum rc_lc_action act,
 	}
 }
 
-/* Orphans are subscriptions this bridge created (recorded in owned, across restarts by
- * the state file) that still exist but are not the one it uses: left behind when it could
- * not delete them. They count against the per-extension limit. A subscription that only
- * looks like ours (same app, same filters) may be another broker's on the same account,
- * and is never touched. */
 static int worker__find_orphans(struct rc_worker *w, const char *body, size_t len)
 {
-	struct rc_subscription *list = NULL;
-	size_t n = 0;
-
 	rc_strlist_free(w->orphans);
-	w->orphans = NULL;
-	w->n_orphans = 0;
-	if (rc_subscription_list_parse(body, len, &list, &n) != 0)
+	if (rc_sub_find_orphans(&w->slot, body, len, &w->orphans, &w->n_orphans) != 0)
 		return -1;
-	for (size_t i = 0; i < n; i++) {
-		struct rc_subscription *s = &list[i];
-		bool ours = rc_strlist_contains(w->owned, w->n_owned, s->id) &&
-				(w->slot.sub.id == NULL || strcmp(s->id, w->slot.sub.id) != 0);
-		if (ours)
-			rc_strlist_add_unique(&w->orphans, &w->n_orphans, s->id);
-		rc_subscription_clear(s);
-	}
-	free(list);
 	rc_sink_log(&w->sink, RC_LOG_NOTICE,
 			"subscription limit reached; %zu orphan subscription(s) of this bridge to delete",
 			w->n_orphans);
@@ -469,119 +434,26 @@ static void worker__take_channel_answer(struct rc_worker *w)
 
 /* ---------------------------------------------------------------- requests */
 
-static char *worker__url(struct rc_worker *w, const char *path, const char *id, const char *suffix)
-{
-	char *url = NULL;
-	char *eid = id != NULL ? curl_easy_escape(NULL, id, 0) : NULL;
-
-	if (id != NULL && eid == NULL)
-		return NULL;
-	if (asprintf(&url, "%s%s%s%s%s", w->cfg->server, path, eid != NULL ? "/" : "",
-			eid != NULL ? eid : "", suffix != NULL ? suffix : "") < 0)
-		url = NULL;
-	curl_free(eid);
-	return url;
-}
-
-static char *worker__token_body(struct rc_worker *w, enum rc_lc_action act)
-{
-	const struct rc_config *c = w->cfg;
-
-	if (act == RC_ACT_REFRESH)
-		return rc_token_body_refresh(w->token.refresh_token);
-	if (c->auth_mode == RC_AUTH_JWT)
-		return rc_token_body_jwt(c->jwt);
-	return rc_token_body_password(c->username, c->extension, c->password);
-}
-
-/* The REST request for act: method, URL and body (heap; the caller frees both). */
-static void worker__rest_request(struct rc_worker *w, enum rc_lc_action act,
-		struct rc_http_target *t, char **url, char **body)
-{
-	const char *subs = "/restapi/v1.0/subscription";
-
-	switch (act) {
-	case RC_ACT_LOGIN:
-	case RC_ACT_REFRESH:
-		t->method = "POST";
-		*url = worker__url(w, "/restapi/oauth/token", NULL, NULL);
-		*body = worker__token_body(w, act);
-		t->content_type = "application/x-www-form-urlencoded";
-		break;
-	case RC_ACT_RESUME:
-	case RC_ACT_CHECK:
-		t->method = "GET";
-		*url = worker__url(w, subs, worker__sub_id(w), NULL);
-		break;
-	case RC_ACT_CREATE:
-		t->method = "POST";
-		*url = worker__url(w, subs, NULL, NULL);
-		*body = rc_subscription_create_body(w->desired, w->n_desired, w->cfg->expires_in,
-				w->ops->rest_delivery_type);
-		t->content_type = "application/json";
-		break;
-	case RC_ACT_RENEW:
-		t->method = "POST";
-		*url = worker__url(w, subs, worker__sub_id(w), "/renew");
-		break;
-	case RC_ACT_MODIFY:
-		t->method = "PUT";
-		*url = worker__url(w, subs, worker__sub_id(w), NULL);
-		*body = rc_subscription_modify_body(w->desired, w->n_desired, w->cfg->expires_in);
-		t->content_type = "application/json";
-		break;
-	case RC_ACT_DELETE:
-		t->method = "DELETE";
-		*url = worker__url(w, subs, worker__sub_id(w), NULL);
-		break;
-	case RC_ACT_LIST:
-		t->method = "GET";
-		*url = worker__url(w, subs, NULL, NULL);
-		break;
-	case RC_ACT_WSTOKEN:
-		t->method = "POST";
-		*url = worker__url(w, "/restapi/oauth/wstoken", NULL, NULL);
-		break;
-	case RC_ACT_DELETE_ORPHAN:
-		t->method = "DELETE";
-		if (w->lc.orphans_pending > 0 && w->lc.orphans_pending <= w->n_orphans)
-			*url = worker__url(w, subs, w->orphans[w->lc.orphans_pending - 1], NULL);
-		break;
-	case RC_ACT_NONE:
-		break;
-	}
-}
-
 static int worker__start_rest(struct rc_worker *w, enum rc_lc_action act)
 {
-	struct rc_http_target t = {
-		.cafile = w->cfg->cafile,
+	struct rc_rest_call c = {
+		.cfg = w->cfg,
+		.token = &w->token,
+		.sub_id = worker__sub_id(w),
+		.orphan_id = w->lc.orphans_pending > 0 && w->lc.orphans_pending <= w->n_orphans ?
+				w->orphans[w->lc.orphans_pending - 1] : NULL,
+		.filters = w->desired,
+		.n_filters = w->n_desired,
+		.delivery_type = w->ops->rest_delivery_type,
 		.timeout_s = w->stopping ? RC_STOP_DELETE_TIMEOUT_S : w->cfg->request_timeout,
 		.max_answer = RC_REST_MAX_ANSWER,
 		.on_done = worker__rest_done,
 		.done_arg = w,
 	};
-	char *url = NULL;
-	char *body = NULL;
 
-	worker__rest_request(w, act, &t, &url, &body);
-	t.url = url;
-	t.body = body;
-	int rc = (url != NULL && (t.content_type == NULL || body != NULL) &&
-			rc_http_prepare(&w->rest, &t) == 0) ? 0 : -1;
-	if (body != NULL) {
-		OPENSSL_cleanse(body, strlen(body));
-		free(body);
-	}
-	free(url);
-	if (rc == 0) {
-		if (act == RC_ACT_LOGIN || act == RC_ACT_REFRESH)
-			rc_http_basic_auth(&w->rest, w->cfg->client_id, w->cfg->client_secret);
-		else
-			rc_http_bearer(&w->rest, w->token.access_token);
-		rc = curl_multi_add_handle(w->multi, w->rest.easy) == CURLM_OK ? 0 : -1;
-	}
-	if (rc != 0) {
+	if (rc_rest_call_prepare(&w->rest, act, &c) != 0)
+		return -1;
+	if (curl_multi_add_handle(w->multi, w->rest.easy) != CURLM_OK) {
 		rc_http_reset(&w->rest);
 		return -1;
 	}
@@ -790,7 +662,6 @@ static void worker__free(struct rc_worker *w)
 	rc_strlist_free(w->desired);
 	rc_strlist_free(w->sent);
 	rc_strlist_free(w->orphans);
-	rc_strlist_free(w->owned);
 	rc_sink_destroy(&w->sink);
 	pthread_mutex_destroy(&w->cmd_lock);
 	free(w);
