@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include "rc_dedupe.h"
+#include "rc_json.h"
 #include "rc_notification.h"
 
-#define RC_ENVELOPE_MAX_DEPTH 64
 
 const char *rc_envelope_strerror(enum rc_envelope_result r)
 {
@@ -71,29 +71,13 @@ static enum rc_envelope_result notification__validate(json_object *root, struct 
 enum rc_envelope_result rc_notification_parse(const char *json, size_t len,
 		struct rc_notification *n)
 {
-	json_tokener *tok;
 	json_object *root;
 
 	*n = (struct rc_notification){0};
-	if (len == 0 || memchr(json, '\0', len) != NULL || len > (size_t)INT32_MAX)
-		return RC_ENVELOPE_NOT_JSON;
-	tok = json_tokener_new_ex(RC_ENVELOPE_MAX_DEPTH);
-	if (tok == NULL)
-		return RC_ENVELOPE_NOMEM;
-	root = json_tokener_parse_ex(tok, json, (int)len);
-	enum json_tokener_error jerr = json_tokener_get_error(tok);
-	size_t used = json_tokener_get_parse_end(tok);
-	json_tokener_free(tok);
-	if (root == NULL || jerr != json_tokener_success) {
-		json_object_put(root);
-		return RC_ENVELOPE_NOT_JSON;
-	}
-	/* Only whitespace may follow the value. */
-	for (size_t i = used; i < len; i++) {
-		if (strchr(" \t\r\n", json[i]) == NULL) {
-			json_object_put(root);
-			return RC_ENVELOPE_NOT_JSON;
-		}
+	switch (rc_json_parse(json, len, &root)) {
+	case RC_JSON_OK: break;
+	case RC_JSON_NOMEM: return RC_ENVELOPE_NOMEM;
+	case RC_JSON_INVALID: return RC_ENVELOPE_NOT_JSON;
 	}
 	enum rc_envelope_result r = notification__validate(root, n);
 	if (r != RC_ENVELOPE_OK)

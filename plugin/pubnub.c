@@ -11,6 +11,7 @@
 #include <string.h>
 #include <curl/curl.h>
 #include "rc_pubnub.h"
+#include "rc_json.h"
 
 const char *rc_pubnub_strerror(enum rc_pubnub_result r)
 {
@@ -90,33 +91,15 @@ static bool pubnub__set_tt(struct rc_pubnub_cursor *c, const char *s)
 	return true;
 }
 
-/* Parses exactly one JSON value from buf; only whitespace may follow it. */
 static enum rc_pubnub_result pubnub__parse_json(const char *buf, size_t len,
 		json_object **out)
 {
-	*out = NULL;
-	if (!buf || len == 0 || len > (size_t)INT32_MAX || memchr(buf, '\0', len))
-		return RC_PUBNUB_NOT_JSON;
-
-	json_tokener *tok = json_tokener_new();
-	if (!tok)
-		return RC_PUBNUB_NOMEM;
-	json_object *root = json_tokener_parse_ex(tok, buf, (int)len);
-	enum json_tokener_error jerr = json_tokener_get_error(tok);
-	size_t end = json_tokener_get_parse_end(tok);
-	json_tokener_free(tok);
-	if (!root || jerr != json_tokener_success) {
-		json_object_put(root);
-		return RC_PUBNUB_NOT_JSON;
+	switch (rc_json_parse(buf, len, out)) {
+	case RC_JSON_OK: return RC_PUBNUB_OK;
+	case RC_JSON_NOMEM: return RC_PUBNUB_NOMEM;
+	case RC_JSON_INVALID: break;
 	}
-	for (; end < len; end++) {
-		if (!strchr(" \t\r\n", buf[end])) {
-			json_object_put(root);
-			return RC_PUBNUB_NOT_JSON;
-		}
-	}
-	*out = root;
-	return RC_PUBNUB_OK;
+	return RC_PUBNUB_NOT_JSON;
 }
 
 enum rc_pubnub_result rc_pubnub_parse(const char *buf, size_t len, struct rc_pubnub_response *r)

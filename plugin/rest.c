@@ -14,6 +14,7 @@
 #include <json-c/json.h>
 #include <openssl/crypto.h>
 #include "rc_config.h"
+#include "rc_json.h"
 #include "rc_logsafe.h"
 #include "rc_rest.h"
 
@@ -22,21 +23,9 @@
 /* Exactly one JSON value in buf; only whitespace may follow. NULL if not. */
 static json_object *rest__parse(const char *buf, size_t len)
 {
-	if (!buf || len == 0 || len > (size_t)INT_MAX || memchr(buf, '\0', len))
-		return NULL;
-	json_tokener *tok = json_tokener_new();
-	if (!tok)
-		return NULL;
-	json_object *root = json_tokener_parse_ex(tok, buf, (int)len);
-	bool ok = root && json_tokener_get_error(tok) == json_tokener_success;
-	for (size_t end = json_tokener_get_parse_end(tok); ok && end < len; end++)
-		ok = strchr(" \t\r\n", buf[end]) != NULL;
-	json_tokener_free(tok);
-	if (!ok) {
-		json_object_put(root);
-		return NULL;
-	}
-	return root;
+	json_object *root;
+
+	return rc_json_parse(buf, len, &root) == RC_JSON_OK ? root : NULL;
 }
 
 /* The string member key of obj, or NULL if absent or not a string. Borrowed. */
@@ -185,7 +174,7 @@ int rc_wstoken_parse(const char *json, size_t len, struct rc_wstoken *t, char *w
 	long expires_in = 0;
 	bool fail = false;
 	char shown[RC_LOGSAFE_BUF];
-	char dummy[1];
+	char dummy[64]; /* the reason, when the caller does not want it */
 
 	if (why == NULL || why_len == 0) {
 		why = dummy;

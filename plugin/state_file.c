@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <json-c/json.h>
+#include "rc_json.h"
 #include "rc_state_file.h"
 #include "rc_strlist.h"
 
@@ -100,7 +101,8 @@ int rc_state_file_load(const char *path, struct rc_saved_state *s, char *err, si
 	}
 	buf[len] = '\0';
 
-	json_object *root = json_tokener_parse(buf);
+	json_object *root = NULL;
+	rc_json_parse(buf, len, &root);
 	free(buf);
 	int rc = root != NULL ? state__parse(root, s) : -1;
 	json_object_put(root);

@@ -4,8 +4,8 @@
 #include <string.h>
 #include <curl/curl.h>
 #include "rc_wsg.h"
+#include "rc_json.h"
 
-#define RC_WSG_MAX_DEPTH 64
 
 static const struct {
 	const char *name;
@@ -42,7 +42,7 @@ static size_t wsg__skip_space(const char *buf, size_t len, size_t i)
 static void wsg__locate_body(const char *buf, size_t len, struct rc_wsg_frame *f)
 {
 	size_t start = wsg__skip_space(buf, len, 0) + 1; /* past '[' */
-	json_tokener *tok = json_tokener_new_ex(RC_WSG_MAX_DEPTH);
+	json_tokener *tok = json_tokener_new_ex(RC_JSON_MAX_DEPTH);
 
 	if (tok == NULL)
 		return;
@@ -75,21 +75,13 @@ enum rc_wsg_result rc_wsg_parse(const char *buf, size_t len, struct rc_wsg_frame
 {
 	json_object *header, *v, *wsc;
 
+	json_object *root;
+
 	*f = (struct rc_wsg_frame){0};
-	if (len == 0 || len > (size_t)INT32_MAX || memchr(buf, '\0', len) != NULL)
-		return RC_WSG_NOT_JSON;
-	json_tokener *tok = json_tokener_new_ex(RC_WSG_MAX_DEPTH);
-	if (tok == NULL)
-		return RC_WSG_NOMEM;
-	json_object *root = json_tokener_parse_ex(tok, buf, (int)len);
-	enum json_tokener_error jerr = json_tokener_get_error(tok);
-	size_t used = json_tokener_get_parse_end(tok);
-	json_tokener_free(tok);
-	while (used < len && strchr(" \t\r\n", buf[used]) != NULL)
-		used++;
-	if (root == NULL || jerr != json_tokener_success || used != len) {
-		json_object_put(root);
-		return RC_WSG_NOT_JSON;
+	switch (rc_json_parse(buf, len, &root)) {
+	case RC_JSON_OK: break;
+	case RC_JSON_NOMEM: return RC_WSG_NOMEM;
+	case RC_JSON_INVALID: return RC_WSG_NOT_JSON;
 	}
 	header = json_object_is_type(root, json_type_array) && json_object_array_length(root) >= 1 ?
 			json_object_array_get_idx(root, 0) : NULL;

@@ -1,0 +1,24 @@
+/* rc_json.h - strict JSON parsing, the one way the bridge reads JSON it is sent.
+ *
+ * json-c's tokener accepts a value followed by anything; every answer and notification
+ * the bridge reads must be exactly one JSON value (whitespace around it allowed), with no
+ * NUL byte inside and a bounded nesting depth, so that hostile input is refused the same
+ * way everywhere. Pure. */
+#ifndef RC_JSON_H
+#define RC_JSON_H
+
+#include <stddef.h>
+#include <json-c/json.h>
+
+#define RC_JSON_MAX_DEPTH 64
+
+enum rc_json_result {
+	RC_JSON_OK = 0,
+	RC_JSON_INVALID,   /* empty, too long, a NUL byte, not JSON, or trailing text */
+	RC_JSON_NOMEM,
+};
+
+/* Parses buf (len bytes, no terminator needed) into *out (the caller puts it). */
+enum rc_json_result rc_json_parse(const char *buf, size_t len, json_object **out);
+
+#endif
