@@ -18,6 +18,7 @@ import datetime
 import os
 import subprocess
 import tempfile
+import re
 import time
 
 from cryptography import x509
@@ -183,6 +184,25 @@ def test_server_close_absolute_timeout_is_recovered():
         assert lag < 0.5, "the wstoken request came %.2fs after the announced %.2fs backoff" % (
             lag, delay)
         assert took < 3, "reconnected only after %.2fs" % took
+
+
+def test_healthy_close_reconnects_after_a_small_random_delay():
+    """After a healthy connection is closed by the gateway (its 24 h limit, a restart),
+    every bridge behind it would reconnect at the same instant: each waits a random
+    0-1 s instead, well inside the recovery window, and still recovers the session."""
+    with Sim("--ws-absolute-timeout", "12") as sim, Broker(websocket_opts(sim)) as b, \
+            MqttWatcher(b.port) as w:
+        sub_id = wait_online(w)["subscription_id"]
+        delays = []
+        for n in (1, 2):
+            line = b.wait_log(r"(?s)(?:.*?reconnecting in \d+ ms){%d}" % n, 30)
+            delays.append(int(re.findall(r"reconnecting in (\d+) ms", line.group(0))[-1]))
+            wait_until(lambda: len(ws_recovery_connects(sim)) >= n, 15, "recovery %d" % n)
+        print("reconnect delays after healthy 12 s connections: %s ms" % delays)
+        assert all(0 <= d < 1000 for d in delays), delays
+        status = w.wait_status(lambda st: st["recoveries"] == 2 and st["state"] == "online",
+                               what="both recoveries in status")
+        assert status["subscription_id"] == sub_id
 
 
 def test_repeated_absolute_timeouts_lose_nothing():
@@ -380,6 +400,7 @@ if __name__ == "__main__":
                test_unanswered_ping_is_a_lost_connection,
                test_stalled_connection_is_replaced,
                test_server_close_absolute_timeout_is_recovered,
+               test_healthy_close_reconnects_after_a_small_random_delay,
                test_repeated_absolute_timeouts_lose_nothing,
                test_idle_close_is_recovered_without_loss,
                test_untrusted_gateway_certificate_is_refused,
