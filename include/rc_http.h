@@ -1,7 +1,8 @@
 /* rc_http.h - one HTTP exchange on the worker's curl multi handle.
  *
  * Sets up a libcurl easy handle the way every request of the bridge needs it: TLS peer and
- * host verification always on (with the configured CA bundle), no redirects, no signals,
+ * host verification always on (trusting the system store plus the configured CA file, see
+ * rc_http_trust_store), no redirects, no signals,
  * a total timeout, a cap on the answer size; Retry-After is read back for 429s.
  * Also classifies a finished exchange into a lifecycle outcome (rc_http_outcome). */
 #ifndef RC_HTTP_H
@@ -11,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <curl/curl.h>
+#include <openssl/x509.h>
 #include "rc_lifecycle.h"
 
 struct rc_http {
@@ -25,6 +27,8 @@ struct rc_http {
 	CURLcode result;
 	bool connected;        /* the request was sent: connection and TLS handshake done */
 	char errbuf[CURL_ERROR_SIZE];
+	char *cafile;          /* copy of the target's, for the TLS set-up callback */
+	char tls_error[CURL_ERROR_SIZE]; /* why that callback failed, "" if it did not */
 	/* Called by whoever runs the multi handle when the transfer has ended. */
 	void (*on_done)(void *arg, struct rc_http *h);
 	void *done_arg;
@@ -35,12 +39,22 @@ struct rc_http_target {
 	const char *url;
 	const char *content_type;  /* NULL: no body */
 	const char *body;          /* copied */
-	const char *cafile;        /* NULL: system store */
+	const char *cafile;        /* trusted besides the system store; NULL: none */
 	long timeout_s;
 	size_t max_answer;
 	void (*on_done)(void *arg, struct rc_http *h);  /* see struct rc_http */
 	void *done_arg;
 };
+
+/* The CA store every TLS connection of the bridge verifies its peer with, REST and PubNub
+ * (libcurl) and the WebSocket gateway (libwebsockets) alike: the system store as OpenSSL's
+ * default locations give it ($SSL_CERT_FILE / $SSL_CERT_DIR when set, else OPENSSLDIR's
+ * cert.pem and certs/), plus every certificate in cafile when it is not NULL. NULL with a
+ * message in err if cafile holds no certificate or cannot be read. */
+X509_STORE *rc_http_trust_store(const char *cafile, char *err, size_t errlen);
+/* Makes that store the one of an OpenSSL SSL_CTX (passed as void * so that callers need not
+ * include OpenSSL's headers): 0, or -1 with a message in err and the SSL_CTX unchanged. */
+int rc_http_tls_trust(void *ssl_ctx, const char *cafile, char *err, size_t errlen);
 
 /* Prepares h (zeroed by the caller or by a previous rc_http_reset). Returns 0 or -1. */
 int rc_http_prepare(struct rc_http *h, const struct rc_http_target *t);

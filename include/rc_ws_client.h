@@ -35,8 +35,10 @@ struct rc_ws_callbacks {
 	void *arg;
 };
 
-/* cafile: NULL for the system store; timeout_s bounds connecting and the upgrade.
- * Returns NULL with a message in err. */
+/* The peer is verified against the system store plus cafile (NULL: the system store
+ * alone), the same set REST and PubNub use (rc_http_trust_store). timeout_s bounds
+ * connecting and the upgrade. Returns NULL with a message in err, also when cafile cannot
+ * be loaded. */
 struct rc_ws_client *rc_ws_client_new(const char *cafile, size_t max_message, long timeout_s,
 		const struct rc_ws_callbacks *cb, char *err, size_t errlen);
 void rc_ws_client_free(struct rc_ws_client *c);

@@ -3,8 +3,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
 #include "rc_http.h"
 #include "rc_rest.h"
+
+/* The one libssl function used here. rc_pure links libcrypto only (CMakeLists.txt), so
+ * the reference is weak: the executables and the plugin that use this file all load
+ * libssl (libcurl's OpenSSL flavour and libwebsockets depend on it), and should it ever
+ * be missing, rc_http_tls_trust fails and nothing is trusted. */
+#pragma weak SSL_CTX_set_cert_store
 
 static size_t http__on_body(char *data, size_t size, size_t nmemb, void *userdata)
 {
@@ -31,6 +41,74 @@ static size_t http__on_body(char *data, size_t size, size_t nmemb, void *userdat
 	return n;
 }
 
+X509_STORE *rc_http_trust_store(const char *cafile, char *err, size_t errlen)
+{
+	X509_STORE *st = X509_STORE_new();
+
+	if (st == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	/* The system store, as OpenSSL finds it: $SSL_CERT_FILE and $SSL_CERT_DIR when set,
+	 * else OPENSSLDIR's cert.pem and certs/ (Debian: /etc/ssl/certs/ca-certificates.crt
+	 * and the hashed /etc/ssl/certs). A missing default is not an error here: it only
+	 * trusts nothing. */
+	if (X509_STORE_set_default_paths(st) != 1) {
+		snprintf(err, errlen, "cannot set up the system CA store");
+		X509_STORE_free(st);
+		ERR_clear_error();
+		return NULL;
+	}
+	if (cafile != NULL) {
+		ERR_clear_error();
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+		int ok = X509_STORE_load_file(st, cafile);
+#else
+		int ok = X509_STORE_load_locations(st, cafile, NULL);
+#endif
+		if (ok != 1) {
+			unsigned long e = ERR_peek_last_error();
+			const char *why = e != 0 ? ERR_reason_error_string(e) : NULL;
+			snprintf(err, errlen, "cannot load CA file %s: %s", cafile,
+					why != NULL ? why : "no certificate found");
+			X509_STORE_free(st);
+			ERR_clear_error();
+			return NULL;
+		}
+	}
+	/* What libcurl sets on its own stores: chains are built from trusted certificates
+	 * first, and a certificate in the store is an anchor even if it is not self-signed. */
+	X509_STORE_set_flags(st, X509_V_FLAG_TRUSTED_FIRST | X509_V_FLAG_PARTIAL_CHAIN);
+	return st;
+}
+
+int rc_http_tls_trust(void *ssl_ctx, const char *cafile, char *err, size_t errlen)
+{
+	X509_STORE *st = rc_http_trust_store(cafile, err, errlen);
+
+	if (st == NULL)
+		return -1;
+	if (SSL_CTX_set_cert_store == NULL) {
+		snprintf(err, errlen, "libssl is not loaded");
+		X509_STORE_free(st);
+		return -1;
+	}
+	/* Replaces whatever store the library prepared; the SSL_CTX owns st from here. */
+	SSL_CTX_set_cert_store(ssl_ctx, st);
+	return 0;
+}
+
+/* CURLOPT_SSL_CTX_FUNCTION: called for every new TLS connection, before the handshake. */
+static CURLcode http__ssl_ctx(CURL *easy, void *ssl_ctx, void *arg)
+{
+	struct rc_http *h = arg;
+
+	(void)easy;
+	if (rc_http_tls_trust(ssl_ctx, h->cafile, h->tls_error, sizeof(h->tls_error)) != 0)
+		return CURLE_SSL_CACERT_BADFILE;
+	return CURLE_OK;
+}
+
 int rc_http_prepare(struct rc_http *h, const struct rc_http_target *t)
 {
 	*h = (struct rc_http){0};
@@ -50,8 +128,22 @@ int rc_http_prepare(struct rc_http *h, const struct rc_http_target *t)
 	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (t->cafile != NULL)
-		curl_easy_setopt(e, CURLOPT_CAINFO, t->cafile);
+	/* Trust: the system store plus cafile, the same set the WebSocket client uses (see
+	 * rc_http_trust_store). libcurl's own CA settings are emptied (its compiled-in bundle
+	 * and directory would ignore $SSL_CERT_FILE/$SSL_CERT_DIR, and CURLOPT_CAINFO would
+	 * replace the bundle) and the store is made in http__ssl_ctx instead. libcurl's store
+	 * cache is off: from 7.87 it would swap its cached store in after our callback. If the
+	 * callback cannot be installed (not an OpenSSL libcurl), nothing is trusted. */
+	if (t->cafile != NULL && (h->cafile = strdup(t->cafile)) == NULL)
+		return -1;
+	curl_easy_setopt(e, CURLOPT_CAINFO, NULL);
+	curl_easy_setopt(e, CURLOPT_CAPATH, NULL);
+#if LIBCURL_VERSION_NUM >= 0x075700
+	curl_easy_setopt(e, CURLOPT_CA_CACHE_TIMEOUT, 0L);
+#endif
+	if (curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, http__ssl_ctx) != CURLE_OK ||
+			curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, h) != CURLE_OK)
+		return -1;
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, 15L);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT, t->timeout_s);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, http__on_body);
@@ -104,6 +196,7 @@ void rc_http_reset(struct rc_http *h)
 	if (h->easy != NULL)
 		curl_easy_cleanup(h->easy);
 	curl_slist_free_all(h->headers);
+	free(h->cafile);
 	if (h->request_body != NULL) {
 		/* Token requests carry credentials in the body. */
 		OPENSSL_cleanse(h->request_body, strlen(h->request_body));
@@ -173,6 +266,8 @@ void rc_http_describe(const struct rc_http *h, char *buf, size_t len)
 {
 	if (h->too_large)
 		snprintf(buf, len, "answer larger than %zu bytes", h->body_max);
+	else if (h->result != CURLE_OK && h->tls_error[0] != '\0')
+		snprintf(buf, len, "%s", h->tls_error);
 	else if (h->result != CURLE_OK)
 		snprintf(buf, len, "%s", h->errbuf[0] ? h->errbuf : curl_easy_strerror(h->result));
 	else

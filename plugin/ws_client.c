@@ -9,6 +9,7 @@
 #include <string.h>
 #include <libwebsockets.h>
 #include <openssl/x509.h>
+#include "rc_http.h"
 #include "rc_ws_client.h"
 
 #define RC_WS_BUSY_WAIT_MS 5   /* how often lws is serviced while it may wait for output */
@@ -35,6 +36,11 @@ struct rc_ws_client {
 	char *in;                 /* the message being assembled */
 	size_t in_len, in_cap, in_max;
 	bool in_too_large;
+
+	/* TLS trust, set while lws_create_context() runs (see rc_ws_client_new). */
+	const char *cafile;
+	bool trust_set;
+	char trust_error[200];
 
 	int close_code;           /* from the server's close frame */
 	char close_reason[128];
@@ -137,6 +143,14 @@ static int ws_client__callback(struct lws *wsi, enum lws_callback_reasons reason
 		return 0;
 
 	switch (reason) {
+	case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_CLIENT_VERIFY_CERTS:
+		/* Once, from lws_create_context(), with the client SSL_CTX as user: its store
+		 * becomes the one REST and PubNub use too (system store plus cafile). */
+		if (user != NULL && rc_http_tls_trust(user, c->cafile, c->trust_error,
+				sizeof(c->trust_error)) == 0)
+			c->trust_set = true;
+		break;
+
 	case LWS_CALLBACK_CLIENT_ESTABLISHED:
 		c->state = WS_OPEN;
 		if (c->cb.on_open != NULL)
@@ -249,15 +263,29 @@ struct rc_ws_client *rc_ws_client_new(const char *cafile, size_t max_message, lo
 	info.port = CONTEXT_PORT_NO_LISTEN;
 	info.protocols = ws_client__protocols;
 	info.user = c;
-	info.client_ssl_ca_filepath = cafile;
+	/* Trust is set up in the LOAD_EXTRA_CLIENT_VERIFY_CERTS callback, which replaces the
+	 * SSL_CTX's store. Left to itself, lws 4.1 would load OpenSSL's default paths plus
+	 * client_ssl_ca_filepath, or, with no file, plus LWS_OPENSSL_CLIENT_CERTS ("../share",
+	 * relative to the working directory): so no file is given, and the default paths it
+	 * would only load to have them replaced are skipped. */
+	c->cafile = cafile;
+	info.client_ssl_ca_filepath = NULL;
 	info.fd_limit_per_thread = 8; /* one connection; keeps lws's fd tables small */
 	info.timeout_secs = (unsigned int)(timeout_s > 0 ? timeout_s : 30);
 	info.connect_timeout_secs = info.timeout_secs;
-	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_VALIDATE_UTF8;
+	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_VALIDATE_UTF8 |
+			LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS;
 	c->ctx = lws_create_context(&info);
-	if (c->ctx == NULL) {
-		snprintf(err, errlen, "cannot set up libwebsockets (CA file %s)",
-				cafile != NULL ? cafile : "system store");
+	c->cafile = NULL;
+	if (c->ctx == NULL || !c->trust_set) {
+		/* Without the callback's store nothing would be trusted: fail now, not at connect. */
+		if (c->ctx == NULL)
+			snprintf(err, errlen, "cannot set up libwebsockets");
+		else
+			snprintf(err, errlen, "cannot set up TLS trust: %s",
+					c->trust_error[0] ? c->trust_error : "libwebsockets did not ask");
+		c->cb = (struct rc_ws_callbacks){0};
+		lws_context_destroy(c->ctx);
 		free(c);
 		return NULL;
 	}

@@ -506,8 +506,9 @@ def transport_opts(sim, transport, **overrides):
 class Broker:
     """/usr/sbin/mosquitto with the plugin, on a free port, logging to a file."""
 
-    def __init__(self, opts, wrapper=None, extra_conf="", port=None, workdir=None):
+    def __init__(self, opts, wrapper=None, extra_conf="", port=None, workdir=None, env=None):
         self.opts = opts
+        self.env = env or {}      # added to (None: removed from) the broker's environment
         self.wrapper = wrapper or []
         self.extra_conf = extra_conf
         self.port = port or free_port()
@@ -536,6 +537,11 @@ class Broker:
         # A sanitizer build of the plugin needs its runtime preloaded into the broker.
         if os.environ.get("RC_BROKER_PRELOAD"):
             env["LD_PRELOAD"] = os.environ["RC_BROKER_PRELOAD"]
+        for k, v in self.env.items():
+            if v is None:
+                env.pop(k, None)
+            else:
+                env[k] = v
         self.stderr_path = os.path.join(self.dir, "broker-%d.err" % self.port)
         self.stderr_file = open(self.stderr_path, "w+")
         self.proc = _start(self.wrapper + ["/usr/sbin/mosquitto", "-c", conf],

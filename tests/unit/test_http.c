@@ -1,6 +1,14 @@
-/* test_http.c - how a finished exchange maps to a lifecycle outcome, and handle set-up. */
+/* test_http.c - how a finished exchange maps to a lifecycle outcome, handle set-up, and the
+ * CA store every TLS connection verifies with (system store plus cafile). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include "rc_test.h"
 #include "rc_http.h"
 
@@ -115,6 +123,146 @@ static void test_prepare_and_reset_without_transfer(void)
 	}
 }
 
+/* A self-signed CA certificate named cn (EC P-256), optionally written to path. */
+static X509 *make_ca(const char *cn, const char *path)
+{
+	EVP_PKEY *key = EVP_EC_gen("P-256");
+	X509 *x = X509_new();
+	X509_NAME *name = X509_NAME_new();
+	X509V3_CTX v3;
+
+	if (key == NULL || x == NULL || name == NULL)
+		goto fail;
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+	X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+	X509_gmtime_adj(X509_getm_notAfter(x), 86400);
+	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
+	X509_set_subject_name(x, name);
+	X509_set_issuer_name(x, name);
+	X509_set_pubkey(x, key);
+	X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
+	X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, &v3, NID_basic_constraints, "critical,CA:TRUE");
+	if (ext == NULL || !X509_add_ext(x, ext, -1)) {
+		X509_EXTENSION_free(ext);
+		goto fail;
+	}
+	X509_EXTENSION_free(ext);
+	if (!X509_sign(x, key, EVP_sha256()))
+		goto fail;
+	if (path != NULL) {
+		FILE *f = fopen(path, "w");
+		if (f == NULL || !PEM_write_X509(f, x)) {
+			if (f != NULL)
+				fclose(f);
+			goto fail;
+		}
+		fclose(f);
+	}
+	X509_NAME_free(name);
+	EVP_PKEY_free(key);
+	return x;
+fail:
+	X509_NAME_free(name);
+	X509_free(x);
+	EVP_PKEY_free(key);
+	return NULL;
+}
+
+static bool trusted(X509_STORE *st, X509 *cert)
+{
+	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+	bool ok = ctx != NULL && X509_STORE_CTX_init(ctx, st, cert, NULL) == 1 &&
+			X509_verify_cert(ctx) == 1;
+	X509_STORE_CTX_free(ctx);
+	return ok;
+}
+
+static void set_env(const char *name, const char *value)
+{
+	if (value != NULL)
+		setenv(name, value, 1);
+	else
+		unsetenv(name);
+}
+
+/* The system store is OpenSSL's default locations (here pointed at a temporary "system"
+ * CA through $SSL_CERT_FILE and an empty $SSL_CERT_DIR); cafile adds to it. */
+static void test_trust_store_adds_cafile_to_system_store(void)
+{
+	char dir[] = "/tmp/rc-test-http-XXXXXX", sys_pem[64], extra_pem[64], empty_dir[64];
+	char bad_pem[64], err[256];
+	char *old_file = getenv("SSL_CERT_FILE"), *old_dir = getenv("SSL_CERT_DIR");
+
+	old_file = old_file != NULL ? strdup(old_file) : NULL;
+	old_dir = old_dir != NULL ? strdup(old_dir) : NULL;
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+	snprintf(sys_pem, sizeof(sys_pem), "%s/system.pem", dir);
+	snprintf(extra_pem, sizeof(extra_pem), "%s/extra.pem", dir);
+	snprintf(bad_pem, sizeof(bad_pem), "%s/bad.pem", dir);
+	snprintf(empty_dir, sizeof(empty_dir), "%s/certs", dir);
+	CU_ASSERT_EQUAL_FATAL(mkdir(empty_dir, 0700), 0);
+	X509 *sys_ca = make_ca("rc test system CA", sys_pem);
+	X509 *extra_ca = make_ca("rc test extra CA", extra_pem);
+	X509 *other_ca = make_ca("rc test unrelated CA", NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(sys_ca);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(extra_ca);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(other_ca);
+	FILE *f = fopen(bad_pem, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fputs("not a certificate\n", f);
+	fclose(f);
+
+	set_env("SSL_CERT_FILE", sys_pem);
+	set_env("SSL_CERT_DIR", empty_dir);
+
+	/* No cafile: the system store alone. */
+	X509_STORE *st = rc_http_trust_store(NULL, err, sizeof(err));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(st);
+	CU_ASSERT_TRUE(trusted(st, sys_ca));
+	CU_ASSERT_FALSE(trusted(st, extra_ca));
+	CU_ASSERT_FALSE(trusted(st, other_ca));
+	X509_STORE_free(st);
+
+	/* With cafile: the system store and the file, nothing else. */
+	st = rc_http_trust_store(extra_pem, err, sizeof(err));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(st);
+	CU_ASSERT_TRUE(trusted(st, sys_ca));
+	CU_ASSERT_TRUE(trusted(st, extra_ca));
+	CU_ASSERT_FALSE(trusted(st, other_ca));
+	X509_STORE_free(st);
+
+	/* An empty system store: cafile alone. */
+	set_env("SSL_CERT_FILE", bad_pem);
+	st = rc_http_trust_store(extra_pem, err, sizeof(err));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(st);
+	CU_ASSERT_FALSE(trusted(st, sys_ca));
+	CU_ASSERT_TRUE(trusted(st, extra_ca));
+	X509_STORE_free(st);
+
+	/* A cafile without certificates, or missing: an error, never a quietly smaller set. */
+	err[0] = '\0';
+	CU_ASSERT_PTR_NULL(rc_http_trust_store(bad_pem, err, sizeof(err)));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "cannot load CA file"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, bad_pem));
+	err[0] = '\0';
+	CU_ASSERT_PTR_NULL(rc_http_trust_store("/nonexistent/ca.pem", err, sizeof(err)));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "cannot load CA file"));
+
+	set_env("SSL_CERT_FILE", old_file);
+	set_env("SSL_CERT_DIR", old_dir);
+	free(old_file);
+	free(old_dir);
+	X509_free(sys_ca);
+	X509_free(extra_ca);
+	X509_free(other_ca);
+	unlink(sys_pem);
+	unlink(extra_pem);
+	unlink(bad_pem);
+	rmdir(empty_dir);
+	rmdir(dir);
+}
+
 static void test_describe(void)
 {
 	struct rc_http h = { .status = 404, .body = "{\"errorCode\":\"CMN-102\",\"message\":\"gone\"}" };
@@ -135,6 +283,7 @@ int main(void)
 		{ "classification", test_classification },
 		{ "classification table", test_classification_table },
 		{ "prepare and reset", test_prepare_and_reset_without_transfer },
+		{ "trust store: system store plus cafile", test_trust_store_adds_cafile_to_system_store },
 		{ "describe", test_describe },
 		{ NULL, NULL },
 	};
