@@ -10,12 +10,6 @@
 #include "rc_http.h"
 #include "rc_rest.h"
 
-/* The one libssl function used here. rc_pure links libcrypto only (CMakeLists.txt), so
- * the reference is weak: the executables and the plugin that use this file all load
- * libssl (libcurl's OpenSSL flavour and libwebsockets depend on it), and should it ever
- * be missing, rc_http_tls_trust fails and nothing is trusted. */
-#pragma weak SSL_CTX_set_cert_store
-
 static size_t http__on_body(char *data, size_t size, size_t nmemb, void *userdata)
 {
 	struct rc_http *h = userdata;
@@ -88,11 +82,6 @@ int rc_http_tls_trust(void *ssl_ctx, const char *cafile, char *err, size_t errle
 
 	if (st == NULL)
 		return -1;
-	if (SSL_CTX_set_cert_store == NULL) {
-		snprintf(err, errlen, "libssl is not loaded");
-		X509_STORE_free(st);
-		return -1;
-	}
 	/* Replaces whatever store the library prepared; the SSL_CTX owns st from here. */
 	SSL_CTX_set_cert_store(ssl_ctx, st);
 	return 0;
