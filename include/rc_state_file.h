@@ -12,7 +12,7 @@
 #include "rc_pubnub.h"
 
 struct rc_saved_state {
-	char *subscription_id;
+	char *subscription_id; /* NULL: none to resume (the file only remembers owned ids) */
 	char **event_filters;  /* NULL-terminated */
 	size_t n_event_filters;
 	char *address;         /* PubNub channel the cursor belongs to; may be NULL */

@@ -323,7 +323,8 @@ static int64_t lifecycle__failed(struct rc_lifecycle *lc, enum rc_lc_action act,
 		/* Our own orphans count against the limit: if we know of any (ids we created,
 		 * kept in the state file across restarts), list and delete those that still
 		 * exist, then create again at once. Another broker's are never touched. */
-		if (act == RC_ACT_CREATE && lc->may_have_orphans && !lc->orphans_checked) {
+		if (act == RC_ACT_CREATE && lc->may_have_orphans && !lc->orphans_checked &&
+				!lc->socket_mode) {
 			lc->list_due = true;
 			lc->orphans_checked = true;
 		} else {

@@ -25,18 +25,21 @@ static int state__parse(json_object *root, struct rc_saved_state *s)
 {
 	json_object *id, *filters, *address, *tt, *tr;
 
+	/* subscription_id null: no subscription to resume, only ids of ours to remember. */
 	if (!json_object_is_type(root, json_type_object) ||
 			!json_object_object_get_ex(root, "subscription_id", &id) ||
-			!json_object_is_type(id, json_type_string) ||
-			json_object_get_string_len(id) == 0 ||
+			(!json_object_is_type(id, json_type_null) &&
+			 (!json_object_is_type(id, json_type_string) || json_object_get_string_len(id) == 0)) ||
 			!json_object_object_get_ex(root, "event_filters", &filters) ||
 			!json_object_is_type(filters, json_type_array))
 		return -1;
 
 	size_t n = json_object_array_length(filters);
-	s->subscription_id = strdup(json_object_get_string(id));
+	if (id != NULL && json_object_is_type(id, json_type_string) &&
+			(s->subscription_id = strdup(json_object_get_string(id))) == NULL)
+		return -1;
 	s->event_filters = calloc(n + 1, sizeof(char *));
-	if (s->subscription_id == NULL || s->event_filters == NULL)
+	if (s->event_filters == NULL)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		json_object *f = json_object_array_get_idx(filters, i);
@@ -126,14 +129,17 @@ static char *state__render(const struct rc_saved_state *s)
 		return NULL;
 	}
 	json_object_object_add(root, "version", json_object_new_int(1));
-	json_object_object_add(root, "subscription_id", json_object_new_string(s->subscription_id));
+	json_object_object_add(root, "subscription_id", s->subscription_id != NULL ?
+			json_object_new_string(s->subscription_id) : NULL);
 	for (size_t i = 0; i < s->n_event_filters; i++)
 		json_object_array_add(filters, json_object_new_string(s->event_filters[i]));
 	json_object_object_add(root, "event_filters", filters);
 	if (s->address != NULL)
 		json_object_object_add(root, "pubnub_address", json_object_new_string(s->address));
-	json_object_object_add(root, "pubnub_timetoken", json_object_new_string(s->cursor.tt));
-	json_object_object_add(root, "pubnub_region", json_object_new_int(s->cursor.tr));
+	if (s->cursor.tt[0] != '\0') {
+		json_object_object_add(root, "pubnub_timetoken", json_object_new_string(s->cursor.tt));
+		json_object_object_add(root, "pubnub_region", json_object_new_int(s->cursor.tr));
+	}
 	json_object *owned = json_object_new_array();
 	for (size_t i = 0; owned != NULL && i < s->n_owned; i++)
 		json_object_array_add(owned, json_object_new_string(s->owned[i]));

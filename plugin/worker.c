@@ -148,18 +148,22 @@ static void worker__save_state(struct rc_worker *w, int64_t now)
 		return;
 	w->state_saved_at = now;
 	w->state_dirty = false;
-	if (!w->lc.has_sub || w->slot.sub.id == NULL) {
+	bool live = w->lc.has_sub && w->slot.sub.id != NULL;
+	/* Without a subscription the file still remembers the ids of ours that may be left
+	 * as orphans; with neither there is nothing to keep. */
+	if (!live && w->slot.n_owned == 0) {
 		rc_state_file_remove(w->cfg->state_file);
 		return;
 	}
 	struct rc_saved_state s = {
-		.subscription_id = w->slot.sub.id,
+		.subscription_id = live ? w->slot.sub.id : NULL,
 		.event_filters = w->slot.accepted,
 		.n_event_filters = w->slot.n_accepted,
 		.owned = w->slot.owned,
 		.n_owned = w->slot.n_owned,
 	};
-	w->ops->save(w->transport, &s);
+	if (live)
+		w->ops->save(w->transport, &s);
 	if (rc_state_file_save(w->cfg->state_file, &s, err, sizeof(err)) != 0)
 		rc_sink_log(&w->sink, RC_LOG_WARNING, "%s", err);
 }
@@ -186,15 +190,21 @@ static void worker__load_state(struct rc_worker *w)
 	}
 	if (rc == 0)
 		return;
+	w->slot.owned = s.owned;
+	w->slot.n_owned = s.n_owned;
+	s.owned = NULL;
+	if (s.subscription_id == NULL) {
+		rc_saved_state_clear(&s);
+		rc_sink_log(&w->sink, RC_LOG_NOTICE, "%zu subscription id(s) of earlier runs remembered from %s",
+				w->slot.n_owned, w->cfg->state_file);
+		return;
+	}
 	w->ops->restore(w->transport, &s);
 	w->resume_id = s.subscription_id;
 	w->slot.accepted = s.event_filters;
 	w->slot.n_accepted = s.n_event_filters;
-	w->slot.owned = s.owned;
-	w->slot.n_owned = s.n_owned;
 	s.subscription_id = NULL;
 	s.event_filters = NULL;
-	s.owned = NULL;
 	rc_saved_state_clear(&s);
 	rc_lifecycle_resume_from(&w->lc);
 	char id[RC_LOGSAFE_BUF];
@@ -277,6 +287,9 @@ static void worker__track_ownership(struct rc_worker *w, enum rc_lc_action act,
 {
 	bool gone = out == RC_OUT_OK || out == RC_OUT_NOT_FOUND;
 
+	/* A socket subscription ends with its session: there is never an orphan to find. */
+	if (w->lc.socket_mode)
+		return;
 	switch (act) {
 	case RC_ACT_CREATE:
 		if (out == RC_OUT_OK)
@@ -638,10 +651,8 @@ static void *worker__main(void *arg)
 
 	w->ops->close(w->transport);
 	worker__abandon_rest(w);
-	if (w->cfg->state_file != NULL && w->lc.has_sub)
+	if (w->cfg->state_file != NULL)
 		worker__save_state(w, rc_clock_now_ms());
-	else if (w->cfg->state_file != NULL && w->ops->save != NULL)
-		rc_state_file_remove(w->cfg->state_file);
 	w->lc.state = RC_LC_STOPPED;
 	worker__publish_status(w);
 	return NULL;

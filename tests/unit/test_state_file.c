@@ -60,6 +60,16 @@ static void test_round_trip(void)
 	CU_ASSERT_STRING_EQUAL(got.owned[1], s.subscription_id);
 	CU_ASSERT_PTR_NULL(got.owned[2]);
 	rc_saved_state_clear(&got);
+
+	/* No live subscription, but ids of ours to remember: the file keeps only those. */
+	struct rc_saved_state only = { .owned = owned, .n_owned = 2 };
+	CU_ASSERT_EQUAL_FATAL(rc_state_file_save(path, &only, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL_FATAL(rc_state_file_load(path, &got, err, sizeof(err)), 1);
+	CU_ASSERT_PTR_NULL(got.subscription_id);
+	CU_ASSERT_EQUAL(got.n_event_filters, 0);
+	CU_ASSERT_EQUAL_FATAL(got.n_owned, 2);
+	CU_ASSERT_STRING_EQUAL(got.owned[0], "old-1");
+	rc_saved_state_clear(&got);
 	s.owned = NULL;
 	s.n_owned = 0;
 
