@@ -177,8 +177,8 @@ static void worker__load_state(struct rc_worker *w)
 	if (w->cfg->state_file == NULL)
 		return;
 	if (w->ops->restore == NULL) {
-		/* A WebSocket subscription lives and dies with its connection's OAuth session
-		 * (recovery needs the same session): there is nothing a restart could resume. */
+		/* A subscription carried by the transport's connection lives and dies with it
+		 * (and its OAuth session): there is nothing a restart could resume. */
 		rc_sink_log(&w->sink, RC_LOG_NOTICE, "state_file is not used with %s delivery",
 				w->ops->name);
 		return;
@@ -249,17 +249,16 @@ static void worker__sync_channel(struct rc_worker *w)
 	struct rc_transport_channel ch;
 
 	w->ops->channel(w->transport, &ch);
-	if (w->lc.socket_mode) {
-		rc_lifecycle_want_wstoken(&w->lc, ch.wants_token && !w->stopping);
-		if (ch.session != w->channel_session) {
-			/* A new session: whatever was in flight went with the old one. */
-			w->channel_session = ch.session;
-			rc_lifecycle_channel_down(&w->lc);
-			if (ch.up)
-				rc_lifecycle_channel_up(&w->lc, ch.resumed);
-		} else if (!ch.up && w->lc.channel_up) {
-			rc_lifecycle_channel_down(&w->lc);
-		}
+	/* (A transport without sessions reports session 0 throughout: nothing to tell.) */
+	rc_lifecycle_want_wstoken(&w->lc, ch.wants_token && !w->stopping);
+	if (ch.session != w->channel_session) {
+		/* A new session: whatever was in flight went with the old one. */
+		w->channel_session = ch.session;
+		rc_lifecycle_channel_down(&w->lc);
+		if (ch.up)
+			rc_lifecycle_channel_up(&w->lc, ch.resumed);
+	} else if (!ch.up && w->lc.channel_up) {
+		rc_lifecycle_channel_down(&w->lc);
 	}
 	if (ch.refused && w->lc.has_sub && !w->lc.transport_failed)
 		rc_lifecycle_transport_failed(&w->lc);
@@ -287,8 +286,8 @@ static void worker__track_ownership(struct rc_worker *w, enum rc_lc_action act,
 {
 	bool gone = out == RC_OUT_OK || out == RC_OUT_NOT_FOUND;
 
-	/* A socket subscription ends with its session: there is never an orphan to find. */
-	if (w->lc.socket_mode)
+	/* A subscription carried by the channel ends with its session: never an orphan. */
+	if (rc_lifecycle_on_channel(&w->lc, RC_ACT_CREATE))
 		return;
 	switch (act) {
 	case RC_ACT_CREATE:
