@@ -72,6 +72,11 @@ void rc_http_reset(struct rc_http *h);
 enum rc_lc_outcome rc_http_outcome(long status, CURLcode result, bool token_endpoint,
 		const char *body, size_t len);
 
+/* Percent-encodes s (everything but RFC 3986 unreserved characters) for a URL path,
+ * query or form value. Heap string the caller releases with curl_free(); NULL on no
+ * memory. */
+char *rc_url_escape(const char *s);
+
 /* A short description of how the exchange ended, for logs and last_error (no secrets). */
 void rc_http_describe(const struct rc_http *h, char *buf, size_t len);
 /* The same for an HTTP-like status and its error body (answers over the WebSocket too). */

@@ -10,6 +10,18 @@
 #include "rc_http.h"
 #include "rc_rest.h"
 
+char *rc_url_escape(const char *s)
+{
+#if LIBCURL_VERSION_NUM >= 0x075200
+	return curl_easy_escape(NULL, s, 0); /* the handle is unused since 7.82.0 */
+#else
+	CURL *h = curl_easy_init();
+	char *out = h != NULL ? curl_easy_escape(h, s, 0) : NULL;
+	curl_easy_cleanup(h);
+	return out;
+#endif
+}
+
 static size_t http__on_body(char *data, size_t size, size_t nmemb, void *userdata)
 {
 	struct rc_http *h = userdata;

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <curl/curl.h>
 #include "rc_pubnub.h"
+#include "rc_http.h"
 #include "rc_json.h"
 
 const char *rc_pubnub_strerror(enum rc_pubnub_result r)
@@ -22,20 +23,6 @@ const char *rc_pubnub_strerror(enum rc_pubnub_result r)
 	case RC_PUBNUB_NOMEM: return "out of memory";
 	}
 	return "unknown PubNub error";
-}
-
-/* Percent-encodes everything but RFC 3986 unreserved characters. Caller curl_free()s. */
-static char *pubnub__escape(const char *s)
-{
-#if LIBCURL_VERSION_NUM >= 0x075200
-	/* Since 7.82.0 the handle argument is unused. */
-	return curl_easy_escape(NULL, s, 0);
-#else
-	CURL *h = curl_easy_init();
-	char *out = h ? curl_easy_escape(h, s, 0) : NULL;
-	curl_easy_cleanup(h);
-	return out;
-#endif
 }
 
 char *rc_pubnub_subscribe_url(const char *origin, const char *subscribe_key,
@@ -51,11 +38,11 @@ char *rc_pubnub_subscribe_url(const char *origin, const char *subscribe_key,
 	if (origin[olen - 1] == '/')   /* tolerate a trailing slash on the base URL */
 		olen--;
 
-	char *key = pubnub__escape(subscribe_key);
-	char *chan = pubnub__escape(channel);
-	char *ett = pubnub__escape(tt);
-	char *euuid = uuid ? pubnub__escape(uuid) : NULL;
-	char *esdk = pnsdk ? pubnub__escape(pnsdk) : NULL;
+	char *key = rc_url_escape(subscribe_key);
+	char *chan = rc_url_escape(channel);
+	char *ett = rc_url_escape(tt);
+	char *euuid = uuid ? rc_url_escape(uuid) : NULL;
+	char *esdk = pnsdk ? rc_url_escape(pnsdk) : NULL;
 	char *url = NULL;
 	char trbuf[32] = "";
 

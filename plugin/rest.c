@@ -14,6 +14,7 @@
 #include <json-c/json.h>
 #include <openssl/crypto.h>
 #include "rc_config.h"
+#include "rc_http.h"
 #include "rc_json.h"
 #include "rc_logsafe.h"
 #include "rc_rest.h"
@@ -109,19 +110,7 @@ static void rest__free_secret(char *s)
 	}
 }
 
-/* Percent-encodes s for a form body. Caller releases with rest__free_escaped(). */
-static char *rest__escape(const char *s)
-{
-#if LIBCURL_VERSION_NUM >= 0x075200
-	return curl_easy_escape(NULL, s, 0);   /* the handle is unused since 7.82.0 */
-#else
-	CURL *h = curl_easy_init();
-	char *out = h ? curl_easy_escape(h, s, 0) : NULL;
-	curl_easy_cleanup(h);
-	return out;
-#endif
-}
-
+/* Form values are percent-encoded with rc_url_escape(); released with rest__free_escaped(). */
 static void rest__free_escaped(char *s)
 {
 	if (s) {
@@ -237,9 +226,9 @@ void rc_token_clear(struct rc_token *t)
 static char *rest__form(const char *head, const char *v1, const char *sep2, const char *v2,
 		const char *sep3, const char *v3)
 {
-	char *e1 = rest__escape(v1);
-	char *e2 = sep2 ? rest__escape(v2) : NULL;
-	char *e3 = sep3 ? rest__escape(v3) : NULL;
+	char *e1 = rc_url_escape(v1);
+	char *e2 = sep2 ? rc_url_escape(v2) : NULL;
+	char *e3 = sep3 ? rc_url_escape(v3) : NULL;
 	char *body = NULL;
 
 	if (e1 && (!sep2 || e2) && (!sep3 || e3)) {

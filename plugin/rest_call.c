@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/crypto.h>
+#include "rc_http.h"
 #include "rc_rest_call.h"
 
 #define SUBSCRIPTIONS "/restapi/v1.0/subscription"
@@ -12,7 +13,7 @@ static char *rest_call__url(const char *server, const char *path, const char *id
 		const char *suffix)
 {
 	char *url = NULL;
-	char *eid = id != NULL ? curl_easy_escape(NULL, id, 0) : NULL;
+	char *eid = id != NULL ? rc_url_escape(id) : NULL;
 
 	if (id != NULL && eid == NULL)
 		return NULL;

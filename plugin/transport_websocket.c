@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/crypto.h>
+#include "rc_http.h"
 #include "rc_backoff.h"
 #include "rc_clock.h"
 #include "rc_logsafe.h"
@@ -397,7 +398,7 @@ static int ws_request(void *t, enum rc_lc_action act, const char *sub_id, char *
 		/* The path exactly as RingCentral's own WebSocket SDK writes it. */
 		snprintf(path, sizeof(path), "/restapi/v1.0/subscription/");
 	} else {
-		char *eid = curl_easy_escape(NULL, sub_id != NULL ? sub_id : "", 0);
+		char *eid = rc_url_escape(sub_id != NULL ? sub_id : "");
 		snprintf(path, sizeof(path), "/restapi/v1.0/subscription/%s", eid != NULL ? eid : "");
 		curl_free(eid);
 		if (act == RC_ACT_MODIFY)

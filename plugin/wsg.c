@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <curl/curl.h>
+#include "rc_http.h"
 #include "rc_wsg.h"
 #include "rc_json.h"
 
@@ -175,8 +176,8 @@ char *rc_wsg_heartbeat(const char *message_id)
 
 char *rc_wsg_connect_url(const char *uri, const char *ws_access_token, const char *wsc_token)
 {
-	char *token = curl_easy_escape(NULL, ws_access_token, 0);
-	char *wsc = wsc_token != NULL && wsc_token[0] != '\0' ? curl_easy_escape(NULL, wsc_token, 0) : NULL;
+	char *token = rc_url_escape(ws_access_token);
+	char *wsc = wsc_token != NULL && wsc_token[0] != '\0' ? rc_url_escape(wsc_token) : NULL;
 	char *url = NULL;
 
 	if (token != NULL && (wsc_token == NULL || wsc_token[0] == '\0' || wsc != NULL) &&
