@@ -84,6 +84,7 @@ struct rc_lifecycle {
 	bool may_have_orphans;        /* the worker knows ids it created besides the live one */
 	unsigned lost;                /* subscriptions lost so far (expired, gone, refused) */
 	const char *lost_why;         /* static text: why the last one was lost */
+	bool lost_may_linger;         /* the last one lost may still exist on the server */
 
 	/* Socket mode (see above). */
 	bool socket_mode;
@@ -95,9 +96,11 @@ struct rc_lifecycle {
 	bool keep_on_stop;            /* state_file given: keep the subscription at shutdown */
 
 	/* Retry control: one backoff for the whole REST conversation, and the 429 windows of
-	 * the two rate-limit groups we use. */
+	 * the two rate-limit groups we use. Requests over the channel wait on their own time,
+	 * so that a refused one never delays reconnecting. */
 	struct rc_backoff backoff;
 	int64_t not_before;
+	int64_t channel_not_before;
 	int64_t auth_blocked_until;
 	int64_t api_blocked_until;
 };

@@ -23,7 +23,8 @@ int rc_strlist_add_unique(char ***list, size_t *n, const char *s);
 /* True if s is in the list. */
 bool rc_strlist_contains(char *const *list, size_t n, const char *s);
 
-/* Removes (and frees) every entry equal to s; the list stays NULL-terminated. */
+/* Removes (and frees) every entry equal to s, which may itself be one of the entries;
+ * the list stays NULL-terminated. */
 void rc_strlist_remove(char **list, size_t *n, const char *s);
 
 /* True if both lists hold the same strings, order and repetition ignored. */

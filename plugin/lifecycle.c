@@ -94,11 +94,13 @@ static enum rc_lc_action lifecycle__token_action(const struct rc_lifecycle *lc, 
 	return RC_ACT_LOGIN;
 }
 
-static void lifecycle__drop_sub(struct rc_lifecycle *lc, const char *why)
+/* lingers: the subscription may still exist on the server (we could not delete it). */
+static void lifecycle__drop_sub(struct rc_lifecycle *lc, const char *why, bool lingers)
 {
 	if (lc->has_sub) {
 		lc->lost++;
 		lc->lost_why = why;
+		lc->lost_may_linger = lingers;
 	}
 	lc->has_sub = false;
 	lc->sub_confirmed = false;
@@ -143,7 +145,7 @@ enum rc_lc_action rc_lifecycle_next(struct rc_lifecycle *lc, int64_t now, int64_
 	 * while connected.) */
 	if (!lc->socket_mode && lc->has_sub && lc->sub_confirmed && now >= lc->sub_expires_at &&
 			lc->state != RC_LC_STOPPING)
-		lifecycle__drop_sub(lc, "expired before it could be renewed");
+		lifecycle__drop_sub(lc, "expired before it could be renewed", false);
 	lifecycle__derive_state(lc);
 
 	if (lc->state == RC_LC_STOPPING)
@@ -176,6 +178,10 @@ enum rc_lc_action rc_lifecycle_next(struct rc_lifecycle *lc, int64_t now, int64_
 			*wake_at = min64(*wake_at, lc->refresh_at);
 		if (!lc->channel_up)
 			return RC_ACT_NONE;
+		if (now < lc->channel_not_before) {
+			*wake_at = min64(*wake_at, lc->channel_not_before);
+			return RC_ACT_NONE;
+		}
 		if (!lc->has_sub)
 			return lifecycle__start(lc, RC_ACT_CREATE);
 		if (lc->filters_dirty)
@@ -259,14 +265,17 @@ static void lifecycle__succeeded(struct rc_lifecycle *lc, enum rc_lc_action act,
 		const struct rc_lc_result *r)
 {
 	rc_backoff_reset(&lc->backoff);
-	lc->not_before = 0;
+	if (rc_lifecycle_on_channel(lc, act))
+		lc->channel_not_before = 0;
+	else
+		lc->not_before = 0;
 	if (act == RC_ACT_LOGIN || act == RC_ACT_REFRESH) {
 		lifecycle__token_ok(lc, act, now, r->access_s, r->refresh_s);
 		return;
 	}
 	lc->unauthorized_in_row = 0;
 	if (act == RC_ACT_DELETE)
-		lifecycle__drop_sub(lc, "deleted");
+		lifecycle__drop_sub(lc, "deleted", false);
 	else if (act == RC_ACT_LIST)
 		lc->list_due = false;
 	else if (act == RC_ACT_DELETE_ORPHAN)
@@ -308,7 +317,7 @@ static int64_t lifecycle__failed(struct rc_lifecycle *lc, enum rc_lc_action act,
 			lc->orphans_pending--; /* already gone: that is what we wanted */
 		else if (act == RC_ACT_RESUME || act == RC_ACT_RENEW || act == RC_ACT_MODIFY ||
 				act == RC_ACT_CHECK || act == RC_ACT_DELETE)
-			lifecycle__drop_sub(lc, "gone on the server"); /* create a new one next */
+			lifecycle__drop_sub(lc, "gone on the server", false); /* create a new one next */
 		else
 			delay = lifecycle__delay(lc, now, 0, r->random32);
 		break;
@@ -335,7 +344,7 @@ static int64_t lifecycle__failed(struct rc_lifecycle *lc, enum rc_lc_action act,
 		if (act == RC_ACT_DELETE_ORPHAN)
 			lc->orphans_pending = 0; /* give up on cleaning; the limit error will say why */
 		if (act == RC_ACT_DELETE)
-			lifecycle__drop_sub(lc, "refused deletion"); /* at least do not loop on it */
+			lifecycle__drop_sub(lc, "refused deletion", true); /* at least do not loop on it */
 		delay = lifecycle__delay(lc, now, RC_LC_REJECTED_MIN_MS, r->random32);
 		break;
 	case RC_OUT_TRANSIENT:
@@ -344,7 +353,7 @@ static int64_t lifecycle__failed(struct rc_lifecycle *lc, enum rc_lc_action act,
 			lc->orphans_pending = 0;
 		}
 		if (act == RC_ACT_DELETE && lc->transport_failed)
-			lifecycle__drop_sub(lc, "refused by the channel"); /* it expires on its own */
+			lifecycle__drop_sub(lc, "refused by the channel", true); /* it expires on its own */
 		delay = lifecycle__delay(lc, now, 0, r->random32);
 		break;
 	}
@@ -362,14 +371,24 @@ int64_t rc_lifecycle_done(struct rc_lifecycle *lc, int64_t now, const struct rc_
 	if (lc->state == RC_LC_STOPPING && act == RC_ACT_DELETE) {
 		/* Shutdown does not retry: whatever happened, we are done. */
 		if (r->outcome == RC_OUT_OK || r->outcome == RC_OUT_NOT_FOUND)
-			lifecycle__drop_sub(lc, "deleted");
+			lifecycle__drop_sub(lc, "deleted", false);
 		lc->state = RC_LC_STOPPED;
 		return 0;
 	}
-	if (r->outcome == RC_OUT_OK)
+	if (r->outcome == RC_OUT_OK) {
 		lifecycle__succeeded(lc, act, now, r);
-	else
+	} else if (act == RC_ACT_CHECK && r->outcome != RC_OUT_NOT_FOUND &&
+			r->outcome != RC_OUT_UNAUTHORIZED) {
+		/* Only a read-back failed: the subscription still works. Look again later. */
+		lc->renew_at = rc_lifecycle_check_time(now, lc->sub_expires_at - now);
+	} else {
+		int64_t before = lc->not_before;
 		delay = lifecycle__failed(lc, act, now, r);
+		if (rc_lifecycle_on_channel(lc, act)) {
+			lc->channel_not_before = lc->not_before;
+			lc->not_before = before;
+		}
+	}
 	lifecycle__derive_state(lc);
 	return delay;
 }
@@ -388,7 +407,7 @@ void rc_lifecycle_channel_up(struct rc_lifecycle *lc, bool keep_sub)
 {
 	lc->channel_up = true;
 	if (!keep_sub)
-		lifecycle__drop_sub(lc, "ended with its connection");
+		lifecycle__drop_sub(lc, "ended with its connection", false);
 	lifecycle__derive_state(lc);
 }
 

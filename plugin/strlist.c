@@ -55,13 +55,17 @@ bool rc_strlist_contains(char *const *list, size_t n, const char *s)
 void rc_strlist_remove(char **list, size_t *n, const char *s)
 {
 	size_t kept = 0;
+	char *itself = NULL; /* s may be one of the entries: freed only once compared */
 
 	for (size_t i = 0; i < *n; i++) {
-		if (strcmp(list[i], s) == 0)
-			free(list[i]);
-		else
+		if (strcmp(list[i], s) != 0)
 			list[kept++] = list[i];
+		else if (list[i] == s)
+			itself = list[i];
+		else
+			free(list[i]);
 	}
+	free(itself);
 	if (list != NULL)
 		list[kept] = NULL;
 	*n = kept;

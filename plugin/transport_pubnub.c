@@ -236,8 +236,9 @@ static void pn_save(void *t, struct rc_saved_state *s)
 {
 	struct pubnub *p = t;
 
-	s->address = p->address;
-	s->cursor = p->cursor;
+	/* Before the saved subscription is confirmed, its saved position is still the one. */
+	s->address = p->address != NULL ? p->address : p->resume_address;
+	s->cursor = p->address != NULL ? p->cursor : p->resume_cursor;
 }
 
 static bool pn_moved(void *t)

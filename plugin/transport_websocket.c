@@ -176,6 +176,11 @@ static void ws__connection_details(struct websocket *ws, const struct rc_wsg_fra
 		rc_sink_count(sink, RC_COUNT_RECOVERY_FAILURES);
 		rc_sink_log(sink, RC_LOG_WARNING, "WebSocket recovery failed; subscribing again");
 	}
+	if (!ws->resumed) {
+		/* The old subscription went with the old session: never recover into it. */
+		free(ws->sub_id);
+		ws->sub_id = NULL;
+	}
 	ws->recovering = false;
 	rc_sink_changed(sink);
 }
@@ -500,7 +505,12 @@ static void ws_step(void *t, int64_t now, int64_t *wake)
 		break;
 	case WS_CONNECTING:
 	case WS_GREETING:
-		if (now >= ws->deadline) {
+		if (!rc_ws_client_active(ws->client)) {
+			/* It ended without telling us (a failure inside the connect call). */
+			ws->phase = WS_IDLE;
+			ws->reconnect_at = now + rc_backoff_fail(&ws->backoff, rc_rng_next(ws->env.rng));
+			ws__lower(wake, ws->reconnect_at);
+		} else if (now >= ws->deadline) {
 			char what[80];
 			snprintf(what, sizeof(what), "%s took longer than %ld s", ws__phase_name(ws->phase),
 					ws->env.cfg->request_timeout);
@@ -565,6 +575,12 @@ static void ws_begin_stop(void *t)
 	struct websocket *ws = t;
 
 	ws->stopping = true;
+	/* The answer to the DELETE must be read even if the outbox is full (what does not fit
+	 * is counted as dropped: the broker is going away). */
+	if (ws->paused) {
+		ws->paused = false;
+		rc_ws_client_pause(ws->client, false);
+	}
 	/* Before READY there is no subscription on this socket to delete; once READY, the
 	 * lifecycle deletes it over the socket and then closes (ws_close). */
 	if (ws->phase != WS_READY)

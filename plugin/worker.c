@@ -148,7 +148,9 @@ static void worker__save_state(struct rc_worker *w, int64_t now)
 		return;
 	w->state_saved_at = now;
 	w->state_dirty = false;
-	bool live = w->lc.has_sub && w->slot.sub.id != NULL;
+	/* A subscription not yet confirmed by RESUME (a quick restart, the server out of
+	 * reach) is still the one to keep. */
+	bool live = w->lc.has_sub && worker__sub_id(w) != NULL;
 	/* Without a subscription the file still remembers the ids of ours that may be left
 	 * as orphans; with neither there is nothing to keep. */
 	if (!live && w->slot.n_owned == 0) {
@@ -156,7 +158,7 @@ static void worker__save_state(struct rc_worker *w, int64_t now)
 		return;
 	}
 	struct rc_saved_state s = {
-		.subscription_id = live ? w->slot.sub.id : NULL,
+		.subscription_id = live ? (char *)worker__sub_id(w) : NULL,
 		.event_filters = w->slot.accepted,
 		.n_event_filters = w->slot.n_accepted,
 		.owned = w->slot.owned,
@@ -214,6 +216,18 @@ static void worker__load_state(struct rc_worker *w)
 
 /* ---------------------------------------------------------------- keeping facts in step */
 
+/* Tells the lifecycle whether we know of subscriptions of ours besides the live one. */
+static void worker__sync_orphans(struct rc_worker *w)
+{
+	rc_lifecycle_set_may_have_orphans(&w->lc, rc_sub_may_have_orphans(&w->slot));
+}
+
+static void worker__own(struct rc_worker *w, const char *id, bool ours)
+{
+	rc_sub_own(&w->slot, id, ours);
+	w->state_dirty = true;
+}
+
 /* The desired filters against what the server accepted: a change made while a request
  * was in flight stays pending until a request carries it. */
 static void worker__sync_filters(struct rc_worker *w)
@@ -228,6 +242,8 @@ static void worker__sync_subscription(struct rc_worker *w)
 {
 	if (w->lc.lost != w->lost_seen) {
 		w->lost_seen = w->lc.lost;
+		if (!w->lc.lost_may_linger)
+			worker__own(w, worker__sub_id(w), false); /* gone: never an orphan */
 		char id[RC_LOGSAFE_BUF];
 		if (worker__sub_id(w) != NULL && w->lc.lost_why != NULL && !w->stopping)
 			rc_sink_error(&w->sink, RC_LOG_NOTICE, "subscription %s %s; subscribing again",
@@ -252,11 +268,13 @@ static void worker__sync_channel(struct rc_worker *w)
 	/* (A transport without sessions reports session 0 throughout: nothing to tell.) */
 	rc_lifecycle_want_wstoken(&w->lc, ch.wants_token && !w->stopping);
 	if (ch.session != w->channel_session) {
-		/* A new session: whatever was in flight went with the old one. */
+		/* A new session: whatever was in flight went with the old one, and unless it
+		 * resumed the old one, so did the subscription (even if it is gone already). */
 		w->channel_session = ch.session;
 		rc_lifecycle_channel_down(&w->lc);
-		if (ch.up)
-			rc_lifecycle_channel_up(&w->lc, ch.resumed);
+		rc_lifecycle_channel_up(&w->lc, ch.resumed);
+		if (!ch.up)
+			rc_lifecycle_channel_down(&w->lc);
 	} else if (!ch.up && w->lc.channel_up) {
 		rc_lifecycle_channel_down(&w->lc);
 	}
@@ -266,18 +284,6 @@ static void worker__sync_channel(struct rc_worker *w)
 }
 
 /* ---------------------------------------------------------------- answers */
-
-/* Tells the lifecycle whether we know of subscriptions of ours besides the live one. */
-static void worker__sync_orphans(struct rc_worker *w)
-{
-	rc_lifecycle_set_may_have_orphans(&w->lc, rc_sub_may_have_orphans(&w->slot));
-}
-
-static void worker__own(struct rc_worker *w, const char *id, bool ours)
-{
-	rc_sub_own(&w->slot, id, ours);
-	w->state_dirty = true;
-}
 
 /* What an answer teaches about which subscriptions are ours (before the lifecycle and
  * the slot move on: the ids are still at hand). */

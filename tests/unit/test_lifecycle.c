@@ -478,6 +478,30 @@ static void test_socket_request_failures(void)
 	CU_ASSERT_EQUAL(lc.state, RC_LC_ACTIVE);
 }
 
+static void test_socket_check_failure_and_reconnect(void)
+{
+	socket_activate(0);
+	/* A read-back that fails (not 404) only means "look again later": no backoff, the
+	 * subscription stays live. */
+	CU_ASSERT_EQUAL(next_at(450 * S), RC_ACT_CHECK);
+	CU_ASSERT_EQUAL(lc_done(RC_OUT_TRANSIENT, 450 * S, 0, 0, -1, 0), 0);
+	CU_ASSERT_EQUAL(lc.state, RC_LC_ACTIVE);
+	CU_ASSERT_EQUAL(next_at(451 * S), RC_ACT_NONE);
+	CU_ASSERT(wake > 451 * S && wake <= 900 * S);
+	/* A refused PUT backs off the channel's requests only: reconnecting after a drop
+	 * is not held up by it. */
+	rc_lifecycle_set_filters_dirty(&lc, true);
+	CU_ASSERT_EQUAL(next_at(460 * S), RC_ACT_MODIFY);
+	CU_ASSERT(lc_done(RC_OUT_REJECTED, 460 * S, 0, 0, -1, 0) >= 30 * S);
+	rc_lifecycle_channel_down(&lc);
+	rc_lifecycle_want_wstoken(&lc, true);
+	CU_ASSERT_EQUAL(next_at(461 * S), RC_ACT_WSTOKEN);
+	lc_done(RC_OUT_OK, 461 * S, 0, 0, -1, 0);
+	rc_lifecycle_channel_up(&lc, true);
+	CU_ASSERT_EQUAL(next_at(462 * S), RC_ACT_NONE);   /* the PUT waits for its own time */
+	CU_ASSERT_EQUAL(next_at(490 * S), RC_ACT_MODIFY);
+}
+
 static void test_socket_recovery(void)
 {
 	socket_activate(0);
@@ -591,6 +615,7 @@ int main(void)
 		{ "socket: create, modify, check", test_socket_create_modify_check },
 		{ "socket: check finds it gone", test_socket_check_not_found_recreates },
 		{ "socket: request failures", test_socket_request_failures },
+		{ "socket: check failure, reconnect not held up", test_socket_check_failure_and_reconnect },
 		{ "socket: recovery", test_socket_recovery },
 		{ "socket: lost with a request in flight", test_socket_lost_during_request },
 		{ "socket: stop", test_socket_stop },
