@@ -2,8 +2,11 @@
  *
  * Sets up a libcurl easy handle the way every request of the bridge needs it: TLS peer and
  * host verification always on (trusting the system store plus the configured CA file, see
- * rc_http_trust_store), no redirects, no signals,
- * a total timeout, a cap on the answer size; Retry-After is read back for 429s.
+ * rc_http_trust_store), no redirects, no signals, a total timeout, a cap on the answer
+ * size; Retry-After is read back for 429s. A name lookup still running when its handle is
+ * removed or cleaned up is left to libcurl's resolver thread, never waited for
+ * (CURLOPT_QUICK_EXIT), so neither a lookup that timed out nor a stop waits on an
+ * unanswering DNS server.
  * Also classifies a finished exchange into a lifecycle outcome (rc_http_outcome). */
 #ifndef RC_HTTP_H
 #define RC_HTTP_H

@@ -36,16 +36,19 @@ struct rc_ws_callbacks {
 };
 
 /* The peer is verified against the system store plus cafile (NULL: the system store
- * alone), the same set REST and PubNub use (rc_http_trust_store). timeout_s bounds
- * connecting and the upgrade. Returns NULL with a message in err, also when cafile cannot
- * be loaded. */
+ * alone), the same set REST and PubNub use (rc_http_trust_store). timeout_s bounds the
+ * name lookup, and then connecting and the upgrade. Returns NULL with a message in err,
+ * also when cafile cannot be loaded. */
 struct rc_ws_client *rc_ws_client_new(const char *cafile, size_t max_message, long timeout_s,
 		const struct rc_ws_callbacks *cb, char *err, size_t errlen);
 void rc_ws_client_free(struct rc_ws_client *c);
 
 /* Starts connecting to a ws:// or wss:// URL (query included). One connection at a
  * time: fails if one is open or opening. On failure to even start, returns -1 with a
- * message in err and no callback follows. */
+ * message in err and no callback follows. A host name is looked up without blocking
+ * (glibc's getaddrinfo_a, checked at each service); a failed or timed-out lookup ends
+ * in on_closed like a refused connection. The certificate is checked against the host
+ * name, never against the address it resolved to. */
 int rc_ws_client_connect(struct rc_ws_client *c, const char *url, char *err, size_t errlen);
 
 /* True from rc_ws_client_connect until on_closed. */
@@ -56,7 +59,8 @@ int rc_ws_client_send(struct rc_ws_client *c, const char *text, size_t len);
 int rc_ws_client_ping(struct rc_ws_client *c);
 /* A clean close (code 1000) after the queued messages; on_closed follows. */
 void rc_ws_client_close(struct rc_ws_client *c);
-/* Drops the connection at once (no close frame); on_closed follows with code 0. */
+/* Drops the connection at once (no close frame); on_closed follows with code 0 (at the
+ * next service; a name lookup in progress is abandoned, not waited for). */
 void rc_ws_client_abort(struct rc_ws_client *c, const char *what);
 
 /* Stops (true) or resumes reading: the server's frames wait in TCP meanwhile. */

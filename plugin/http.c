@@ -1,4 +1,6 @@
 /* http.c - preparing libcurl easy handles and classifying their ends (see rc_http.h). */
+#include <dlfcn.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,8 +112,25 @@ static CURLcode http__ssl_ctx(CURL *easy, void *ssl_ctx, void *arg)
 	return CURLE_OK;
 }
 
+/* CURLOPT_QUICK_EXIT (below) leaves a name lookup that is still running in libcurl's
+ * resolver thread, detached; that thread runs libcurl's code until getaddrinfo returns,
+ * which may be after the broker has unloaded the plugin. Pin libcurl in memory (it is
+ * loaded for the plugin only; mosquitto does not link it) so such a late return finds
+ * its code still mapped. The thread touches only its own heap memory, never the
+ * plugin's. */
+static void http__pin_libcurl(void)
+{
+	Dl_info info;
+
+	if (dladdr((void *)curl_easy_init, &info) != 0 && info.dli_fname != NULL)
+		(void)dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
+}
+
 int rc_http_prepare(struct rc_http *h, const struct rc_http_target *t)
 {
+	static pthread_once_t pinned = PTHREAD_ONCE_INIT;
+
+	pthread_once(&pinned, http__pin_libcurl);
 	*h = (struct rc_http){0};
 	h->retry_after_ms = -1;
 	h->body_max = t->max_answer;
@@ -125,6 +144,12 @@ int rc_http_prepare(struct rc_http *h, const struct rc_http_target *t)
 	curl_easy_setopt(e, CURLOPT_URL, t->url);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, h);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	/* Removing or cleaning up a handle whose name lookup is still running would otherwise
+	 * join the threaded resolver's thread, i.e. wait for getaddrinfo (for as long as an
+	 * unanswering DNS server makes it: minutes); with this, libcurl detaches the thread
+	 * instead. That keeps both the worker loop (a lookup that times out) and the stop
+	 * (worker__abandon_rest) bounded. Needs libcurl >= 7.87. */
+	curl_easy_setopt(e, CURLOPT_QUICK_EXIT, 1L);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);

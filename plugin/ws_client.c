@@ -3,16 +3,40 @@
  * libwebsockets calls back into ws_client__callback() from rc_ws_client_service(); that
  * callback assembles text messages, writes what is queued when the socket is writable and
  * turns the connection's end (refused, dropped, closed by either side) into exactly one
- * on_closed. */
+ * on_closed.
+ *
+ * Name lookups never run on the worker thread. libwebsockets 4.1 (built without its
+ * async DNS) would call a blocking getaddrinfo() for the gateway's host inside
+ * lws_client_connect_via_info(), holding up the whole worker, and its stop, for as long
+ * as an unanswering DNS server makes it (minutes). So a host name is first resolved with
+ * glibc's getaddrinfo_a(), which runs in glibc's own threads; the worker polls it
+ * (gai_error) at each service. lws is then given the numeric address to connect to and
+ * the host name for everything else: the Host header, SNI and the certificate's name
+ * check (lws 4.1 takes all three from the client's host, ci.host, not from the address).
+ * A lookup still running when the connection is given up is cancelled if glibc can, else
+ * left to glibc: its request block is never freed while glibc may still write to it. */
+#include <arpa/inet.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <libwebsockets.h>
+#include <openssl/crypto.h>
 #include <openssl/x509.h>
 #include "rc_http.h"
+#include "rc_clock.h"
 #include "rc_ws_client.h"
 
 #define RC_WS_BUSY_WAIT_MS 5   /* how often lws is serviced while it may wait for output */
+#define RC_WS_LOOKUP_POLL_MS 10 /* how often a running name lookup is checked */
+
+/* One getaddrinfo_a() request; glibc writes into req until the lookup is over. */
+struct ws_lookup {
+	struct ws_lookup *next;   /* in the list of abandoned lookups */
+	struct gaicb req;
+	struct addrinfo hints;
+	char name[];              /* the host name, req.ar_name */
+};
 
 struct ws_out {
 	struct ws_out *next;
@@ -20,13 +44,23 @@ struct ws_out {
 	unsigned char buf[]; /* LWS_PRE bytes of headroom, then the message */
 };
 
-enum ws_state { WS_IDLE = 0, WS_CONNECTING, WS_OPEN, WS_CLOSING };
+enum ws_state { WS_IDLE = 0, WS_RESOLVING, WS_CONNECTING, WS_OPEN, WS_CLOSING };
 
 struct rc_ws_client {
 	struct lws_context *ctx;
 	struct lws *wsi;
 	enum ws_state state;
 	struct rc_ws_callbacks cb;
+	long timeout_s;
+
+	/* WS_RESOLVING: the lookup of host, and where to go once it is done. */
+	struct ws_lookup *lookup;
+	struct ws_lookup *abandoned;  /* given up but still running in glibc */
+	int64_t lookup_deadline;
+	char *host;
+	char *path;                   /* carries the token: cleansed when freed */
+	int port;
+	bool tls;
 
 	struct ws_out *out_head, *out_tail;
 	bool ping_pending;
@@ -70,11 +104,74 @@ static void ws_client__drop_queue(struct rc_ws_client *c)
 	c->kill_pending = false;
 }
 
+/* ---------------------------------------------------------------- name lookup */
+
+static void ws_client__lookup_free(struct ws_lookup *l)
+{
+	if (l->req.ar_result != NULL)
+		freeaddrinfo(l->req.ar_result);
+	free(l);
+}
+
+/* Frees the abandoned lookups glibc is done with. */
+static void ws_client__reap(struct rc_ws_client *c)
+{
+	struct ws_lookup **pp = &c->abandoned;
+
+	while (*pp != NULL) {
+		struct ws_lookup *l = *pp;
+		if (gai_error(&l->req) != EAI_INPROGRESS) {
+			*pp = l->next;
+			ws_client__lookup_free(l);
+		} else {
+			pp = &l->next;
+		}
+	}
+}
+
+/* Gives up the running lookup without waiting for it. */
+static void ws_client__abandon_lookup(struct rc_ws_client *c)
+{
+	struct ws_lookup *l = c->lookup;
+
+	if (l == NULL)
+		return;
+	c->lookup = NULL;
+	if (gai_cancel(&l->req) == EAI_NOTCANCELED) {
+		/* In a glibc thread, inside getaddrinfo: it writes its result into l later. */
+		l->next = c->abandoned;
+		c->abandoned = l;
+	} else {
+		ws_client__lookup_free(l); /* cancelled before it ran, or already over */
+	}
+}
+
+static void ws_client__forget_target(struct rc_ws_client *c)
+{
+	ws_client__abandon_lookup(c);
+	free(c->host);
+	c->host = NULL;
+	if (c->path != NULL) {
+		OPENSSL_cleanse(c->path, strlen(c->path));
+		free(c->path);
+		c->path = NULL;
+	}
+}
+
+static bool ws_client__numeric(const char *host)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+
+	return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
+}
+
 /* The one place a connection ends. */
 static void ws_client__ended(struct rc_ws_client *c)
 {
 	if (c->state == WS_IDLE)
 		return;
+	/* Not the target's strings: this may run inside lws_client_connect_via_info. */
+	ws_client__abandon_lookup(c);
 	c->state = WS_IDLE;
 	c->wsi = NULL;
 	ws_client__drop_queue(c);
@@ -256,6 +353,7 @@ struct rc_ws_client *rc_ws_client_new(const char *cafile, size_t max_message, lo
 	}
 	c->cb = *cb;
 	c->in_max = max_message;
+	c->timeout_s = timeout_s > 0 ? timeout_s : 30;
 	/* lws logs to stderr by default, and its connection logs would name the URL. */
 	lws_set_log_level(0, NULL);
 
@@ -298,18 +396,135 @@ void rc_ws_client_free(struct rc_ws_client *c)
 		return;
 	c->cb = (struct rc_ws_callbacks){0}; /* destroying the context closes without telling */
 	lws_context_destroy(c->ctx);
+	ws_client__forget_target(c);
+	ws_client__reap(c);
+	/* Lookups still inside getaddrinfo stay allocated: glibc will write into them when
+	 * (if ever) the DNS server answers. Bounded by the reconnect backoff; never waited
+	 * for (that wait is what could hold up the stop). */
+	c->abandoned = NULL;
 	ws_client__drop_queue(c);
 	free(c->in);
 	free(c);
 }
 
-int rc_ws_client_connect(struct rc_ws_client *c, const char *url, char *err, size_t errlen)
+/* Hands the connection to lws: address is numeric (lws's own getaddrinfo of it does no
+ * lookup), c->host names the server for the Host header, SNI and the certificate check.
+ * 0, or -1 with c->what set. */
+static int ws_client__start_lws(struct rc_ws_client *c, const char *address)
 {
 	struct lws_client_connect_info ci;
+
+	memset(&ci, 0, sizeof(ci));
+	ci.context = c->ctx;
+	ci.address = address;
+	ci.port = c->port;
+	ci.path = c->path;
+	ci.host = c->host;
+	ci.origin = c->host;
+	ci.ssl_connection = c->tls ? LCCSCF_USE_SSL : 0;
+	ci.protocol = NULL;
+	ci.local_protocol_name = ws_client__protocols[0].name;
+	ci.ietf_version_or_minus_one = -1;
+	ci.pwsi = &c->wsi;
+
+	c->state = WS_CONNECTING;
+	struct lws *wsi = lws_client_connect_via_info(&ci);
+	/* lws copied what it needs (into its stash) before returning; address may be
+	 * c->host. */
+	ws_client__forget_target(c);
+	if (wsi == NULL) {
+		/* Failures this early may or may not have gone through the callback (which
+		 * then left the state WS_IDLE, on_closed said). */
+		c->wsi = NULL;
+		if (c->what[0] == '\0')
+			snprintf(c->what, sizeof(c->what), "cannot start the connection");
+		return -1;
+	}
+	return 0;
+}
+
+static int ws_client__start_lookup(struct rc_ws_client *c)
+{
+	size_t n = strlen(c->host);
+	struct ws_lookup *l = calloc(1, sizeof(*l) + n + 1);
+
+	if (l == NULL) {
+		snprintf(c->what, sizeof(c->what), "out of memory");
+		return -1;
+	}
+	memcpy(l->name, c->host, n + 1);
+	l->hints.ai_family = AF_UNSPEC;
+	l->hints.ai_socktype = SOCK_STREAM;
+	l->req.ar_name = l->name;
+	l->req.ar_request = &l->hints;
+	struct gaicb *list[1] = { &l->req };
+	int rc = getaddrinfo_a(GAI_NOWAIT, list, 1, NULL);
+	if (rc != 0) {
+		snprintf(c->what, sizeof(c->what), "cannot look up %s: %s", c->host, gai_strerror(rc));
+		free(l);
+		return -1;
+	}
+	c->lookup = l;
+	c->lookup_deadline = rc_clock_now_ms() + (int64_t)c->timeout_s * 1000;
+	c->state = WS_RESOLVING;
+	return 0;
+}
+
+/* The connection ends before lws had it: on_closed, and the URL's parts are dropped. */
+static void ws_client__lookup_failed(struct rc_ws_client *c)
+{
+	ws_client__ended(c);
+	ws_client__forget_target(c);
+}
+
+/* WS_RESOLVING, at each service: the lookup's outcome, a timeout or an abort. */
+static void ws_client__check_lookup(struct rc_ws_client *c)
+{
+	struct ws_lookup *l = c->lookup;
+	int rc = l != NULL ? gai_error(&l->req) : EAI_CANCELED;
+
+	if (c->kill_pending) {
+		ws_client__lookup_failed(c);       /* abandons the lookup */
+		return;
+	}
+	if (rc == EAI_INPROGRESS) {
+		if (rc_clock_now_ms() >= c->lookup_deadline) {
+			snprintf(c->what, sizeof(c->what), "looking up %s took longer than %ld s",
+					c->host, c->timeout_s);
+			ws_client__lookup_failed(c);
+		}
+		return;
+	}
+	if (rc != 0 || l->req.ar_result == NULL) {
+		snprintf(c->what, sizeof(c->what), "cannot look up %s: %s", c->host,
+				rc != 0 ? gai_strerror(rc) : "no address");
+		ws_client__lookup_failed(c);
+		return;
+	}
+	char address[INET6_ADDRSTRLEN] = "";
+	const struct addrinfo *ai = l->req.ar_result;
+	if (ai->ai_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)ai->ai_addr)->sin_addr, address,
+				sizeof(address));
+	else if (ai->ai_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ai->ai_addr)->sin6_addr, address,
+				sizeof(address));
+	c->lookup = NULL;
+	ws_client__lookup_free(l);
+	if (address[0] == '\0') {
+		snprintf(c->what, sizeof(c->what), "cannot look up %s: no usable address", c->host);
+		ws_client__lookup_failed(c);
+		return;
+	}
+	if (ws_client__start_lws(c, address) != 0)
+		ws_client__ended(c);    /* unless the callback has already said so */
+}
+
+int rc_ws_client_connect(struct rc_ws_client *c, const char *url, char *err, size_t errlen)
+{
 	char *copy = strdup(url);
 	const char *scheme = NULL, *address = NULL, *path = NULL;
 	int port = 0;
-	char *fullpath = NULL;
 
 	if (c->state != WS_IDLE) {
 		snprintf(err, errlen, "a connection is already open");
@@ -319,49 +534,40 @@ int rc_ws_client_connect(struct rc_ws_client *c, const char *url, char *err, siz
 	if (copy == NULL || lws_parse_uri(copy, &scheme, &address, &port, &path) != 0 ||
 			(strcmp(scheme, "wss") != 0 && strcmp(scheme, "ws") != 0)) {
 		snprintf(err, errlen, "not a ws:// or wss:// URL");
+		if (copy != NULL)
+			OPENSSL_cleanse(copy, strlen(url)); /* lws_parse_uri may have cut it */
 		free(copy);
 		return -1;
 	}
-	/* lws_parse_uri drops the path's leading '/'. */
-	if (asprintf(&fullpath, "/%s", path) < 0) {
-		snprintf(err, errlen, "out of memory");
-		free(copy);
-		return -1;
-	}
-	memset(&ci, 0, sizeof(ci));
-	ci.context = c->ctx;
-	ci.address = address;
-	ci.port = port;
-	ci.path = fullpath;
-	ci.host = address;
-	ci.origin = address;
-	ci.ssl_connection = strcmp(scheme, "wss") == 0 ? LCCSCF_USE_SSL : 0;
-	ci.protocol = NULL;
-	ci.local_protocol_name = ws_client__protocols[0].name;
-	ci.ietf_version_or_minus_one = -1;
-	ci.pwsi = &c->wsi;
-
+	ws_client__reap(c);
+	ws_client__forget_target(c);
 	c->close_code = 0;
 	c->close_reason[0] = '\0';
 	c->what[0] = '\0';
 	c->in_len = 0;
 	c->in_too_large = false;
-	c->state = WS_CONNECTING;
-	struct lws *wsi = lws_client_connect_via_info(&ci);
-	/* lws copies what it needs before returning. */
-	if (fullpath != NULL) {
-		memset(fullpath, 0, strlen(fullpath));
-		free(fullpath);
+	c->port = port;
+	c->tls = strcmp(scheme, "wss") == 0;
+	c->host = strdup(address);
+	/* lws_parse_uri drops the path's leading '/'. */
+	if (c->host == NULL || asprintf(&c->path, "/%s", path) < 0) {
+		c->path = NULL;
+		ws_client__forget_target(c);
+		snprintf(err, errlen, "out of memory");
+		OPENSSL_cleanse(copy, strlen(url));
+		free(copy);
+		return -1;
 	}
-	memset(copy, 0, strlen(url));
+	OPENSSL_cleanse(copy, strlen(url));
 	free(copy);
-	if (wsi == NULL) {
-		/* Failures this early may or may not have gone through the callback. */
-		if (c->state != WS_IDLE) {
-			c->state = WS_IDLE;
-			c->wsi = NULL;
-		}
-		snprintf(err, errlen, "%s", c->what[0] ? c->what : "cannot start the connection");
+
+	int rc = ws_client__numeric(c->host) ? ws_client__start_lws(c, c->host) :
+			ws_client__start_lookup(c);
+	if (rc != 0) {
+		c->state = WS_IDLE;
+		c->wsi = NULL;
+		ws_client__forget_target(c);
+		snprintf(err, errlen, "%s", c->what);
 		c->what[0] = '\0';
 		return -1;
 	}
@@ -404,7 +610,7 @@ int rc_ws_client_ping(struct rc_ws_client *c)
 void rc_ws_client_close(struct rc_ws_client *c)
 {
 	if (c->state != WS_OPEN) {
-		if (c->state == WS_CONNECTING)
+		if (c->state == WS_CONNECTING || c->state == WS_RESOLVING)
 			rc_ws_client_abort(c, "closed before it opened");
 		return;
 	}
@@ -415,11 +621,13 @@ void rc_ws_client_close(struct rc_ws_client *c)
 
 void rc_ws_client_abort(struct rc_ws_client *c, const char *what)
 {
-	if (c->state == WS_IDLE || c->wsi == NULL)
+	if (c->state == WS_IDLE || (c->wsi == NULL && c->state != WS_RESOLVING))
 		return;
 	if (c->what[0] == '\0')
 		snprintf(c->what, sizeof(c->what), "%s", what);
 	c->kill_pending = true;
+	if (c->state == WS_RESOLVING)
+		return;    /* ended (on_closed) at the next service, without waiting for the lookup */
 	/* Safe from inside a callback too: lws ends it at the next service. */
 	lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 }
@@ -434,6 +642,13 @@ int rc_ws_client_wait(struct rc_ws_client *c, struct curl_waitfd *fd, int *max_w
 {
 	if (c->state == WS_IDLE)
 		return -1;
+	if (c->state == WS_RESOLVING) {
+		/* No socket of ours yet: glibc's thread does the lookup; check it soon. */
+		int cap = c->kill_pending ? 0 : RC_WS_LOOKUP_POLL_MS;
+		if (*max_wait_ms > cap)
+			*max_wait_ms = cap;
+		return -1;
+	}
 	if (lws_service_adjust_timeout(c->ctx, 1, 0) == 0)
 		*max_wait_ms = 0; /* lws holds decrypted input it has not delivered yet */
 	else if (c->state != WS_OPEN || c->out_head != NULL || c->ping_pending || c->close_pending ||
@@ -452,6 +667,8 @@ int rc_ws_client_wait(struct rc_ws_client *c, struct curl_waitfd *fd, int *max_w
 
 void rc_ws_client_service(struct rc_ws_client *c)
 {
+	if (c->state == WS_RESOLVING)
+		ws_client__check_lookup(c);
 	/* A negative timeout makes lws poll its fds without waiting. */
 	lws_service(c->ctx, -1);
 }
