@@ -24,9 +24,14 @@ struct rc_saved_state {
 	size_t n_owned;
 };
 
-/* Returns 1 and fills *s if the file exists and is valid, 0 if it does not exist, -1 (with
- * a message in err) if it exists but cannot be read or parsed. */
-int rc_state_file_load(const char *path, struct rc_saved_state *s, char *err, size_t errlen);
+enum rc_state_load {
+	RC_STATE_ABSENT = 0,  /* no file: nothing to resume */
+	RC_STATE_LOADED,      /* *s is filled (free it with rc_saved_state_clear) */
+	RC_STATE_UNUSABLE,    /* it exists but cannot be read or parsed; err says why */
+};
+
+enum rc_state_load rc_state_file_load(const char *path, struct rc_saved_state *s, char *err,
+		size_t errlen);
 
 /* Writes s atomically. Returns 0, or -1 with a message in err. */
 int rc_state_file_save(const char *path, const struct rc_saved_state *s, char *err, size_t errlen);

@@ -83,16 +83,17 @@ static int state__parse(json_object *root, struct rc_saved_state *s)
 	return 0;
 }
 
-int rc_state_file_load(const char *path, struct rc_saved_state *s, char *err, size_t errlen)
+enum rc_state_load rc_state_file_load(const char *path, struct rc_saved_state *s, char *err,
+		size_t errlen)
 {
 	*s = (struct rc_saved_state){0};
 
 	FILE *f = fopen(path, "rb");
 	if (f == NULL) {
 		if (errno == ENOENT)
-			return 0;
+			return RC_STATE_ABSENT;
 		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
-		return -1;
+		return RC_STATE_UNUSABLE;
 	}
 	char *buf = malloc(RC_STATE_FILE_MAX + 1);
 	size_t len = buf != NULL ? fread(buf, 1, RC_STATE_FILE_MAX + 1, f) : 0;
@@ -100,7 +101,7 @@ int rc_state_file_load(const char *path, struct rc_saved_state *s, char *err, si
 	if (buf == NULL || len > RC_STATE_FILE_MAX) {
 		free(buf);
 		snprintf(err, errlen, "%s is too large or memory is short", path);
-		return -1;
+		return RC_STATE_UNUSABLE;
 	}
 	buf[len] = '\0';
 
@@ -112,9 +113,9 @@ int rc_state_file_load(const char *path, struct rc_saved_state *s, char *err, si
 	if (rc != 0) {
 		rc_saved_state_clear(s);
 		snprintf(err, errlen, "%s is not a valid state file", path);
-		return -1;
+		return RC_STATE_UNUSABLE;
 	}
-	return 1;
+	return RC_STATE_LOADED;
 }
 
 static char *state__render(const struct rc_saved_state *s)

@@ -174,7 +174,6 @@ static void worker__load_state(struct rc_worker *w)
 {
 	struct rc_saved_state s;
 	char err[256];
-	int rc;
 
 	if (w->cfg->state_file == NULL)
 		return;
@@ -185,13 +184,15 @@ static void worker__load_state(struct rc_worker *w)
 				w->ops->name);
 		return;
 	}
-	rc = rc_state_file_load(w->cfg->state_file, &s, err, sizeof(err));
-	if (rc < 0) {
+	switch (rc_state_file_load(w->cfg->state_file, &s, err, sizeof(err))) {
+	case RC_STATE_ABSENT:
+		return;
+	case RC_STATE_UNUSABLE:
 		rc_sink_log(&w->sink, RC_LOG_WARNING, "%s; starting afresh", err);
 		return;
+	case RC_STATE_LOADED:
+		break;
 	}
-	if (rc == 0)
-		return;
 	w->slot.owned = s.owned;
 	w->slot.n_owned = s.n_owned;
 	s.owned = NULL;

@@ -36,7 +36,7 @@ static void test_round_trip(void)
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	CU_ASSERT_NOT_EQUAL(access(tmp, F_OK), 0);
 
-	CU_ASSERT_EQUAL_FATAL(rc_state_file_load(path, &got, err, sizeof(err)), 1);
+	CU_ASSERT_EQUAL_FATAL(rc_state_file_load(path, &got, err, sizeof(err)), RC_STATE_LOADED);
 	CU_ASSERT_STRING_EQUAL(got.subscription_id, s.subscription_id);
 	CU_ASSERT_EQUAL_FATAL(got.n_event_filters, 2);
 	CU_ASSERT_STRING_EQUAL(got.event_filters[0], filters[0]);
@@ -54,7 +54,7 @@ static void test_round_trip(void)
 	s.owned = owned;
 	s.n_owned = 2;
 	CU_ASSERT_EQUAL_FATAL(rc_state_file_save(path, &s, err, sizeof(err)), 0);
-	CU_ASSERT_EQUAL_FATAL(rc_state_file_load(path, &got, err, sizeof(err)), 1);
+	CU_ASSERT_EQUAL_FATAL(rc_state_file_load(path, &got, err, sizeof(err)), RC_STATE_LOADED);
 	CU_ASSERT_EQUAL_FATAL(got.n_owned, 2);
 	CU_ASSERT_STRING_EQUAL(got.owned[0], "old-1");
 	CU_ASSERT_STRING_EQUAL(got.owned[1], s.subscription_id);
@@ -64,7 +64,7 @@ static void test_round_trip(void)
 	/* No live subscription, but ids of ours to remember: the file keeps only those. */
 	struct rc_saved_state only = { .owned = owned, .n_owned = 2 };
 	CU_ASSERT_EQUAL_FATAL(rc_state_file_save(path, &only, err, sizeof(err)), 0);
-	CU_ASSERT_EQUAL_FATAL(rc_state_file_load(path, &got, err, sizeof(err)), 1);
+	CU_ASSERT_EQUAL_FATAL(rc_state_file_load(path, &got, err, sizeof(err)), RC_STATE_LOADED);
 	CU_ASSERT_PTR_NULL(got.subscription_id);
 	CU_ASSERT_EQUAL(got.n_event_filters, 0);
 	CU_ASSERT_EQUAL_FATAL(got.n_owned, 2);
@@ -76,7 +76,7 @@ static void test_round_trip(void)
 	/* Saving again replaces the file atomically. */
 	s.cursor.tt[0] = '2';
 	CU_ASSERT_EQUAL(rc_state_file_save(path, &s, err, sizeof(err)), 0);
-	CU_ASSERT_EQUAL(rc_state_file_load(path, &got, err, sizeof(err)), 1);
+	CU_ASSERT_EQUAL(rc_state_file_load(path, &got, err, sizeof(err)), RC_STATE_LOADED);
 	CU_ASSERT_STRING_EQUAL(got.cursor.tt, "25955780863943033");
 	rc_saved_state_clear(&got);
 }
@@ -87,30 +87,30 @@ static void test_missing_and_corrupt(void)
 	char err[256] = "";
 
 	rc_state_file_remove(path);
-	CU_ASSERT_EQUAL(rc_state_file_load(path, &got, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(rc_state_file_load(path, &got, err, sizeof(err)), RC_STATE_ABSENT);
 	write_file("{ not json");
-	CU_ASSERT_EQUAL(rc_state_file_load(path, &got, err, sizeof(err)), -1);
+	CU_ASSERT_EQUAL(rc_state_file_load(path, &got, err, sizeof(err)), RC_STATE_UNUSABLE);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "not a valid state file"));
 	/* A timetoken goes into a URL: anything but digits is refused, and nothing is kept. */
 	write_file("{\"subscription_id\":\"x\",\"event_filters\":[\"/a\"],\"pubnub_timetoken\":\"12ab\"}");
 	err[0] = '\0';
-	CU_ASSERT_EQUAL(rc_state_file_load(path, &got, err, sizeof(err)), -1);
+	CU_ASSERT_EQUAL(rc_state_file_load(path, &got, err, sizeof(err)), RC_STATE_UNUSABLE);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, path));
 	CU_ASSERT_PTR_NULL(got.subscription_id);
 	CU_ASSERT_PTR_NULL(got.event_filters);
 	write_file("{\"subscription_id\":\"x\",\"event_filters\":[\"/a\"],\"pubnub_timetoken\":\"1&x=2\"}");
-	CU_ASSERT_EQUAL(rc_state_file_load(path, &got, err, sizeof(err)), -1);
+	CU_ASSERT_EQUAL(rc_state_file_load(path, &got, err, sizeof(err)), RC_STATE_UNUSABLE);
 	write_file("{\"subscription_id\":\"x\",\"event_filters\":[\"/a\"],\"pubnub_timetoken\":\"\"}");
-	CU_ASSERT_EQUAL(rc_state_file_load(path, &got, err, sizeof(err)), -1);
+	CU_ASSERT_EQUAL(rc_state_file_load(path, &got, err, sizeof(err)), RC_STATE_UNUSABLE);
 	write_file("");
-	CU_ASSERT_EQUAL(rc_state_file_load(path, &got, err, sizeof(err)), -1);
+	CU_ASSERT_EQUAL(rc_state_file_load(path, &got, err, sizeof(err)), RC_STATE_UNUSABLE);
 	write_file("{\"subscription_id\":\"\",\"event_filters\":[\"/a\"]}");
-	CU_ASSERT_EQUAL(rc_state_file_load(path, &got, err, sizeof(err)), -1);
+	CU_ASSERT_EQUAL(rc_state_file_load(path, &got, err, sizeof(err)), RC_STATE_UNUSABLE);
 	write_file("{\"subscription_id\":\"x\",\"event_filters\":[1]}");
-	CU_ASSERT_EQUAL(rc_state_file_load(path, &got, err, sizeof(err)), -1);
+	CU_ASSERT_EQUAL(rc_state_file_load(path, &got, err, sizeof(err)), RC_STATE_UNUSABLE);
 	/* No cursor saved: start from "0". */
 	write_file("{\"subscription_id\":\"x\",\"event_filters\":[\"/a\"]}");
-	CU_ASSERT_EQUAL_FATAL(rc_state_file_load(path, &got, err, sizeof(err)), 1);
+	CU_ASSERT_EQUAL_FATAL(rc_state_file_load(path, &got, err, sizeof(err)), RC_STATE_LOADED);
 	CU_ASSERT_STRING_EQUAL(got.cursor.tt, "0");
 	CU_ASSERT_PTR_NULL(got.address);
 	rc_saved_state_clear(&got);
