@@ -225,6 +225,8 @@ static void worker__sync_orphans(struct rc_worker *w)
 
 static void worker__own(struct rc_worker *w, const char *id, bool ours)
 {
+	if (id == NULL || rc_strlist_contains(w->slot.owned, w->slot.n_owned, id) == ours)
+		return;
 	rc_sub_own(&w->slot, id, ours);
 	w->state_dirty = true;
 }
@@ -287,38 +289,18 @@ static void worker__sync_channel(struct rc_worker *w)
 /* ---------------------------------------------------------------- answers */
 
 /* What an answer teaches about which subscriptions are ours (before the lifecycle and
- * the slot move on: the ids are still at hand). */
+ * the slot move on: the ids are still at hand). A subscription that is lost for good
+ * leaves the list in worker__sync_subscription. */
 static void worker__track_ownership(struct rc_worker *w, enum rc_lc_action act,
 		enum rc_lc_outcome out)
 {
-	bool gone = out == RC_OUT_OK || out == RC_OUT_NOT_FOUND;
-
 	/* A subscription carried by the channel ends with its session: never an orphan. */
 	if (rc_lifecycle_on_channel(&w->lc, RC_ACT_CREATE))
 		return;
-	switch (act) {
-	case RC_ACT_CREATE:
-		if (out == RC_OUT_OK)
-			worker__own(w, w->slot.sub.id, true);
-		break;
-	case RC_ACT_DELETE_ORPHAN:
-		if (gone)
-			worker__own(w, w->orphans[w->lc.orphans_pending - 1], false);
-		break;
-	case RC_ACT_DELETE:
-		if (gone)
-			worker__own(w, worker__sub_id(w), false);
-		break;
-	case RC_ACT_RESUME:
-	case RC_ACT_RENEW:
-	case RC_ACT_MODIFY:
-	case RC_ACT_CHECK:
-		if (out == RC_OUT_NOT_FOUND)
-			worker__own(w, worker__sub_id(w), false);
-		break;
-	default:
-		break;
-	}
+	if (act == RC_ACT_CREATE && out == RC_OUT_OK)
+		worker__own(w, w->slot.sub.id, true);
+	else if (act == RC_ACT_DELETE_ORPHAN && (out == RC_OUT_OK || out == RC_OUT_NOT_FOUND))
+		worker__own(w, w->orphans[w->lc.orphans_pending - 1], false);
 }
 
 static int worker__find_orphans(struct rc_worker *w, const char *body, size_t len)
