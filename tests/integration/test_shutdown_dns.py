@@ -101,12 +101,18 @@ class HungDns:
             return self.queries.count(name)
 
     def wrapper(self):
-        """Runs the command in a private mount namespace with the test's resolver files
-        bind-mounted over /etc's: unshare execs sh, which execs the command (same pid)."""
-        script = ('mount --bind "$1" /etc/resolv.conf && mount --bind "$2" /etc/hosts && '
-                  'mount --bind "$3" /etc/nsswitch.conf && shift 3 && exec "$@"')
-        return ["/usr/bin/unshare", "--mount", "--propagation", "private", "/bin/sh", "-c",
-                script, "sh", self.resolv, self.hosts, self.nsswitch]
+        """Runs the command in a private mount namespace where the test's resolver files
+        lie over /etc's (a read-only overlay: no file needs to exist there already, as
+        /etc/hosts does not on a minimal Debian); unshare execs sh, which execs the command
+        (same pid). In a chroot "/" is no mount point, so unshare cannot make it private
+        itself: the script does what it can and refuses to go on if its mounts could
+        propagate out of the namespace."""
+        script = ('mount --make-rprivate / 2>/dev/null; '
+                  'case "$(findmnt -n -o PROPAGATION -T /etc 2>/dev/null)" in '
+                  'shared*) echo "mount propagation is shared: refusing" >&2; exit 97;; esac; '
+                  'mount -t overlay overlay -o lowerdir="$1":/etc /etc && shift && exec "$@"')
+        return ["/usr/bin/unshare", "--mount", "--propagation", "unchanged", "/bin/sh", "-c",
+                script, "sh", self.dir]
 
     def close(self):
         self.sock.close()
