@@ -4,13 +4,20 @@
  * everything at once on each TICK (one short critical section, then publishing outside the
  * lock), so throughput is not bounded by the tick rate. The queue is bounded: the worker
  * asks for room before it fetches more notifications, so a slow broker slows the fetching
- * instead of losing messages. The shared status struct lives here too, under the same lock. */
+ * instead of losing messages. The shared status struct lives here too, under the same lock.
+ *
+ * Every message gets a sequence number when it is pushed (1, 2, 3, ...). The broker thread
+ * reports which of them have certainly entered the broker (rc_outbox_confirm): Mosquitto
+ * queues a plugin's message for its subscribers only at the start of its next loop
+ * iteration, so a message counts as in the broker once the TICK after the one that handed
+ * it over has come. A transport saves as its position only what is confirmed. */
 #ifndef RC_OUTBOX_H
 #define RC_OUTBOX_H
 
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include "rc_status.h"
 
 enum rc_log_level { RC_LOG_ERR, RC_LOG_WARNING, RC_LOG_NOTICE, RC_LOG_INFO, RC_LOG_DEBUG };
@@ -23,6 +30,7 @@ struct rc_outbox_msg {
 	char *event;            /* MQTT v5 user properties */
 	char *uuid;
 	char *subscription_id;
+	uint64_t seq;           /* set by rc_outbox_push */
 };
 
 struct rc_outbox_log {
@@ -37,6 +45,8 @@ struct rc_outbox {
 	size_t n_msgs, max_msgs;
 	struct rc_outbox_log *logs, *logs_tail;
 	size_t n_logs, max_logs, logs_dropped;
+	uint64_t pushed;           /* the sequence number of the last message pushed */
+	uint64_t confirmed;        /* every message up to this one has entered the broker */
 	struct rc_status status;   /* guarded by lock */
 	bool status_dirty;
 };
@@ -47,9 +57,9 @@ void rc_outbox_destroy(struct rc_outbox *ob);
 /* How many more messages fit right now. */
 size_t rc_outbox_room(struct rc_outbox *ob);
 
-/* Takes ownership of m (allocated with malloc, fields too). Returns false (and frees m)
- * if the queue is full. */
-bool rc_outbox_push(struct rc_outbox *ob, struct rc_outbox_msg *m);
+/* Takes ownership of m (allocated with malloc, fields too). Returns its sequence number
+ * (the first message pushed is 1), or 0 (and frees m) if the queue is full. */
+uint64_t rc_outbox_push(struct rc_outbox *ob, struct rc_outbox_msg *m);
 void rc_outbox_msg_free(struct rc_outbox_msg *m);
 
 /* Queues a log line (truncated to 1 KiB). Never blocks for long; lines beyond the bound are
@@ -61,6 +71,13 @@ void rc_outbox_log(struct rc_outbox *ob, enum rc_log_level level, const char *fm
  * (and resets) how many log lines did not fit. */
 void rc_outbox_take(struct rc_outbox *ob, struct rc_outbox_msg **msgs,
 		struct rc_outbox_log **logs, size_t *logs_dropped);
+
+/* The sequence number of the last message pushed (0: none yet). */
+uint64_t rc_outbox_last_pushed(struct rc_outbox *ob);
+/* Broker thread: every message up to seq has entered the broker (or was refused by it,
+ * which a second attempt would not change). Never moves backwards. */
+void rc_outbox_confirm(struct rc_outbox *ob, uint64_t seq);
+uint64_t rc_outbox_confirmed(struct rc_outbox *ob);
 
 /* Counter changes: lock, count, mark the status dirty, unlock. */
 void rc_outbox_count(struct rc_outbox *ob, enum rc_counter c, uint64_t n);

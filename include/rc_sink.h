@@ -15,9 +15,16 @@
 #include <stdint.h>
 #include <json-c/json.h>
 #include "rc_config.h"
+#include "rc_dedupe.h"
 #include "rc_outbox.h"
 #include "rc_pipeline.h"
 #include "rc_status.h"
+
+/* One notification that was pushed to the outbox, for the state file (see below). */
+struct rc_sink_pushed {
+	uint64_t seq;                                /* 0: entered the broker in an earlier run */
+	char uuid[RC_DEDUPE_UUID_MAX + 1];
+};
 
 struct rc_sink {
 	struct rc_outbox *outbox;                    /* borrowed */
@@ -27,6 +34,9 @@ struct rc_sink {
 	bool changed;                                /* the status must be derived again */
 	bool has_error;                              /* error holds a new last_error */
 	char error[RC_STATUS_TEXT_MAX];
+	/* The last notifications pushed, oldest first (a ring; NULL unless kept). */
+	struct rc_sink_pushed *recent;
+	size_t recent_cap, recent_head, recent_n;
 };
 
 /* Returns 0, or -1 on no memory. */
@@ -46,6 +56,22 @@ size_t rc_sink_room(struct rc_sink *s);
 
 /* The subscription's encryption key (base64), or NULL for clear notifications. */
 int rc_sink_set_key(struct rc_sink *s, const char *b64);
+
+/* Positions (rc_outbox.h, rc_checkpoint.h): the sequence number of the last notification
+ * pushed, and the number up to which everything has entered the broker. */
+uint64_t rc_sink_mark(struct rc_sink *s);
+uint64_t rc_sink_confirmed(struct rc_sink *s);
+
+/* With a saved position, the de-duplication memory must survive a restart with it: what
+ * is fetched again from the saved position and already entered the broker must not be
+ * published twice. rc_sink_keep_recent makes the sink remember the uuids of the last
+ * `capacity` notifications it pushed (0 or -1 on no memory); rc_sink_recent_confirmed
+ * gives those of them that entered the broker, oldest first, as a new NULL-terminated
+ * list (NULL with *n 0 if none or no memory); rc_sink_remember takes such a list from the
+ * previous run: those uuids count as published. */
+int rc_sink_keep_recent(struct rc_sink *s, size_t capacity);
+char **rc_sink_recent_confirmed(struct rc_sink *s, size_t *n);
+void rc_sink_remember(struct rc_sink *s, char *const *uuids, size_t n);
 
 void rc_sink_count(struct rc_sink *s, enum rc_counter c);
 /* Logs a line ("ringcentral: " prepended). */

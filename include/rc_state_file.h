@@ -4,7 +4,9 @@
  * timetoken) are saved as a small JSON file, written atomically (temporary file, fsync,
  * rename) with mode 0600. On the next start the bridge resumes that subscription and polls
  * from the saved timetoken, so what was sent while the broker was down is still delivered
- * and no orphan subscription is left behind. */
+ * and no orphan subscription is left behind. The timetoken covers only what entered the
+ * broker (rc_checkpoint.h); the uuids of the last notifications that did are saved with
+ * it, so that what is fetched again is not published twice. */
 #ifndef RC_STATE_FILE_H
 #define RC_STATE_FILE_H
 
@@ -22,7 +24,15 @@ struct rc_saved_state {
 	 * own). NULL-terminated; may be NULL. */
 	char **owned;
 	size_t n_owned;
+	/* The uuids of the last notifications that entered the broker, oldest first (at most
+	 * RC_STATE_DELIVERED_MAX). NULL-terminated; may be NULL. */
+	char **delivered;
+	size_t n_delivered;
 };
+
+/* More than a poll's worth (PubNub answers at most 100): the overlap after a restart is at
+ * most the notifications of the polls not yet confirmed. */
+#define RC_STATE_DELIVERED_MAX 1000
 
 enum rc_state_load {
 	RC_STATE_ABSENT = 0,  /* no file: nothing to resume */

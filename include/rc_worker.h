@@ -9,6 +9,7 @@
 #ifndef RC_WORKER_H
 #define RC_WORKER_H
 
+#include <stdbool.h>
 #include "rc_config.h"
 #include "rc_outbox.h"
 
@@ -23,6 +24,10 @@ struct rc_worker *rc_worker_start(const struct rc_config *cfg, struct rc_outbox 
 
 /* Asks the worker to re-read the filters file (SIGHUP). Never blocks on the network. */
 void rc_worker_reload(struct rc_worker *w);
+
+/* True if a restart continues from a saved position (state_file, with a transport that
+ * has one): what was fetched but had not entered the broker at shutdown is fetched again. */
+bool rc_worker_saves_position(const struct rc_worker *w);
 
 /* Stops the worker: without state_file the subscription is deleted (bounded to a few
  * seconds); with it, the subscription is kept and its state saved. Joins the thread and

@@ -57,12 +57,14 @@ size_t rc_outbox_room(struct rc_outbox *ob)
 	return room;
 }
 
-bool rc_outbox_push(struct rc_outbox *ob, struct rc_outbox_msg *m)
+uint64_t rc_outbox_push(struct rc_outbox *ob, struct rc_outbox_msg *m)
 {
+	uint64_t seq = 0;
+
 	m->next = NULL;
 	pthread_mutex_lock(&ob->lock);
-	bool ok = ob->n_msgs < ob->max_msgs;
-	if (ok) {
+	if (ob->n_msgs < ob->max_msgs) {
+		seq = m->seq = ++ob->pushed;
 		if (ob->msgs_tail != NULL)
 			ob->msgs_tail->next = m;
 		else
@@ -71,9 +73,33 @@ bool rc_outbox_push(struct rc_outbox *ob, struct rc_outbox_msg *m)
 		ob->n_msgs++;
 	}
 	pthread_mutex_unlock(&ob->lock);
-	if (!ok)
+	if (seq == 0)
 		rc_outbox_msg_free(m);
-	return ok;
+	return seq;
+}
+
+uint64_t rc_outbox_last_pushed(struct rc_outbox *ob)
+{
+	pthread_mutex_lock(&ob->lock);
+	uint64_t seq = ob->pushed;
+	pthread_mutex_unlock(&ob->lock);
+	return seq;
+}
+
+void rc_outbox_confirm(struct rc_outbox *ob, uint64_t seq)
+{
+	pthread_mutex_lock(&ob->lock);
+	if (seq > ob->confirmed)
+		ob->confirmed = seq;
+	pthread_mutex_unlock(&ob->lock);
+}
+
+uint64_t rc_outbox_confirmed(struct rc_outbox *ob)
+{
+	pthread_mutex_lock(&ob->lock);
+	uint64_t seq = ob->confirmed;
+	pthread_mutex_unlock(&ob->lock);
+	return seq;
 }
 
 void rc_outbox_log(struct rc_outbox *ob, enum rc_log_level level, const char *fmt, ...)

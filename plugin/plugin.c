@@ -8,8 +8,14 @@
  * worker to re-read the filters file. Cleanup stops the worker, which deletes or keeps the
  * subscription within a few seconds, and publishes the final offline state.
  *
+ * Mosquitto queues what a plugin publishes for its subscribers only at the start of its
+ * next loop iteration, and a stopping broker leaves its loop right after the last TICK:
+ * each TICK therefore confirms to the worker what the previous one handed over (that much
+ * is certainly in the broker), and cleanup counts and logs what never got in.
+ *
  * Broker functions are not thread safe (mosquitto_broker_publish appends to an unlocked
  * list), which is why the worker never calls them. */
+#include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -38,6 +44,8 @@ struct rc_plugin {
 	char *status_topic;
 	int last_state;            /* -1 unknown, 0 offline, 1 online */
 	int64_t status_published_at;
+	uint64_t handed_over;      /* the last outbox message the previous TICK handed over */
+	uint64_t handed_count;     /* how many it handed over: in limbo until the next TICK */
 
 	/* What init got as far as, so that one teardown undoes exactly that. */
 	bool cfg_parsed;
@@ -134,13 +142,13 @@ static void plugin__flush_status(struct rc_plugin *p, bool force)
 
 /* Drains the outbox completely: logs, then messages, then status. At cleanup (publish
  * false) the broker has already disconnected every client and closed its database, so
- * what is left is only logged and freed. */
-static void plugin__drain(struct rc_plugin *p, bool publish)
+ * what is left is only logged and freed. Returns how many messages it took. */
+static uint64_t plugin__drain(struct rc_plugin *p, bool publish)
 {
 	struct rc_outbox_msg *msgs;
 	struct rc_outbox_log *logs;
 	size_t logs_dropped;
-	uint64_t published = 0, failed = 0;
+	uint64_t published = 0, failed = 0, taken = 0;
 
 	rc_outbox_take(&p->outbox, &msgs, &logs, &logs_dropped);
 	while (logs != NULL) {
@@ -157,6 +165,9 @@ static void plugin__drain(struct rc_plugin *p, bool publish)
 			published++;
 		else if (publish)
 			failed++;
+		if (publish)
+			p->handed_over = msgs->seq;
+		taken++;
 		rc_outbox_msg_free(msgs);
 		msgs = next;
 	}
@@ -164,8 +175,11 @@ static void plugin__drain(struct rc_plugin *p, bool publish)
 		rc_outbox_count(&p->outbox, RC_COUNT_PUBLISHED, published);
 	if (failed > 0)
 		rc_outbox_count_drop(&p->outbox, RC_DROP_PUBLISH_FAILED, failed);
-	if (publish)
+	if (publish) {
+		p->handed_count = published;
 		plugin__flush_status(p, false);
+	}
+	return taken;
 }
 
 static int plugin__on_tick(int event, void *event_data, void *userdata)
@@ -173,6 +187,8 @@ static int plugin__on_tick(int event, void *event_data, void *userdata)
 	struct rc_plugin *p = userdata;
 
 	(void)event;
+	/* The broker queued what the previous TICK handed over before this one came. */
+	rc_outbox_confirm(&p->outbox, p->handed_over);
 	plugin__drain(p, true);
 #if LIBMOSQUITTO_VERSION_NUMBER >= 2001000
 	/* 2.1 sleeps until the earliest requested tick: ask for one soon. */
@@ -208,10 +224,19 @@ static void plugin__teardown(struct rc_plugin *p)
 		mosquitto_callback_unregister(p->id, MOSQ_EVT_TICK, plugin__on_tick, NULL);
 	if (p->reload_registered)
 		mosquitto_callback_unregister(p->id, MOSQ_EVT_RELOAD, plugin__on_reload, NULL);
+	bool refetched = p->worker != NULL && rc_worker_saves_position(p->worker);
 	if (p->worker != NULL)
 		rc_worker_stop(p->worker);
 	if (p->outbox_ready) {
-		plugin__drain(p, false);
+		/* What the last TICK handed over was never queued by the broker, and what is
+		 * still in the outbox never reached it. */
+		uint64_t discarded = p->handed_count + plugin__drain(p, false);
+		if (discarded > 0)
+			mosquitto_log_printf(MOSQ_LOG_WARNING,
+					"ringcentral: %" PRIu64 " notification(s) fetched had not entered the broker at shutdown%s",
+					discarded, refetched ?
+					"; the saved position does not cover them, so they are fetched again at the next start" :
+					" and are lost");
 		rc_outbox_destroy(&p->outbox);
 	}
 	if (p->curl_ready)

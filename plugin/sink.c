@@ -2,7 +2,10 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include "rc_sink.h"
+#include "rc_strlist.h"
 
 #define SINK_DROP_LOG_INTERVAL_MS 60000
 
@@ -16,6 +19,8 @@ int rc_sink_init(struct rc_sink *s, const struct rc_config *cfg, struct rc_outbo
 void rc_sink_destroy(struct rc_sink *s)
 {
 	rc_pipeline_destroy(&s->pipeline);
+	free(s->recent);
+	s->recent = NULL;
 }
 
 static void sink__log_drop(struct rc_sink *s, enum rc_drop_cause cause, const char *detail,
@@ -43,6 +48,40 @@ void rc_sink_drop(struct rc_sink *s, enum rc_drop_cause cause, const char *detai
 	sink__log_drop(s, cause, detail, now);
 }
 
+/* The ring slot the next push goes to (the oldest is overwritten when full). */
+static struct rc_sink_pushed *sink__next_recent(struct rc_sink *s)
+{
+	return &s->recent[(s->recent_head + s->recent_n) % s->recent_cap];
+}
+
+static void sink__add_recent(struct rc_sink *s)
+{
+	if (s->recent_n < s->recent_cap)
+		s->recent_n++;
+	else
+		s->recent_head = (s->recent_head + 1) % s->recent_cap;
+}
+
+static void sink__push(struct rc_sink *s, struct rc_outbox_msg *m)
+{
+	struct rc_sink_pushed *slot = NULL;
+
+	/* The uuid is copied before the push: from then on the broker thread owns m. The
+	 * pipeline never lets a longer uuid through. */
+	if (s->recent != NULL && strlen(m->uuid) <= RC_DEDUPE_UUID_MAX) {
+		slot = sink__next_recent(s);
+		strcpy(slot->uuid, m->uuid);
+	}
+	uint64_t seq = rc_outbox_push(s->outbox, m);
+	if (seq == 0) {
+		/* Cannot happen while the transports wait for room; counted if it ever does. */
+		rc_outbox_count_drop(s->outbox, RC_DROP_NOMEM, 1);
+	} else if (slot != NULL) {
+		slot->seq = seq;
+		sink__add_recent(s);
+	}
+}
+
 void rc_sink_deliver(struct rc_sink *s, const char *str, size_t len, json_object *obj,
 		int64_t now)
 {
@@ -66,9 +105,68 @@ void rc_sink_deliver(struct rc_sink *s, const char *str, size_t len, json_object
 
 	if (pr == RC_PIPE_DROP)
 		sink__log_drop(s, cause, detail, now);
-	else if (pr == RC_PIPE_PUBLISH && !rc_outbox_push(s->outbox, m))
-		/* Cannot happen while the transports wait for room; counted if it ever does. */
-		rc_outbox_count_drop(s->outbox, RC_DROP_NOMEM, 1);
+	else if (pr == RC_PIPE_PUBLISH)
+		sink__push(s, m);
+}
+
+uint64_t rc_sink_mark(struct rc_sink *s)
+{
+	return rc_outbox_last_pushed(s->outbox);
+}
+
+uint64_t rc_sink_confirmed(struct rc_sink *s)
+{
+	return rc_outbox_confirmed(s->outbox);
+}
+
+int rc_sink_keep_recent(struct rc_sink *s, size_t capacity)
+{
+	free(s->recent);
+	s->recent_head = s->recent_n = 0;
+	s->recent_cap = capacity;
+	s->recent = capacity > 0 ? calloc(capacity, sizeof(*s->recent)) : NULL;
+	if (s->recent == NULL)
+		s->recent_cap = 0;
+	return capacity == 0 || s->recent != NULL ? 0 : -1;
+}
+
+char **rc_sink_recent_confirmed(struct rc_sink *s, size_t *n)
+{
+	uint64_t confirmed = rc_sink_confirmed(s);
+	size_t count = 0;
+	char **list;
+
+	*n = 0;
+	/* Sequence numbers grow along the ring: the confirmed ones are a prefix. */
+	while (count < s->recent_n &&
+			s->recent[(s->recent_head + count) % s->recent_cap].seq <= confirmed)
+		count++;
+	if (count == 0 || (list = calloc(count + 1, sizeof(*list))) == NULL)
+		return NULL;
+	for (size_t i = 0; i < count; i++) {
+		list[i] = strdup(s->recent[(s->recent_head + i) % s->recent_cap].uuid);
+		if (list[i] == NULL) {
+			rc_strlist_free(list);
+			return NULL;
+		}
+	}
+	*n = count;
+	return list;
+}
+
+void rc_sink_remember(struct rc_sink *s, char *const *uuids, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (strlen(uuids[i]) > RC_DEDUPE_UUID_MAX)
+			continue;
+		rc_dedupe_check_and_add(s->pipeline.dedupe, uuids[i]);
+		if (s->recent != NULL) {
+			struct rc_sink_pushed *slot = sink__next_recent(s);
+			slot->seq = 0;
+			strcpy(slot->uuid, uuids[i]);
+			sink__add_recent(s);
+		}
+	}
 }
 
 size_t rc_sink_room(struct rc_sink *s)

@@ -18,6 +18,7 @@ void rc_saved_state_clear(struct rc_saved_state *s)
 	rc_strlist_free(s->event_filters);
 	free(s->address);
 	rc_strlist_free(s->owned);
+	rc_strlist_free(s->delivered);
 	*s = (struct rc_saved_state){0};
 }
 
@@ -78,6 +79,24 @@ static int state__parse(json_object *root, struct rc_saved_state *s)
 			if (!json_object_is_type(o, json_type_string) ||
 					rc_strlist_add_unique(&s->owned, &s->n_owned, json_object_get_string(o)) != 0)
 				return -1;
+		}
+	}
+	/* Absent in files written before it existed: nothing to suppress. */
+	json_object *delivered;
+	if (json_object_object_get_ex(root, "delivered_uuids", &delivered)) {
+		size_t nd = json_object_is_type(delivered, json_type_array) ?
+				json_object_array_length(delivered) : 0;
+		if (!json_object_is_type(delivered, json_type_array) || nd > RC_STATE_DELIVERED_MAX)
+			return -1;
+		if (nd > 0 && (s->delivered = calloc(nd + 1, sizeof(char *))) == NULL)
+			return -1;
+		for (size_t i = 0; i < nd; i++) {
+			json_object *u = json_object_array_get_idx(delivered, i);
+			if (!json_object_is_type(u, json_type_string) ||
+					json_object_get_string_len(u) == 0 ||
+					(s->delivered[i] = strdup(json_object_get_string(u))) == NULL)
+				return -1;
+			s->n_delivered = i + 1;
 		}
 	}
 	return 0;
@@ -146,6 +165,13 @@ static char *state__render(const struct rc_saved_state *s)
 		json_object_array_add(owned, json_object_new_string(s->owned[i]));
 	if (owned != NULL)
 		json_object_object_add(root, "owned_subscriptions", owned);
+	if (s->n_delivered > 0) {
+		json_object *delivered = json_object_new_array();
+		for (size_t i = 0; delivered != NULL && i < s->n_delivered; i++)
+			json_object_array_add(delivered, json_object_new_string(s->delivered[i]));
+		if (delivered != NULL)
+			json_object_object_add(root, "delivered_uuids", delivered);
+	}
 	const char *text = json_object_to_json_string_ext(root,
 			JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (text != NULL)

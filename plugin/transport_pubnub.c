@@ -5,7 +5,8 @@
  * time, started when a channel is attached and the outbox has room for a full batch, so a
  * slow broker slows the fetching instead of losing messages. The timetoken cursor makes
  * every poll continue exactly where the previous one ended, across failures and (with
- * state_file) restarts. Failed polls back off. A 403 means the channel is no longer ours:
+ * state_file) restarts; what is saved is the last position whose notifications all
+ * entered the broker (rc_checkpoint.h), not the newest. Failed polls back off. A 403 means the channel is no longer ours:
  * the channel is reported refused and the lifecycle replaces the subscription.
  *
  * A poll that ends in curl's timeout is the normal "nothing arrived" only if it really
@@ -16,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "rc_backoff.h"
+#include "rc_checkpoint.h"
 #include "rc_clock.h"
 #include "rc_http.h"
 #include "rc_pubnub.h"
@@ -43,7 +45,8 @@ struct pubnub {
 	int64_t not_before;
 	struct rc_backoff backoff;
 	struct rc_pubnub_cursor cursor;   /* tt "0": no position yet */
-	bool moved;                       /* the cursor moved since the state was last saved */
+	struct rc_checkpoint saveable;    /* the position a restart may continue from */
+	bool moved;                       /* it moved since the state was last saved */
 
 	/* From the state file: where the previous run stopped, on which channel. */
 	char *resume_address;
@@ -146,11 +149,10 @@ static void pn__answer(struct pubnub *p, struct rc_http *h, int64_t now)
 	}
 	bool first = strcmp(p->cursor.tt, "0") == 0;
 	pn__deliver(p, &r, now);
-	if (strcmp(p->cursor.tt, r.next.tt) != 0)
-		p->moved = true;
 	p->cursor = r.next;
 	if (first)
 		pn__cover_first_poll_gap(p);
+	rc_checkpoint_mark(&p->saveable, &p->cursor, rc_sink_mark(p->env.sink));
 	rc_pubnub_response_clear(&r);
 	rc_backoff_reset(&p->backoff);
 	if (p->failing || first) {
@@ -199,6 +201,7 @@ static void *pn_create(const struct rc_transport_env *env, char *err, size_t err
 	p->env = *env;
 	rc_backoff_init(&p->backoff, PN_BACKOFF_BASE_MS, PN_BACKOFF_CAP_MS);
 	strcpy(p->cursor.tt, "0");
+	rc_checkpoint_reset(&p->saveable, &p->cursor);
 	rc_rng_uuid(env->rng, p->uuid, sizeof(p->uuid));
 	return p;
 }
@@ -232,20 +235,29 @@ static void pn_restore(void *t, const struct rc_saved_state *s)
 	p->resume_cursor = s->cursor;
 }
 
+static void pn__settle(struct pubnub *p)
+{
+	if (rc_checkpoint_settle(&p->saveable, rc_sink_confirmed(p->env.sink)))
+		p->moved = true;
+}
+
 static void pn_save(void *t, struct rc_saved_state *s)
 {
 	struct pubnub *p = t;
 
 	/* Before the saved subscription is confirmed, its saved position is still the one. */
+	pn__settle(p);
 	s->address = p->address != NULL ? p->address : p->resume_address;
-	s->cursor = p->address != NULL ? p->cursor : p->resume_cursor;
+	s->cursor = p->address != NULL ? p->saveable.safe : p->resume_cursor;
 }
 
 static bool pn_moved(void *t)
 {
 	struct pubnub *p = t;
-	bool moved = p->moved;
+	bool moved;
 
+	pn__settle(p);
+	moved = p->moved;
 	p->moved = false;
 	return moved;
 }
@@ -269,6 +281,7 @@ static void pn_attach(void *t, const struct rc_subscription *sub, enum rc_lc_act
 	rc_backoff_reset(&p->backoff);
 	strcpy(p->cursor.tt, "0");
 	p->cursor.tr = 0;
+	rc_checkpoint_reset(&p->saveable, &p->cursor);
 	p->moved = true;
 	if (sub == NULL || sub->address == NULL || sub->subscriber_key == NULL)
 		return;
@@ -284,6 +297,7 @@ static void pn_attach(void *t, const struct rc_subscription *sub, enum rc_lc_act
 	if (how == RC_ACT_RESUME && p->resume_address != NULL &&
 			strcmp(p->resume_address, p->address) == 0)
 		p->cursor = p->resume_cursor;
+	rc_checkpoint_reset(&p->saveable, &p->cursor);
 	free(p->resume_address);
 	p->resume_address = NULL;
 }

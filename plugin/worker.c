@@ -164,10 +164,17 @@ static void worker__save_state(struct rc_worker *w, int64_t now)
 		.owned = w->slot.owned,
 		.n_owned = w->slot.n_owned,
 	};
-	if (live)
+	char **delivered = NULL;
+	if (live) {
 		w->ops->save(w->transport, &s);
+		/* What a restart fetches again from the saved position and already entered
+		 * the broker must not be published twice. */
+		delivered = rc_sink_recent_confirmed(&w->sink, &s.n_delivered);
+		s.delivered = delivered;
+	}
 	if (rc_state_file_save(w->cfg->state_file, &s, err, sizeof(err)) != 0)
 		rc_sink_log(&w->sink, RC_LOG_WARNING, "%s", err);
+	rc_strlist_free(delivered);
 }
 
 static void worker__load_state(struct rc_worker *w)
@@ -203,6 +210,7 @@ static void worker__load_state(struct rc_worker *w)
 		return;
 	}
 	w->ops->restore(w->transport, &s);
+	rc_sink_remember(&w->sink, s.delivered, s.n_delivered);
 	w->resume_id = s.subscription_id;
 	w->slot.accepted = s.event_filters;
 	w->slot.n_accepted = s.n_event_filters;
@@ -693,6 +701,7 @@ struct rc_worker *rc_worker_start(const struct rc_config *cfg, struct rc_outbox 
 
 	if (rc_filters_effective(cfg, &w->desired, &w->n_desired, err, errlen) != 0 ||
 			rc_sink_init(&w->sink, cfg, outbox, RC_DEDUPE_CAPACITY) != 0 ||
+			rc_sink_keep_recent(&w->sink, rc_worker_saves_position(w) ? RC_STATE_DELIVERED_MAX : 0) != 0 ||
 			(w->multi = curl_multi_init()) == NULL) {
 		if (err[0] == '\0')
 			snprintf(err, errlen, "out of memory");
@@ -724,6 +733,11 @@ void rc_worker_reload(struct rc_worker *w)
 	w->cmd_reload = true;
 	pthread_mutex_unlock(&w->cmd_lock);
 	curl_multi_wakeup(w->multi);
+}
+
+bool rc_worker_saves_position(const struct rc_worker *w)
+{
+	return w->cfg->state_file != NULL && w->ops->save != NULL;
 }
 
 void rc_worker_stop(struct rc_worker *w)

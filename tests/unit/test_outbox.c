@@ -182,11 +182,43 @@ static void test_two_threads_exactly_once_in_order(void)
 	rc_outbox_destroy(&ob);
 }
 
+/* Sequence numbers follow the pushes (a refused push takes none); confirmation never moves
+ * backwards: what a transport saved as delivered stays delivered. */
+static void test_sequence_and_confirmation(void)
+{
+	struct rc_outbox ob;
+	struct rc_outbox_msg *msgs;
+	struct rc_outbox_log *logs;
+	size_t dropped;
+
+	CU_ASSERT_EQUAL_FATAL(rc_outbox_init(&ob, 2), 0);
+	CU_ASSERT_EQUAL(rc_outbox_last_pushed(&ob), 0);
+	CU_ASSERT_EQUAL(rc_outbox_confirmed(&ob), 0);
+	CU_ASSERT_EQUAL(rc_outbox_push(&ob, msg(0)), 1);
+	CU_ASSERT_EQUAL(rc_outbox_push(&ob, msg(1)), 2);
+	CU_ASSERT_EQUAL(rc_outbox_push(&ob, msg(2)), 0);     /* full: no number used */
+	CU_ASSERT_EQUAL(rc_outbox_last_pushed(&ob), 2);
+	rc_outbox_take(&ob, &msgs, &logs, &dropped);
+	CU_ASSERT_EQUAL(msgs->seq, 1);
+	CU_ASSERT_EQUAL(msgs->next->seq, 2);
+	rc_outbox_msg_free(msgs->next);
+	rc_outbox_msg_free(msgs);
+	CU_ASSERT_EQUAL(rc_outbox_push(&ob, msg(3)), 3);
+	rc_outbox_confirm(&ob, 2);
+	CU_ASSERT_EQUAL(rc_outbox_confirmed(&ob), 2);
+	rc_outbox_confirm(&ob, 1);
+	CU_ASSERT_EQUAL(rc_outbox_confirmed(&ob), 2);
+	rc_outbox_confirm(&ob, 3);
+	CU_ASSERT_EQUAL(rc_outbox_confirmed(&ob), 3);
+	rc_outbox_destroy(&ob);
+}
+
 int main(void)
 {
 	static const struct rc_test_case cases[] = {
 		{ "bound and FIFO", test_bound_and_fifo },
 		{ "logs bounded", test_logs_bounded },
+		{ "sequence and confirmation", test_sequence_and_confirmation },
 		{ "two threads, exactly once, in order", test_two_threads_exactly_once_in_order },
 		{ NULL, NULL },
 	};

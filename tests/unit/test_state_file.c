@@ -73,6 +73,20 @@ static void test_round_trip(void)
 	s.owned = NULL;
 	s.n_owned = 0;
 
+	/* The uuids that entered the broker travel with the position, in order. */
+	char *delivered[] = { "u-1", "u-2", "u-3", NULL };
+	s.delivered = delivered;
+	s.n_delivered = 3;
+	CU_ASSERT_EQUAL_FATAL(rc_state_file_save(path, &s, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL_FATAL(rc_state_file_load(path, &got, err, sizeof(err)), RC_STATE_LOADED);
+	CU_ASSERT_EQUAL_FATAL(got.n_delivered, 3);
+	CU_ASSERT_STRING_EQUAL(got.delivered[0], "u-1");
+	CU_ASSERT_STRING_EQUAL(got.delivered[2], "u-3");
+	CU_ASSERT_PTR_NULL(got.delivered[3]);
+	rc_saved_state_clear(&got);
+	s.delivered = NULL;
+	s.n_delivered = 0;
+
 	/* Saving again replaces the file atomically. */
 	s.cursor.tt[0] = '2';
 	CU_ASSERT_EQUAL(rc_state_file_save(path, &s, err, sizeof(err)), 0);
@@ -107,6 +121,23 @@ static void test_missing_and_corrupt(void)
 	write_file("{\"subscription_id\":\"\",\"event_filters\":[\"/a\"]}");
 	CU_ASSERT_EQUAL(rc_state_file_load(path, &got, err, sizeof(err)), RC_STATE_UNUSABLE);
 	write_file("{\"subscription_id\":\"x\",\"event_filters\":[1]}");
+	CU_ASSERT_EQUAL(rc_state_file_load(path, &got, err, sizeof(err)), RC_STATE_UNUSABLE);
+	/* The uuid list is ours: any other shape, or more than we ever write, is refused. */
+	write_file("{\"subscription_id\":\"x\",\"event_filters\":[],\"delivered_uuids\":\"u\"}");
+	CU_ASSERT_EQUAL(rc_state_file_load(path, &got, err, sizeof(err)), RC_STATE_UNUSABLE);
+	write_file("{\"subscription_id\":\"x\",\"event_filters\":[],\"delivered_uuids\":[\"u\",2]}");
+	CU_ASSERT_EQUAL(rc_state_file_load(path, &got, err, sizeof(err)), RC_STATE_UNUSABLE);
+	write_file("{\"subscription_id\":\"x\",\"event_filters\":[],\"delivered_uuids\":[\"\"]}");
+	CU_ASSERT_EQUAL(rc_state_file_load(path, &got, err, sizeof(err)), RC_STATE_UNUSABLE);
+	{
+		FILE *f = fopen(path, "w");
+		CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+		fputs("{\"subscription_id\":\"x\",\"event_filters\":[],\"delivered_uuids\":[", f);
+		for (int i = 0; i <= RC_STATE_DELIVERED_MAX; i++)
+			fprintf(f, "%s\"u-%d\"", i ? "," : "", i);
+		fputs("]}", f);
+		fclose(f);
+	}
 	CU_ASSERT_EQUAL(rc_state_file_load(path, &got, err, sizeof(err)), RC_STATE_UNUSABLE);
 	/* No cursor saved: start from "0". */
 	write_file("{\"subscription_id\":\"x\",\"event_filters\":[\"/a\"]}");
