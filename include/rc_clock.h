@@ -11,6 +11,9 @@
  * waking after an hour sees its subscription as expired rather than fresh. For timers. */
 int64_t rc_clock_now_ms(void);
 
+/* Microseconds on the same clock: for pacing within the broker's loop. */
+int64_t rc_clock_now_us(void);
+
 /* Milliseconds since the epoch (wall clock): for timestamps shown to people and for
  * comparing with times the server states (expirationTime). */
 int64_t rc_clock_wall_ms(void);

@@ -55,6 +55,7 @@ struct rc_config {
 	long poll_timeout;       /* seconds for a PubNub long-poll before we give up on it */
 	long heartbeat_interval; /* WebSocket: seconds of silence before a Heartbeat and a ping */
 	long pong_timeout;       /* WebSocket: seconds a ping may go unanswered */
+	bool wake_broker;        /* end the broker's idle wait when notifications wait */
 };
 
 /* Called for non-fatal findings (deprecated names, secret files readable by group/others).

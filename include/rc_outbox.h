@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "rc_broker_wake.h"
 #include "rc_status.h"
 
 enum rc_log_level { RC_LOG_ERR, RC_LOG_WARNING, RC_LOG_NOTICE, RC_LOG_INFO, RC_LOG_DEBUG };
@@ -49,6 +50,8 @@ struct rc_outbox {
 	uint64_t confirmed;        /* every message up to this one has entered the broker */
 	struct rc_status status;   /* guarded by lock */
 	bool status_dirty;
+	struct rc_broker_wake *wake;  /* borrowed; NULL: the broker looks on its own */
+	long wake_interval_us;
 };
 
 int rc_outbox_init(struct rc_outbox *ob, size_t max_msgs);
@@ -71,6 +74,14 @@ void rc_outbox_log(struct rc_outbox *ob, enum rc_log_level level, const char *fm
  * (and resets) how many log lines did not fit. */
 void rc_outbox_take(struct rc_outbox *ob, struct rc_outbox_msg **msgs,
 		struct rc_outbox_log **logs, size_t *logs_dropped);
+/* The same, but at most max_msgs messages (the oldest); every log line. */
+void rc_outbox_take_some(struct rc_outbox *ob, size_t max_msgs, struct rc_outbox_msg **msgs,
+		struct rc_outbox_log **logs, size_t *logs_dropped);
+
+/* From now on a push into an empty outbox arms the broker's wake timer (rc_broker_wake.h),
+ * and a take that empties it disarms it, both under the lock. Call before the worker
+ * starts. */
+void rc_outbox_set_wake(struct rc_outbox *ob, struct rc_broker_wake *wake, long interval_us);
 
 /* The sequence number of the last message pushed (0: none yet). */
 uint64_t rc_outbox_last_pushed(struct rc_outbox *ob);

@@ -15,6 +15,14 @@ int64_t rc_clock_now_ms(void)
 	return clock__ms(CLOCK_BOOTTIME);
 }
 
+int64_t rc_clock_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 int64_t rc_clock_wall_ms(void)
 {
 	return clock__ms(CLOCK_REALTIME);

@@ -31,7 +31,7 @@ enum config_once {
 	ONCE_FILTERS_FILE, ONCE_TRANSPORT, ONCE_PUBNUB_ORIGIN, ONCE_EXPIRES_IN, ONCE_RENEW_MARGIN,
 	ONCE_TOPIC_PREFIX, ONCE_PAYLOAD, ONCE_QOS, ONCE_RETAIN, ONCE_STATE_FILE, ONCE_CAFILE,
 	ONCE_MAX_NOTIFICATION_SIZE, ONCE_REQUEST_TIMEOUT, ONCE_POLL_TIMEOUT,
-	ONCE_HEARTBEAT_INTERVAL, ONCE_PONG_TIMEOUT,
+	ONCE_HEARTBEAT_INTERVAL, ONCE_PONG_TIMEOUT, ONCE_WAKE_BROKER,
 };
 
 static const char *const once_names[] = {
@@ -39,7 +39,7 @@ static const char *const once_names[] = {
 	"username", "extension", "password", "password_file", "filters_file", "transport",
 	"pubnub_origin", "expires_in", "renew_margin", "topic_prefix", "payload", "qos", "retain",
 	"state_file", "cafile", "max_notification_size", "request_timeout", "poll_timeout",
-	"heartbeat_interval", "pong_timeout",
+	"heartbeat_interval", "pong_timeout", "wake_broker",
 };
 
 struct config_parser {
@@ -532,6 +532,7 @@ static int config__option(struct config_parser *p, const char *key, const char *
 		case ONCE_HEARTBEAT_INTERVAL:
 			return config__long(p, key, value, 1, 3600, &c->heartbeat_interval);
 		case ONCE_PONG_TIMEOUT: return config__long(p, key, value, 1, 300, &c->pong_timeout);
+		case ONCE_WAKE_BROKER: return config__bool(p, key, value, &c->wake_broker);
 		case ONCE_MAX_NOTIFICATION_SIZE:
 			if (config__long(p, key, value, 1024, 16777216, &v) != 0)
 				return -1;
@@ -628,6 +629,7 @@ static void config__defaults(struct rc_config *c)
 	c->poll_timeout = 300;
 	c->heartbeat_interval = 30;
 	c->pong_timeout = 10;
+	c->wake_broker = true;
 }
 
 static int config__default_strings(struct config_parser *p)

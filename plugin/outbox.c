@@ -1,5 +1,6 @@
 /* outbox.c - the bounded hand-off from worker thread to broker thread (see rc_outbox.h). */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +65,8 @@ uint64_t rc_outbox_push(struct rc_outbox *ob, struct rc_outbox_msg *m)
 	m->next = NULL;
 	pthread_mutex_lock(&ob->lock);
 	if (ob->n_msgs < ob->max_msgs) {
+		if (ob->n_msgs == 0 && ob->wake != NULL)
+			rc_broker_wake_arm(ob->wake, ob->wake_interval_us);
 		seq = m->seq = ++ob->pushed;
 		if (ob->msgs_tail != NULL)
 			ob->msgs_tail->next = m;
@@ -133,16 +136,44 @@ void rc_outbox_log(struct rc_outbox *ob, enum rc_log_level level, const char *fm
 	pthread_mutex_unlock(&ob->lock);
 }
 
-void rc_outbox_take(struct rc_outbox *ob, struct rc_outbox_msg **msgs,
+void rc_outbox_take_some(struct rc_outbox *ob, size_t max_msgs, struct rc_outbox_msg **msgs,
 		struct rc_outbox_log **logs, size_t *logs_dropped)
 {
 	pthread_mutex_lock(&ob->lock);
 	*msgs = ob->msgs;
+	if (max_msgs >= ob->n_msgs) {
+		ob->msgs = ob->msgs_tail = NULL;
+		ob->n_msgs = 0;
+	} else if (max_msgs == 0) {
+		*msgs = NULL;
+	} else {
+		struct rc_outbox_msg *last = ob->msgs;
+		for (size_t i = 1; i < max_msgs; i++)
+			last = last->next;
+		ob->msgs = last->next;
+		last->next = NULL;
+		ob->n_msgs -= max_msgs;
+	}
+	if (ob->n_msgs == 0 && ob->wake != NULL)
+		rc_broker_wake_disarm(ob->wake);
 	*logs = ob->logs;
 	*logs_dropped = ob->logs_dropped;
-	ob->msgs = ob->msgs_tail = NULL;
 	ob->logs = ob->logs_tail = NULL;
-	ob->n_msgs = ob->n_logs = ob->logs_dropped = 0;
+	ob->n_logs = ob->logs_dropped = 0;
+	pthread_mutex_unlock(&ob->lock);
+}
+
+void rc_outbox_take(struct rc_outbox *ob, struct rc_outbox_msg **msgs,
+		struct rc_outbox_log **logs, size_t *logs_dropped)
+{
+	rc_outbox_take_some(ob, SIZE_MAX, msgs, logs, logs_dropped);
+}
+
+void rc_outbox_set_wake(struct rc_outbox *ob, struct rc_broker_wake *wake, long interval_us)
+{
+	pthread_mutex_lock(&ob->lock);
+	ob->wake = wake;
+	ob->wake_interval_us = interval_us;
 	pthread_mutex_unlock(&ob->lock);
 }
 

@@ -34,6 +34,14 @@
 #define RC_EXPORT __attribute__((visibility("default")))
 #define RC_OUTBOX_CAPACITY 10000
 #define RC_STATUS_MIN_INTERVAL_MS 1000
+/* While messages wait, the broker is woken this often (rc_broker_wake.h). */
+#define RC_WAKE_INTERVAL_US 500
+/* Pacing (see plugin__tick_budget): what one TICK hands over after the broker idled. */
+#define RC_BATCH_QOS0 256
+#define RC_BATCH_QOS1 20        /* Mosquitto's default max_inflight_messages */
+#define RC_ANSWER_WINDOW_US 20000
+#define RC_ACKNOWLEDGING_US 1000000
+#define RC_UNANSWERED_MAX_US 100000
 
 struct rc_plugin {
 	mosquitto_plugin_id_t *id;
@@ -46,11 +54,18 @@ struct rc_plugin {
 	int64_t status_published_at;
 	uint64_t handed_over;      /* the last outbox message the previous TICK handed over */
 	uint64_t handed_count;     /* how many it handed over: in limbo until the next TICK */
+	int64_t last_tick_us;
+	bool busy_since_timer;     /* a TICK of the broker's own came since the timer's last */
+	bool batch_unanswered;     /* no TICK of the broker's own since the last batch */
+	int64_t batch_at_us;
+	int64_t answered_at_us;    /* the last TICK of the broker's own that answered a batch */
+	struct rc_broker_wake wake;
 
 	/* What init got as far as, so that one teardown undoes exactly that. */
 	bool cfg_parsed;
 	bool curl_ready;
 	bool outbox_ready;
+	bool wake_ready;
 	bool tick_registered;
 	bool reload_registered;
 };
@@ -140,17 +155,18 @@ static void plugin__flush_status(struct rc_plugin *p, bool force)
 	}
 }
 
-/* Drains the outbox completely: logs, then messages, then status. At cleanup (publish
- * false) the broker has already disconnected every client and closed its database, so
- * what is left is only logged and freed. Returns how many messages it took. */
-static uint64_t plugin__drain(struct rc_plugin *p, bool publish)
+/* Takes up to max_msgs messages and every log line from the outbox: logs, then messages,
+ * then status. At cleanup (publish false) the broker has already disconnected every client
+ * and closed its database, so what is left is only logged and freed. Returns how many
+ * messages it took. */
+static uint64_t plugin__drain(struct rc_plugin *p, size_t max_msgs, bool publish)
 {
 	struct rc_outbox_msg *msgs;
 	struct rc_outbox_log *logs;
 	size_t logs_dropped;
 	uint64_t published = 0, failed = 0, taken = 0;
 
-	rc_outbox_take(&p->outbox, &msgs, &logs, &logs_dropped);
+	rc_outbox_take_some(&p->outbox, max_msgs, &msgs, &logs, &logs_dropped);
 	while (logs != NULL) {
 		struct rc_outbox_log *next = logs->next;
 		mosquitto_log_printf(plugin__log_level(logs->level), "%s", logs->text);
@@ -182,6 +198,57 @@ static uint64_t plugin__drain(struct rc_plugin *p, bool publish)
 	return taken;
 }
 
+/* How many messages this TICK may hand over. Mosquitto queues them all to every matching
+ * subscriber at the start of its next loop iteration, and drops what exceeds a client's
+ * max_queued_messages (default 1000): for QoS 0 packets its socket could not take yet,
+ * for QoS 1 and 2 messages beyond its in-flight window. A network publisher is read one
+ * packet per loop iteration, between the broker's writes to slow sockets and its reading
+ * of acknowledgements, and so is paced by the subscribers; handing the whole outbox over
+ * at once is what loses messages in a burst. So:
+ *  - a TICK the broker's own work caused (a subscriber's acknowledgement, a socket that
+ *    became writable again, any client's traffic): one message, a network publisher's
+ *    pace, clocked by the subscribers;
+ *  - a TICK our wake timer caused after a whole quiet interval (no TICK of the broker's
+ *    own since the timer's last: every socket drained, nothing to acknowledge): a batch,
+ *    for QoS 0 what socket buffers absorb, for QoS 1 and 2 the in-flight window;
+ *  - a timer TICK while the broker is busy: nothing, its own TICKs are coming.
+ * With QoS 1 or 2 a quiet broker may also mean a subscriber that stopped reading with its
+ * queue full. A TICK of the broker's own soon after a batch (RC_ANSWER_WINDOW_US) is taken
+ * as its answer (an acknowledgement); while batches have been answered within the last
+ * second, one that is not answered is not followed by another until an answer comes (or
+ * RC_UNANSWERED_MAX_US passed). Subscribers that never acknowledge (QoS 0 subscriptions)
+ * get a batch every quiet interval.
+ * Without the wake timer every TICK is the broker's own: the batch after its idle wait. */
+static size_t plugin__tick_budget(struct rc_plugin *p, int64_t now_us)
+{
+	size_t batch = p->cfg.qos == 0 ? RC_BATCH_QOS0 : RC_BATCH_QOS1;
+	int64_t gap = now_us - p->last_tick_us;
+	bool by_timer = p->wake_ready && rc_broker_wake_fired(&p->wake);
+
+	p->last_tick_us = now_us;
+	if (!p->wake_ready)
+		return gap >= RC_WAKE_INTERVAL_US ? batch : 1;
+	if (!by_timer) {
+		p->busy_since_timer = true;
+		if (p->batch_unanswered && now_us - p->batch_at_us < RC_ANSWER_WINDOW_US) {
+			p->batch_unanswered = false;
+			p->answered_at_us = now_us;
+		}
+		return 1;
+	}
+	bool quiet = !p->busy_since_timer;
+	p->busy_since_timer = false;
+	if (!quiet)
+		return 0;
+	if (p->cfg.qos > 0 && p->batch_unanswered &&
+			now_us - p->answered_at_us < RC_ACKNOWLEDGING_US &&
+			now_us - p->batch_at_us < RC_UNANSWERED_MAX_US)
+		return 0;
+	p->batch_unanswered = true;
+	p->batch_at_us = now_us;
+	return batch;
+}
+
 static int plugin__on_tick(int event, void *event_data, void *userdata)
 {
 	struct rc_plugin *p = userdata;
@@ -189,7 +256,7 @@ static int plugin__on_tick(int event, void *event_data, void *userdata)
 	(void)event;
 	/* The broker queued what the previous TICK handed over before this one came. */
 	rc_outbox_confirm(&p->outbox, p->handed_over);
-	plugin__drain(p, true);
+	plugin__drain(p, plugin__tick_budget(p, rc_clock_now_us()), true);
 #if LIBMOSQUITTO_VERSION_NUMBER >= 2001000
 	/* 2.1 sleeps until the earliest requested tick: ask for one soon. */
 	struct mosquitto_evt_tick *ed = event_data;
@@ -227,10 +294,12 @@ static void plugin__teardown(struct rc_plugin *p)
 	bool refetched = p->worker != NULL && rc_worker_saves_position(p->worker);
 	if (p->worker != NULL)
 		rc_worker_stop(p->worker);
+	if (p->wake_ready)
+		rc_broker_wake_free(&p->wake);
 	if (p->outbox_ready) {
 		/* What the last TICK handed over was never queued by the broker, and what is
 		 * still in the outbox never reached it. */
-		uint64_t discarded = p->handed_count + plugin__drain(p, false);
+		uint64_t discarded = p->handed_count + plugin__drain(p, SIZE_MAX, false);
 		if (discarded > 0)
 			mosquitto_log_printf(MOSQ_LOG_WARNING,
 					"ringcentral: %" PRIu64 " notification(s) fetched had not entered the broker at shutdown%s",
@@ -307,6 +376,17 @@ RC_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **us
 		goto error;
 	p->outbox_ready = true;
 	p->outbox.status.started_at_ms = rc_clock_wall_ms();
+	if (p->cfg.wake_broker) {
+		/* init runs on the broker thread: the timer is aimed at it. */
+		if (rc_broker_wake_init(&p->wake, err, sizeof(err)) == 0) {
+			p->wake_ready = true;
+			rc_outbox_set_wake(&p->outbox, &p->wake, RC_WAKE_INTERVAL_US);
+		} else {
+			mosquitto_log_printf(MOSQ_LOG_WARNING,
+					"ringcentral: Warning: wake_broker is off: %s; notifications wait for the broker's own tick (up to 100 ms)",
+					err);
+		}
+	}
 
 	/* The broker expects its own thread to receive INT/TERM/HUP/USR1/USR2. */
 	sigemptyset(&block);

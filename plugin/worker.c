@@ -551,10 +551,12 @@ static void worker__begin_stop(struct rc_worker *w, int64_t now)
 
 /* ---------------------------------------------------------------- the loop */
 
-static void worker__handle_finished(struct rc_worker *w)
+/* Returns how many transfers ended. */
+static unsigned worker__handle_finished(struct rc_worker *w)
 {
 	CURLMsg *msg;
 	int left;
+	unsigned n = 0;
 
 	while ((msg = curl_multi_info_read(w->multi, &left)) != NULL) {
 		struct rc_http *h = NULL;
@@ -565,15 +567,18 @@ static void worker__handle_finished(struct rc_worker *w)
 			continue;
 		rc_http_finish(h, msg->data.result);
 		h->on_done(h->done_arg, h);
+		n++;
 	}
+	return n;
 }
 
-static void worker__perform(struct rc_worker *w)
+/* Lets libcurl work; returns true if a transfer ended (its successor may be due now). */
+static bool worker__perform(struct rc_worker *w)
 {
 	int running;
 
 	curl_multi_perform(w->multi, &running);
-	worker__handle_finished(w);
+	return worker__handle_finished(w) > 0;
 }
 
 static void *worker__main(void *arg)
@@ -624,8 +629,13 @@ static void *worker__main(void *arg)
 		if (w->state_dirty && now - w->state_saved_at >= RC_STATE_SAVE_INTERVAL_MS)
 			worker__save_state(w, now);
 
-		worker__perform(w);
+		/* A transfer that ended just now (a PubNub poll answered at once, under load)
+		 * has a successor to start: step again instead of sleeping until the old wake
+		 * time. */
+		bool ended = worker__perform(w);
 		worker__refresh_status(w);
+		if (ended)
+			continue;
 
 		now = rc_clock_now_ms();
 		if (w->stopping && w->stop_deadline < wake)

@@ -20,7 +20,7 @@ BAD_OPTIONS = [
     ("cafile", "/nonexistent/ca.pem"), ("client_secret_file", "/nonexistent/secret"),
     ("state_file", "/nonexistent-dir/state"), ("event_filter", "no-leading-slash"),
     ("filters_file", "/nonexistent/filters"), ("max_notification_size", "12"),
-    ("no_such_option", "1"),
+    ("wake_broker", "sometimes"), ("no_such_option", "1"),
 ]
 
 
