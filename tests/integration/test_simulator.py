@@ -433,6 +433,82 @@ def test_burst_of_5000_is_drained_in_batches():
         c.close()
 
 
+def test_bulk_builders_match_the_reference_forms():
+    """/_sim/notify builds bursts with bulk.py: the same bytes as one json.dumps, uuid4,
+    iso timestamp and encryption per message would give."""
+    import os
+    import re
+    import uuid
+    import bulk
+    uuids = bulk.uuid4s(2000)
+    assert len(set(uuids)) == 2000
+    for u in uuids:
+        assert str(uuid.UUID(u)) == u and uuid.UUID(u).version == 4, u
+        assert uuid.UUID(u).variant == uuid.RFC_4122, u
+    assert {u[19] for u in uuids} == set("89ab") and {u[14] for u in uuids} == {"4"}
+    clock = bulk.Clock()
+    before = time.time()
+    stamp = clock.now()
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", stamp), stamp
+    assert before - 0.002 <= parse_iso(stamp) <= time.time()
+    bodies = [{"telephonyStatus": "NoCall", "n": 1.5, "x": None, "list": [1, "a"]},
+              {"text": "caf\u00e9 \u2603 \"quoted\" \\ 100%% %s \n\u0001"}, {}, [], "s", 7]
+    events = [PRESENCE_EVENT, "/restapi/v1.0/account/~/extension/~/\u00e9v\"ent%s?q=%d"]
+    for event in events:
+        for body in bodies + [bulk.absent]:
+            texts = bulk.envelopes(event, "sub-id", "401550809004", body, uuids[:3], clock)
+            for u, text in zip(uuids, texts):
+                env = json.loads(text)
+                ts = env["timestamp"]
+                want = {"uuid": u, "event": event, "timestamp": ts, "subscriptionId": "sub-id",
+                        "ownerId": "401550809004"}
+                if body is not bulk.absent:
+                    want["body"] = body
+                assert text == json.dumps(want, separators=(",", ":"), ensure_ascii=False)
+                assert list(env) == list(want)
+    key = os.urandom(16)
+    datas = [os.urandom(n) for n in range(0, 70)] + ["caf\u00e9".encode(), b"x" * 4096]
+    for d, ct in zip(datas, bulk.encrypt_many(key, datas)):
+        assert decrypt(base64.b64encode(key), ct) == d
+        enc = Cipher(algorithms.AES(key), modes.ECB()).encryptor()
+        padder = padding.PKCS7(128).padder()
+        ref = enc.update(padder.update(d) + padder.finalize()) + enc.finalize()
+        assert ct == base64.b64encode(ref).decode()
+
+
+def test_what_the_official_sdks_send():
+    """Requests RingCentral's JS SDK and its PubNub client make, answered as RingCentral
+    and PubNub do: the Authorization scheme in any case (the SDK sends the token_type it
+    was given, "bearer"), and PubNub presence leave and heartbeat calls."""
+    with Sim() as sim:
+        c = Client(sim)
+        token = c.login()["access_token"]
+        c.token = None
+        for scheme in ("bearer", "Bearer", "BEARER"):
+            status, _, _ = c.request("GET", "/restapi/v1.0/subscription",
+                                     headers={"Authorization": "%s %s" % (scheme, token)})
+            assert status == 200, scheme
+        for auth in ("Basic " + token, "Bearer", "bearer  ", "Bearer" + token, token):
+            status, _, body = c.request("GET", "/restapi/v1.0/subscription",
+                                        headers={"Authorization": auth})
+            assert status == 401 and body["errorCode"] == "AGW-401", auth
+        c.token = token
+        sub = c.subscribe()[2]
+        mode = sub["deliveryMode"]
+        base = "/v2/presence/sub-key/%s/channel/%s/" % (mode["subscriberKey"], mode["address"])
+        q = "?uuid=pn-selftest&pnsdk=PubNub-JS-Nodejs%2F4.37.0"
+        status, _, body = c.request("GET", base + "leave" + q, auth=False)
+        assert (status, body) == (200, {"status": 200, "message": "OK", "service": "Presence",
+                                        "action": "leave"}), (status, body)
+        status, _, body = c.request("GET", base + "heartbeat" + q + "&heartbeat=300",
+                                    auth=False)
+        assert (status, body) == (200, {"status": 200, "message": "OK",
+                                        "service": "Presence"}), (status, body)
+        assert c.request("GET", "/v2/presence/sub-key//channel/x/leave", auth=False)[0] == 400
+        assert [r["status"] for r in sim.requests(prefix="/v2/presence/")] == [200, 200, 400]
+        c.close()
+
+
 def test_demo_stream_matches_filters():
     with Sim("--demo", "0.2") as sim:
         c = Client(sim)
@@ -467,4 +543,6 @@ if __name__ == "__main__":
                test_unknown_channel_is_forbidden,
                test_fault_injection,
                test_burst_of_5000_is_drained_in_batches,
+               test_bulk_builders_match_the_reference_forms,
+               test_what_the_official_sdks_send,
                test_demo_stream_matches_filters])

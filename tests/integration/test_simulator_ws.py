@@ -312,7 +312,69 @@ def test_fault_controls():
             assert e.code == 400, e
 
 
+def test_burst_frames_are_exact_and_recoverable():
+    """A burst from one notify (written to the socket in batches) is, frame by frame, what
+    one json.dumps per header would make; the recovery buffer keeps the newest 100."""
+    import json
+    count = 3000
+    with Sim() as sim:
+        tok = sim.login()
+        c = sim.ws_connect(tok["access_token"])
+        session = c.wait_type("ConnectionDetails")[0].header["wsc"]["token"].split(".")[0]
+        subscribe(c)
+        sim.notify(PRESENCE_EVENT, {"n": -1})
+        sent = sim.notify(PRESENCE_EVENT, {"telephonyStatus": "NoCall", "text": "caf\u00e9"},
+                          count=count)
+        assert [d["sequence"] for d in sent] == list(range(2, count + 2))
+        notes = c.wait_type("ServerNotification", count + 1, timeout=30)[1:]
+        assert len({n.header["messageId"] for n in notes}) == count
+        for n, d in zip(notes, sent):
+            seq = d["sequence"]
+            header = {"type": "ServerNotification", "messageId": n.header["messageId"],
+                      "status": 200, "wsc": {"token": "%s.%d" % (session, seq),
+                                             "sequence": seq}}
+            assert n.text == "[%s,%s]" % (json.dumps(header, separators=(",", ":"),
+                                                     ensure_ascii=False), d["plaintext"])
+        assert len({d["uuid"] for d in sent}) == count
+        c.close()
+        wait_disconnected(sim)
+        assert sim.ws_connections()["sessions"][0]["buffered"] == 100
+        # Recovering from the 50th-last event replays the last 50, the very same frames.
+        tok2 = sim.refresh(tok["refresh_token"])
+        with sim.ws_connect(tok2["access_token"], wsc=notes[-51].header["wsc"]["token"]) as r:
+            assert r.wait_type("ConnectionDetails")[0].body["recoveryState"] == "Successful"
+            replay = r.wait_type("ServerNotification", 50)
+            assert [f.text for f in r.frames[1:]] == [n.text for n in notes[-50:]]
+            live = sim.notify(PRESENCE_EVENT, {"n": 0}, count=2)
+            assert [d["sequence"] for d in live] == [count + 2, count + 3]
+            more = r.wait_type("ServerNotification", 52)[50:]
+            assert [m.body_text() for m in more] == [d["plaintext"] for d in live]
+            assert replay
+
+
+def test_sdk_style_client_request():
+    """RingCentral's JS SDK 5 (@rc-ex/ws) writes its ClientRequest without the trailing
+    slash and with headers in the header frame: the gateway takes it as any other."""
+    with Sim() as sim:
+        c = sim.ws_connect()
+        c.wait_type("ConnectionDetails")
+        c.send([{"type": "ClientRequest", "messageId": "0b9c7bda-sdk-1", "method": "POST",
+                 "path": "/restapi/v1.0/subscription",
+                 "headers": {"X-User-Agent": "bench/1.0 ringcentral-extensible/ws/0.16"}},
+                {"deliveryMode": {"transportType": "WebSocket"},
+                 "eventFilters": [PRESENCE_FILTER]}])
+        answer = c.wait_for(lambda fs: next((f for f in fs if f.type == "ClientRequest"
+                                             and f.header.get("messageId") == "0b9c7bda-sdk-1"),
+                                            None), 10, "the answer")
+        assert answer.header["status"] == 200 and answer.body["eventFilters"] == [
+            PRESENCE_FILTER], answer
+        d = sim.notify(PRESENCE_EVENT, {"n": 1})
+        assert c.wait_type("ServerNotification")[0].body_text() == d[0]["plaintext"]
+        c.close()
+
+
 if __name__ == "__main__":
     run_tests([test_wstoken_and_connect, test_subscribe_notify_heartbeat,
+               test_burst_frames_are_exact_and_recoverable, test_sdk_style_client_request,
                test_recovery_replays_missed_events, test_recovery_failures,
                test_idle_and_absolute_timeouts, test_fault_controls])

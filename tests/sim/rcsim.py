@@ -12,7 +12,10 @@ pubnub_origin are both its URL). It follows ../../shared/docs/ringcentral-protoc
   limit, 400 SUB-508 for bad filters, a per-subscription AES-128 key and PubNub channel.
 - PubNub (PubNubChannels): v2 subscribe long-poll, strictly increasing 17-digit
   timetokens, a bounded recent-message cache, at most 100 messages per answer; payloads are
-  encrypted once when published (AES-128-ECB, PKCS#7, base64).
+  encrypted once when published (AES-128-ECB, PKCS#7, base64); presence leave and heartbeat
+  calls (PubNub's own clients send them) are answered as PubNub does.
+- Bursts (/_sim/notify with count) are built in bulk (bulk.py) and kept as ready JSON
+  text, so that the simulator is not what limits a throughput benchmark.
 - Tests drive it through a control API under /_sim/ (no auth, JSON): notify, requests,
   subscriptions, config, fault (FaultInjector), expire, revoke. --demo emits a realistic
   stream of presence, call and SMS events.
@@ -50,6 +53,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.x509.oid import NameOID
 
+import bulk
 from credentials import SIM_CREDENTIALS
 from wsg import Gateway
 
@@ -456,13 +460,15 @@ class SubscriptionStore:
 
 class PubNubChannels:
     """Per channel, a bounded cache of published messages in timetoken order, and long-poll
-    waiters blocked on one condition variable."""
+    waiters blocked on one condition variable. Each message is kept as its JSON text (what
+    json.dumps with the HTTP answer's separators makes of it), so that an answer is one
+    join, however big the burst behind it."""
 
     def __init__(self, settings):
         self.s = settings
         self.cond = threading.Condition()
         self.tts = {}       # channel -> [timetoken, ...] ascending
-        self.msgs = {}      # channel -> [message dict, ...] parallel to tts
+        self.msgs = {}      # channel -> [message JSON text, ...] parallel to tts
         self.last_tt = 0
         self.publisher = str(uuid.uuid4())
 
@@ -474,18 +480,22 @@ class PubNubChannels:
 
     def publish(self, channel, sub_key, payloads):
         """Appends the (already encrypted) payloads; returns their timetokens."""
+        # {"a":"4","f":0,"i":..,"p":{"t":"<tt>","r":2},"k":..,"c":..,"d":..}, the d payload
+        # serialised as the answer's json.dumps would (ASCII-only).
+        head = '{"a":"4","f":0,"i":%s,"p":{"t":"' % bulk.dumps(self.publisher)
+        mid = '","r":2},"k":%s,"c":%s,"d":' % (bulk.dumps(sub_key), bulk.dumps(channel))
+        ds = [bulk.dumps(p, ensure_ascii=True) for p in payloads]
         out = []
         with self.cond:
             tts = self.tts.setdefault(channel, [])
             msgs = self.msgs.setdefault(channel, [])
-            for payload in payloads:
-                self.last_tt = max(time.time_ns() // 100, self.last_tt + 1)
-                tt = self.last_tt
-                tts.append(tt)
-                msgs.append({"a": "4", "f": 0, "i": self.publisher,
-                             "p": {"t": str(tt), "r": 2}, "k": sub_key, "c": channel,
-                             "d": payload})
-                out.append(tt)
+            last = self.last_tt
+            for d in ds:
+                last = max(time.time_ns() // 100, last + 1)
+                tts.append(last)
+                msgs.append(head + str(last) + mid + d + "}")
+                out.append(last)
+            self.last_tt = last
             horizon = int((time.time() - self.s.cache_seconds) * 10_000_000)
             drop = max(len(tts) - self.s.cache_size, bisect.bisect_left(tts, horizon), 0)
             if drop:
@@ -499,9 +509,9 @@ class PubNubChannels:
             self.cond.notify_all()
 
     def fetch(self, channel, after, timeout, alive):
-        """Messages newer than `after` (at most PUBNUB_BATCH, oldest first) and the
-        timetoken to continue from; waits up to timeout for the first one. alive() is
-        checked every second so abandoned polls and deleted subscriptions end."""
+        """The JSON texts of the messages newer than `after` (at most PUBNUB_BATCH, oldest
+        first) and the timetoken to continue from; waits up to timeout for the first one.
+        alive() is checked every second so abandoned polls and deleted subscriptions end."""
         deadline = time.monotonic() + timeout
         with self.cond:
             while True:
@@ -598,6 +608,7 @@ class Simulator:
         self.log = RequestLog(args.log)
         self.stopping = threading.Event()
         self.wsg = None     # the WebSocket Gateway, attached by main() once it listens
+        self.clock = bulk.Clock()   # notification timestamps
 
     # -- OAuth
     def oauth_token(self, headers, form):
@@ -634,14 +645,17 @@ class Simulator:
                                               "message": "Client authentication is required"}]})
 
     def require_token(self, headers):
-        """The valid Bearer access token of the request (else 401)."""
-        auth = headers.get("Authorization", "")
-        if not auth.startswith("Bearer ") or not self.tokens.valid(auth[7:].strip()):
+        """The valid Bearer access token of the request (else 401). The scheme is matched
+        case-insensitively (RFC 7235): RingCentral's own SDKs send the token_type it
+        answers, "bearer <token>"."""
+        scheme, _, token = headers.get("Authorization", "").partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not self.tokens.valid(token):
             raise HttpError(401, {"errorCode": "AGW-401",
                                   "message": "Access token is invalid or expired",
                                   "errors": [{"errorCode": "OAU-213",
                                               "message": "Token not found"}]})
-        return auth[7:].strip()
+        return token
 
     # -- REST
     def route(self, method, path, query, headers, raw):
@@ -673,6 +687,18 @@ class Simulator:
                 raise HttpError(400, {"message": "Invalid Subscribe Key", "error": True,
                                       "service": "Access Manager", "status": 400})
             return self.pubnub(parts[3], parts[4], query)
+        if path.startswith("/v2/presence/") and method == "GET":
+            # PubNub presence: its clients (the SDK's pubnub package) announce a leave when
+            # they unsubscribe, and send heartbeats when configured to; PubNub answers both.
+            parts = path.split("/")
+            if (len(parts) == 8 and parts[3] == "sub-key" and parts[4] and parts[5] == "channel"
+                    and parts[6] and parts[7] in ("leave", "heartbeat")):
+                answer = {"status": 200, "message": "OK", "service": "Presence"}
+                if parts[7] == "leave":
+                    answer["action"] = "leave"
+                return 200, answer
+            raise HttpError(400, {"message": "Invalid Subscribe Key", "error": True,
+                                  "service": "Presence", "status": 400})
         raise api_error(404, "CMN-100", "Resource not found")
 
     def subscription(self, method, parts, body):
@@ -717,7 +743,7 @@ class Simulator:
         if not isinstance(req, dict):
             raise HttpError(400, {"error": "notify takes a JSON object"})
         event = req.get("event", "/restapi/v1.0/account/~/extension/%s/presence" % OWNER_ID)
-        count = int(req.get("count", 1))
+        count = max(0, int(req.get("count", 1)))
         target = req.get("subscription_id")
         subs = []
         for s in self.subs.all(live_only=True):
@@ -730,47 +756,49 @@ class Simulator:
                 subs.append(s)
         delivered = []
         for sub in subs:
-            payloads = []
-            for _ in range(count):
-                note_uuid = str(uuid.uuid4())
-                payload, plaintext = self.build(req, sub, event, note_uuid)
-                # WebSocket frames carry the plaintext itself as their body (or, for
-                # "raw", the raw value as JSON); "plaintext" is embedded verbatim, so
-                # malformed text makes a malformed frame on purpose.
-                payloads.append(payload if sub.transport == "PubNub" else
-                                plaintext if plaintext is not None else json.dumps(payload))
-                delivered.append({"subscription_id": sub.id, "uuid": note_uuid,
-                                  "plaintext": plaintext})
+            uuids = bulk.uuid4s(count)
+            payloads, plaintexts = self.build(req, sub, event, uuids)
+            entries = [{"subscription_id": sub.id, "uuid": u, "plaintext": p}
+                       for u, p in zip(uuids, plaintexts)]
+            delivered.extend(entries)
             if sub.transport == "WebSocket":
-                seqs = self.wsg.deliver(sub.id, payloads)
-                for entry, seq in zip(delivered[-count:] if count else [], seqs):
+                for entry, seq in zip(entries, self.wsg.deliver(sub.id, payloads)):
                     entry["sequence"] = seq     # None: no gateway session (lost)
                 continue
             tts = self.channels.publish(sub.address, sub.sub_key, payloads)
-            for entry, tt in zip(delivered[-count:] if count else [], tts):
+            for entry, tt in zip(entries, tts):
                 entry["timetoken"] = str(tt)
         return 200, {"delivered": delivered}
 
-    def build(self, req, sub, event, note_uuid):
-        """(d payload, exact plaintext or None) for one message."""
+    def build(self, req, sub, event, uuids):
+        """(payloads, exact plaintexts or Nones), one each per uuid. A PubNub payload is
+        `d` (the encrypted text, or without encryption the notification object); a
+        WebSocket frame carries the plaintext itself as its body (for "raw", the raw value
+        as JSON). "plaintext" is used verbatim, so malformed text makes a malformed
+        message on purpose. Built in bulk (bulk.py): the same bytes as one json.dumps,
+        uuid4 and encryption per message, at a fraction of the cost."""
+        n = len(uuids)
+        websocket = sub.transport == "WebSocket"
         if "raw" in req:
-            return req["raw"], None
+            raw = req["raw"]
+            return [json.dumps(raw) if websocket else raw] * n, [None] * n
         if "plaintext" in req:
-            text = req["plaintext"]
-            if not self.s.encryption:
-                try:
-                    return json.loads(text), text
-                except ValueError:
-                    return text, text
-            return encrypt(sub.key, text.encode("utf-8", "surrogatepass")), text
-        env = {"uuid": note_uuid, "event": event, "timestamp": iso(time.time()),
-               "subscriptionId": sub.id, "ownerId": OWNER_ID}
-        if "body" in req:
-            env["body"] = req["body"]
-        text = json.dumps(env, separators=(",", ":"), ensure_ascii=False)
+            texts = [req["plaintext"]] * n
+        else:
+            texts = bulk.envelopes(event, sub.id, OWNER_ID, req.get("body", bulk.absent),
+                                   uuids, self.clock)
+        if websocket:
+            return texts, texts
         if not self.s.encryption:
-            return env, text
-        return encrypt(sub.key, text.encode("utf-8", "surrogatepass")), text
+            payloads = []
+            for text in texts:
+                try:
+                    payloads.append(json.loads(text))
+                except ValueError:
+                    payloads.append(text)
+            return payloads, texts
+        return bulk.encrypt_many(sub.key, (t.encode("utf-8", "surrogatepass")
+                                           for t in texts)), texts
 
     # -- control API
     def control(self, method, path, body):
@@ -874,6 +902,10 @@ class Simulator:
 
 
 # ---- HTTP ---------------------------------------------------------------------------------
+class RawJson(str):
+    """An answer body already serialised (send_json sends it as is)."""
+
+
 class Handler(BaseHTTPRequestHandler):
     """One HTTP/1.1 keep-alive connection: control calls, faults, then the simulator."""
     protocol_version = "HTTP/1.1"
@@ -886,7 +918,12 @@ class Handler(BaseHTTPRequestHandler):
         pass  # tests read /_sim/requests; --log writes the request log
 
     def send_json(self, status, body, headers=None):
-        data = b"" if body is None else json.dumps(body, separators=(",", ":")).encode()
+        if body is None:
+            data = b""
+        elif isinstance(body, RawJson):
+            data = body.encode()
+        else:
+            data = json.dumps(body, separators=(",", ":")).encode()
         self.send_response(status)
         for k, v in (headers or {}).items():
             self.send_header(k, str(v))
@@ -943,7 +980,9 @@ class Handler(BaseHTTPRequestHandler):
                 msgs, nxt = sim.channels.fetch(
                     channel, after, float(sim.s.long_poll_timeout),
                     lambda: self.client_alive() and sub.live() and not sim.stopping.is_set())
-                status, answer = 200, {"t": {"t": str(nxt), "r": 2}, "m": msgs}
+                # json.dumps({"t": {"t": str(nxt), "r": 2}, "m": msgs}) from the texts.
+                status, answer = 200, RawJson('{"t":{"t":"%d","r":2},"m":[%s]}'
+                                              % (nxt, ",".join(msgs)))
             self.send_json(status, answer)
         except HttpError as e:
             status = e.status

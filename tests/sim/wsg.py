@@ -12,7 +12,9 @@ Follows ../../shared/docs/ringcentral-protocol.md, "WebSocket delivery (WSG)":
   connection is up.
 - ServerNotification frames carry the notification envelope as body, byte for byte what
   /_sim/notify reports as plaintext. Each advances wsc.sequence and stays in a recovery
-  buffer (recoveryBufferSize events, recoveryTimeout seconds).
+  buffer (recoveryBufferSize events, recoveryTimeout seconds). A burst is framed from a
+  template and written many frames per socket write (each frame exactly as websockets'
+  own send() would write it), so the gateway is not what limits a throughput benchmark.
 - Heartbeat frames are answered, WebSocket pings too (by websockets itself). Connections
   are closed after idleTimeout without client frames (WSG-902) and after absoluteTimeout
   in any case (WSG-903).
@@ -34,6 +36,7 @@ import collections
 import functools
 import json
 import secrets
+import struct
 import threading
 import time
 import uuid
@@ -42,8 +45,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import websockets
 from websockets.exceptions import ConnectionClosed
-from websockets.frames import EXTERNAL_CLOSE_CODES
+from websockets.frames import EXTERNAL_CLOSE_CODES, Frame, Opcode
+from websockets.legacy.protocol import State
 from websockets.legacy.server import WebSocketServerProtocol
+
+import bulk
 
 WS_PATH = "/ws"
 SUB_PREFIX = "/restapi/v1.0/subscription"
@@ -51,6 +57,16 @@ SUB_PREFIX = "/restapi/v1.0/subscription"
 MAX_CONNECTIONS_PER_SESSION = 50
 MAX_ACTIVE_REQUESTS = 10
 CALL_TIMEOUT = 10   # seconds an HTTP thread waits for the gateway loop
+SEND_BATCH = 256 * 1024     # bytes of queued frames written to the socket at once
+
+
+def text_frame_header(length):
+    """The header of an unmasked, final text frame (RFC 6455 5.2) without extensions."""
+    if length < 126:
+        return bytes((0x81, length))
+    if length < 65536:
+        return struct.pack("!BBH", 0x81, 126, length)
+    return struct.pack("!BBQ", 0x81, 127, length)
 
 
 def dumps(obj):
@@ -83,14 +99,20 @@ class Connection:
         self.ws = ws
         self.session = session
         self.recovery = recovery        # None or {"state", "reason"} of the attempt
-        self.queue = asyncio.Queue()
+        self.queue = collections.deque()    # frame texts not yet written
+        self.queued = asyncio.Event()       # set when the queue is not empty
         self.opened = self.last_frame = time.monotonic()
         self.idle_timeout = float(settings.ws_idle_timeout)
         self.absolute_timeout = float(settings.ws_absolute_timeout)
         self.stalled = False
 
     def send(self, text):
-        self.queue.put_nowait(text)
+        self.queue.append(text)
+        self.queued.set()
+
+    def send_many(self, texts):
+        self.queue.extend(texts)
+        self.queued.set()
 
 
 class GatewayProtocol(WebSocketServerProtocol):
@@ -203,18 +225,24 @@ class Gateway:
         session = self.by_sub.get(sub_id)
         if session is None:
             return [None] * len(texts)
-        sequences = []
-        for text in texts:
-            session.sequence += 1
-            seq = session.sequence
-            header = {"type": "ServerNotification", "messageId": str(uuid.uuid4()),
-                      "status": 200, "wsc": session.wsc(seq)}
-            # Concatenated rather than re-serialised so the body is the exact plaintext.
-            frame = "[%s,%s]" % (dumps(header), text)
-            session.buffer.append((seq, time.monotonic(), frame))
-            if session.conn is not None:
-                session.conn.send(frame)
-            sequences.append(seq)
+        first = session.sequence + 1
+        session.sequence += len(texts)
+        sequences = list(range(first, session.sequence + 1))
+        # Each frame is '[' + dumps(header) + ',' + body + ']' with header {"type":
+        # "ServerNotification", "messageId", "status": 200, "wsc": session.wsc(seq)}, made
+        # from a template (the body concatenated, not re-serialised: the exact plaintext).
+        head = '[{"type":"ServerNotification","messageId":"'
+        mid = '","status":200,"wsc":{"token":"%s.' % session.id
+        frames = [head + m + mid + str(seq) + '","sequence":' + str(seq) + "}}," + text + "]"
+                  for m, seq, text in zip(bulk.uuid4s(len(texts)), sequences, texts)]
+        if session.conn is not None:
+            session.conn.send_many(frames)
+        # Only the newest recoveryBufferSize can stay in the buffer: _trim would drop the rest.
+        keep = max(0, int(self.s.ws_recovery_buffer_size))
+        now = time.monotonic()
+        session.buffer.extend((seq, now, frame) for seq, frame
+                              in zip(sequences[-keep:] if keep else [],
+                                     frames[-keep:] if keep else []))
         self._trim(session)
         return sequences
 
@@ -269,9 +297,7 @@ class Gateway:
         header = {"type": "ConnectionDetails", "messageId": str(uuid.uuid4()), "status": 200,
                   "wsc": session.wsc(seen)}
         conn.send(dumps([header, body]))
-        for seq, _, frame in session.buffer:
-            if seq > seen:
-                conn.send(frame)
+        conn.send_many(frame for seq, _, frame in session.buffer if seq > seen)
         self.sim.log.record("WS", "CONNECT " + WS_PATH,
                             {"recoveryState": recovery["state"]} if recovery else {}, 101, 0)
 
@@ -340,10 +366,33 @@ class Gateway:
                 self._forget(session)
 
     async def _sender(self, conn):
+        """Writes the queued frames in order, many per socket write (a burst of
+        notifications is one TLS write per SEND_BATCH bytes, not one per frame), each frame
+        exactly as websockets' send() would frame it; then waits for the socket to drain
+        (flow control), as send() does."""
+        ws = conn.ws
         while True:
-            text = await conn.queue.get()
+            if not conn.queue:
+                conn.queued.clear()
+                await conn.queued.wait()
+                continue
             try:
-                await conn.ws.send(text)
+                await ws.ensure_open()
+            except ConnectionClosed:
+                return
+            if ws.state is not State.OPEN:
+                return
+            chunks, size = [], 0
+            extensions = ws.extensions
+            while conn.queue and size < SEND_BATCH:
+                data = conn.queue.popleft().encode("utf-8")
+                frame = (Frame(Opcode.TEXT, data).serialize(mask=False, extensions=extensions)
+                         if extensions else text_frame_header(len(data)) + data)
+                chunks.append(frame)
+                size += len(frame)
+            ws.transport.write(b"".join(chunks))
+            try:
+                await ws.drain()
             except ConnectionClosed:
                 return
 
