@@ -74,14 +74,19 @@ void rc_outbox_log(struct rc_outbox *ob, enum rc_log_level level, const char *fm
  * (and resets) how many log lines did not fit. */
 void rc_outbox_take(struct rc_outbox *ob, struct rc_outbox_msg **msgs,
 		struct rc_outbox_log **logs, size_t *logs_dropped);
-/* The same, but at most max_msgs messages (the oldest); every log line. */
-void rc_outbox_take_some(struct rc_outbox *ob, size_t max_msgs, struct rc_outbox_msg **msgs,
-		struct rc_outbox_log **logs, size_t *logs_dropped);
+/* The same, but only the oldest messages: at most max_msgs of them and at most max_bytes
+ * of payload (one message if the first alone is larger); every log line. */
+void rc_outbox_take_some(struct rc_outbox *ob, size_t max_msgs, size_t max_bytes,
+		struct rc_outbox_msg **msgs, struct rc_outbox_log **logs, size_t *logs_dropped);
 
-/* From now on a push into an empty outbox arms the broker's wake timer (rc_broker_wake.h),
- * and a take that empties it disarms it, both under the lock. Call before the worker
- * starts. */
+/* From now on a push into an empty outbox arms the broker's wake timer (rc_broker_wake.h)
+ * if it is not running. Call before the worker starts. */
 void rc_outbox_set_wake(struct rc_outbox *ob, struct rc_broker_wake *wake, long interval_us);
+/* Broker thread, on a TICK the timer caused: disarms it if the outbox is empty. A steady
+ * flow keeps it running (re-arming it for every message would cost a system call each);
+ * an idle bridge stops it within one interval. Both under the lock, so a push that races
+ * with it always finds the timer armed or arms it. */
+void rc_outbox_rest(struct rc_outbox *ob);
 
 /* The sequence number of the last message pushed (0: none yet). */
 uint64_t rc_outbox_last_pushed(struct rc_outbox *ob);

@@ -36,8 +36,10 @@ void rc_pipeline_destroy(struct rc_pipeline *p);
  * is not 16 bytes of base64 (the key is then cleared). */
 int rc_pipeline_set_key(struct rc_pipeline *p, const char *b64);
 
-/* Processes one message: either an encrypted/plain string (str, len) or an already
- * parsed notification object (obj, str NULL). On RC_PIPE_PUBLISH *out is a heap message
+/* Processes one message: an encrypted/plain string (str, len), an already parsed
+ * notification object (obj, str NULL), or both: a clear notification's exact text with
+ * the object parsed from exactly that text (the WebSocket frame parser has it), which
+ * saves parsing it twice; with a key set the object is ignored. On RC_PIPE_PUBLISH *out is a heap message
  * the caller owns. On RC_PIPE_DROP *cause is set and, when useful, *detail gets a short
  * excerpt (no secrets) of what was wrong, e.g. the start of a hostile event, escaped by
  * rc_logsafe() so it can go into a log line as it is. */

@@ -44,7 +44,8 @@ int rc_sink_init(struct rc_sink *s, const struct rc_config *cfg, struct rc_outbo
 		size_t dedupe_capacity);
 void rc_sink_destroy(struct rc_sink *s);
 
-/* One notification: its text (str, len), or an already parsed object (obj, str NULL). */
+/* One notification: its text (str, len), an already parsed object (obj, str NULL), or
+ * both (see rc_pipeline_process). */
 void rc_sink_deliver(struct rc_sink *s, const char *str, size_t len, json_object *obj,
 		int64_t now);
 /* A notification that could not even be handed to the pipeline. detail: printable, "" if

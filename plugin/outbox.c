@@ -136,26 +136,27 @@ void rc_outbox_log(struct rc_outbox *ob, enum rc_log_level level, const char *fm
 	pthread_mutex_unlock(&ob->lock);
 }
 
-void rc_outbox_take_some(struct rc_outbox *ob, size_t max_msgs, struct rc_outbox_msg **msgs,
-		struct rc_outbox_log **logs, size_t *logs_dropped)
+void rc_outbox_take_some(struct rc_outbox *ob, size_t max_msgs, size_t max_bytes,
+		struct rc_outbox_msg **msgs, struct rc_outbox_log **logs, size_t *logs_dropped)
 {
 	pthread_mutex_lock(&ob->lock);
-	*msgs = ob->msgs;
-	if (max_msgs >= ob->n_msgs) {
-		ob->msgs = ob->msgs_tail = NULL;
-		ob->n_msgs = 0;
-	} else if (max_msgs == 0) {
-		*msgs = NULL;
-	} else {
+	*msgs = NULL;
+	if (max_msgs > 0 && ob->msgs != NULL) {
+		/* At least one message, then as many as both bounds allow. */
 		struct rc_outbox_msg *last = ob->msgs;
-		for (size_t i = 1; i < max_msgs; i++)
+		size_t n = 1, bytes = last->payload_len;
+		while (last->next != NULL && n < max_msgs && bytes + last->next->payload_len <= max_bytes) {
 			last = last->next;
+			bytes += last->payload_len;
+			n++;
+		}
+		*msgs = ob->msgs;
 		ob->msgs = last->next;
 		last->next = NULL;
-		ob->n_msgs -= max_msgs;
+		if (ob->msgs == NULL)
+			ob->msgs_tail = NULL;
+		ob->n_msgs -= n;
 	}
-	if (ob->n_msgs == 0 && ob->wake != NULL)
-		rc_broker_wake_disarm(ob->wake);
 	*logs = ob->logs;
 	*logs_dropped = ob->logs_dropped;
 	ob->logs = ob->logs_tail = NULL;
@@ -166,7 +167,15 @@ void rc_outbox_take_some(struct rc_outbox *ob, size_t max_msgs, struct rc_outbox
 void rc_outbox_take(struct rc_outbox *ob, struct rc_outbox_msg **msgs,
 		struct rc_outbox_log **logs, size_t *logs_dropped)
 {
-	rc_outbox_take_some(ob, SIZE_MAX, msgs, logs, logs_dropped);
+	rc_outbox_take_some(ob, SIZE_MAX, SIZE_MAX, msgs, logs, logs_dropped);
+}
+
+void rc_outbox_rest(struct rc_outbox *ob)
+{
+	pthread_mutex_lock(&ob->lock);
+	if (ob->n_msgs == 0 && ob->wake != NULL)
+		rc_broker_wake_disarm(ob->wake);
+	pthread_mutex_unlock(&ob->lock);
 }
 
 void rc_outbox_set_wake(struct rc_outbox *ob, struct rc_broker_wake *wake, long interval_us)

@@ -134,7 +134,9 @@ enum rc_pipeline_result rc_pipeline_process(struct rc_pipeline *p, const char *s
 				return RC_PIPE_DROP;
 			}
 		}
-		er = rc_notification_parse(plain, plain_len, &n);
+		/* The caller's object was parsed from this very text (a clear notification). */
+		er = obj != NULL && !p->have_key ? rc_notification_from_object(obj, &n) :
+				rc_notification_parse(plain, plain_len, &n);
 	} else if (obj != NULL) {
 		er = rc_notification_from_object(obj, &n);
 		if (er == RC_ENVELOPE_OK) {

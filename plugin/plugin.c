@@ -26,6 +26,7 @@
 #include <mosquitto_plugin.h>
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
+#include "rc_backlog.h"
 #include "rc_clock.h"
 #include "rc_config.h"
 #include "rc_outbox.h"
@@ -38,10 +39,11 @@
 #define RC_WAKE_INTERVAL_US 500
 /* Pacing (see plugin__tick_budget): what one TICK hands over after the broker idled. */
 #define RC_BATCH_QOS0 256
+#define RC_BATCH_BYTES (256 * 1024)
 #define RC_BATCH_QOS1 20        /* Mosquitto's default max_inflight_messages */
 #define RC_ANSWER_WINDOW_US 20000
 #define RC_ACKNOWLEDGING_US 1000000
-#define RC_UNANSWERED_MAX_US 100000
+#define RC_ACK_PAUSE_US 5000      /* QoS 1/2: a shorter pause is a subscriber's hiccup */
 
 struct rc_plugin {
 	mosquitto_plugin_id_t *id;
@@ -56,10 +58,12 @@ struct rc_plugin {
 	uint64_t handed_count;     /* how many it handed over: in limbo until the next TICK */
 	int64_t last_tick_us;
 	bool busy_since_timer;     /* a TICK of the broker's own came since the timer's last */
-	bool batch_unanswered;     /* no TICK of the broker's own since the last batch */
+	int64_t busy_at_us;        /* the last TICK of the broker's own while it was busy */
+	bool batch_unanswered;     /* no TICK of the broker's own soon after the last batch */
 	int64_t batch_at_us;
 	int64_t answered_at_us;    /* the last TICK of the broker's own that answered a batch */
 	struct rc_broker_wake wake;
+	struct rc_backlog backlog;
 
 	/* What init got as far as, so that one teardown undoes exactly that. */
 	bool cfg_parsed;
@@ -159,14 +163,14 @@ static void plugin__flush_status(struct rc_plugin *p, bool force)
  * then status. At cleanup (publish false) the broker has already disconnected every client
  * and closed its database, so what is left is only logged and freed. Returns how many
  * messages it took. */
-static uint64_t plugin__drain(struct rc_plugin *p, size_t max_msgs, bool publish)
+static uint64_t plugin__drain(struct rc_plugin *p, size_t max_msgs, size_t max_bytes, bool publish)
 {
 	struct rc_outbox_msg *msgs;
 	struct rc_outbox_log *logs;
 	size_t logs_dropped;
 	uint64_t published = 0, failed = 0, taken = 0;
 
-	rc_outbox_take_some(&p->outbox, max_msgs, &msgs, &logs, &logs_dropped);
+	rc_outbox_take_some(&p->outbox, max_msgs, max_bytes, &msgs, &logs, &logs_dropped);
 	while (logs != NULL) {
 		struct rc_outbox_log *next = logs->next;
 		mosquitto_log_printf(plugin__log_level(logs->level), "%s", logs->text);
@@ -209,14 +213,17 @@ static uint64_t plugin__drain(struct rc_plugin *p, size_t max_msgs, bool publish
  *    became writable again, any client's traffic): one message, a network publisher's
  *    pace, clocked by the subscribers;
  *  - a TICK our wake timer caused after a whole quiet interval (no TICK of the broker's
- *    own since the timer's last: every socket drained, nothing to acknowledge): a batch,
- *    for QoS 0 what socket buffers absorb, for QoS 1 and 2 the in-flight window;
+ *    own since the timer's last) while no client socket is backed up (rc_backlog.h): a
+ *    batch, for QoS 0 what socket buffers absorb, for QoS 1 and 2 the in-flight window;
  *  - a timer TICK while the broker is busy: nothing, its own TICKs are coming.
- * With QoS 1 or 2 a quiet broker may also mean a subscriber that stopped reading with its
- * queue full. A TICK of the broker's own soon after a batch (RC_ANSWER_WINDOW_US) is taken
- * as its answer (an acknowledgement); while batches have been answered within the last
- * second, one that is not answered is not followed by another until an answer comes (or
- * RC_UNANSWERED_MAX_US passed). Subscribers that never acknowledge (QoS 0 subscriptions)
+ * With QoS 1 or 2, a quiet broker may also mean a subscriber that stopped acknowledging
+ * with its queue full, which no socket shows. So the window is refilled only after the
+ * broker has been quiet for RC_ACK_PAUSE_US (a subscriber's shorter hiccup, a garbage
+ * collection, is waited out: each batch into a queue that was not empty would stay in
+ * it), and a TICK of the broker's own soon after a batch (RC_ANSWER_WINDOW_US) is taken
+ * as its answer; while batches have been answered
+ * within the last RC_ACKNOWLEDGING_US, a batch that was not answered is not followed by
+ * another until an answer comes. Subscribers that never acknowledge (QoS 0 subscriptions)
  * get a batch every quiet interval.
  * Without the wake timer every TICK is the broker's own: the batch after its idle wait. */
 static size_t plugin__tick_budget(struct rc_plugin *p, int64_t now_us)
@@ -229,7 +236,11 @@ static size_t plugin__tick_budget(struct rc_plugin *p, int64_t now_us)
 	if (!p->wake_ready)
 		return gap >= RC_WAKE_INTERVAL_US ? batch : 1;
 	if (!by_timer) {
-		p->busy_since_timer = true;
+		/* The broker's idle wake-up (every 100 ms in 2.0) is not work of its own. */
+		if (gap < RC_WAKE_INTERVAL_US) {
+			p->busy_since_timer = true;
+			p->busy_at_us = now_us;
+		}
 		if (p->batch_unanswered && now_us - p->batch_at_us < RC_ANSWER_WINDOW_US) {
 			p->batch_unanswered = false;
 			p->answered_at_us = now_us;
@@ -238,11 +249,12 @@ static size_t plugin__tick_budget(struct rc_plugin *p, int64_t now_us)
 	}
 	bool quiet = !p->busy_since_timer;
 	p->busy_since_timer = false;
-	if (!quiet)
+	rc_outbox_rest(&p->outbox);
+	/* Quiet may also mean a subscriber that stopped reading with its socket full. */
+	if (!quiet || rc_backlog_any(&p->backlog, now_us))
 		return 0;
-	if (p->cfg.qos > 0 && p->batch_unanswered &&
-			now_us - p->answered_at_us < RC_ACKNOWLEDGING_US &&
-			now_us - p->batch_at_us < RC_UNANSWERED_MAX_US)
+	if (p->cfg.qos > 0 && (now_us - p->busy_at_us < RC_ACK_PAUSE_US ||
+			(p->batch_unanswered && now_us - p->answered_at_us < RC_ACKNOWLEDGING_US)))
 		return 0;
 	p->batch_unanswered = true;
 	p->batch_at_us = now_us;
@@ -256,7 +268,7 @@ static int plugin__on_tick(int event, void *event_data, void *userdata)
 	(void)event;
 	/* The broker queued what the previous TICK handed over before this one came. */
 	rc_outbox_confirm(&p->outbox, p->handed_over);
-	plugin__drain(p, plugin__tick_budget(p, rc_clock_now_us()), true);
+	plugin__drain(p, plugin__tick_budget(p, rc_clock_now_us()), RC_BATCH_BYTES, true);
 #if LIBMOSQUITTO_VERSION_NUMBER >= 2001000
 	/* 2.1 sleeps until the earliest requested tick: ask for one soon. */
 	struct mosquitto_evt_tick *ed = event_data;
@@ -296,10 +308,11 @@ static void plugin__teardown(struct rc_plugin *p)
 		rc_worker_stop(p->worker);
 	if (p->wake_ready)
 		rc_broker_wake_free(&p->wake);
+	rc_backlog_free(&p->backlog);
 	if (p->outbox_ready) {
 		/* What the last TICK handed over was never queued by the broker, and what is
 		 * still in the outbox never reached it. */
-		uint64_t discarded = p->handed_count + plugin__drain(p, SIZE_MAX, false);
+		uint64_t discarded = p->handed_count + plugin__drain(p, SIZE_MAX, SIZE_MAX, false);
 		if (discarded > 0)
 			mosquitto_log_printf(MOSQ_LOG_WARNING,
 					"ringcentral: %" PRIu64 " notification(s) fetched had not entered the broker at shutdown%s",

@@ -215,7 +215,8 @@ static void ws__on_text(void *arg, const char *buf, size_t len)
 		break;
 	case RC_WSG_SERVER_NOTIFICATION:
 		if (f.body_text != NULL)
-			rc_sink_deliver(ws->env.sink, f.body_text, f.body_len, NULL, now);
+			/* The exact text is what is published; the parsed body spares a second parse. */
+			rc_sink_deliver(ws->env.sink, f.body_text, f.body_len, f.body, now);
 		else
 			rc_sink_drop(ws->env.sink, RC_DROP_BAD_PAYLOAD, "", now);
 		break;

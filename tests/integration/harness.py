@@ -506,8 +506,11 @@ def transport_opts(sim, transport, **overrides):
 class Broker:
     """/usr/sbin/mosquitto with the plugin, on a free port, logging to a file."""
 
-    def __init__(self, opts, wrapper=None, extra_conf="", port=None, workdir=None, env=None):
+    def __init__(self, opts, wrapper=None, extra_conf="", port=None, workdir=None, env=None,
+                 log_types=("all",)):
         self.opts = opts
+        # "all" logs every PUBLISH: right for tests, a cost of its own in a benchmark.
+        self.log_types = log_types
         self.env = env or {}      # added to (None: removed from) the broker's environment
         self.wrapper = wrapper or []
         self.extra_conf = extra_conf
@@ -525,8 +528,10 @@ class Broker:
             # Run as the invoking user: as root, mosquitto would otherwise switch to the
             # mosquitto user, which cannot read the tests' private temporary directories.
             f.write("user %s\nlistener %d 127.0.0.1\nallow_anonymous true\npersistence false\n"
-                    "log_dest file %s\nlog_type all\n%s\nplugin %s\n"
-                    % (getpass.getuser(), self.port, self.log, self.extra_conf, PLUGIN))
+                    "log_dest file %s\n%s%s\nplugin %s\n"
+                    % (getpass.getuser(), self.port, self.log,
+                       "".join("log_type %s\n" % t for t in self.log_types),
+                       self.extra_conf, PLUGIN))
             for k, v in self.opts:
                 f.write("plugin_opt_%s %s\n" % (k, v))
         return conf

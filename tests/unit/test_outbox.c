@@ -213,12 +213,51 @@ static void test_sequence_and_confirmation(void)
 	rc_outbox_destroy(&ob);
 }
 
+/* A TICK's share: at most max_msgs and max_bytes (but at least one), oldest first, and
+ * the rest stays queued in order. */
+static void test_take_some(void)
+{
+	struct rc_outbox ob;
+	struct rc_outbox_msg *msgs;
+	struct rc_outbox_log *logs;
+	size_t dropped;
+
+	CU_ASSERT_EQUAL_FATAL(rc_outbox_init(&ob, 10), 0);
+	for (unsigned i = 0; i < 5; i++)
+		CU_ASSERT_TRUE(rc_outbox_push(&ob, msg(i)));   /* payloads "0".."4": 1 byte each */
+	rc_outbox_take_some(&ob, 2, SIZE_MAX, &msgs, &logs, &dropped);
+	CU_ASSERT_STRING_EQUAL(msgs->payload, "0");
+	CU_ASSERT_STRING_EQUAL(msgs->next->payload, "1");
+	CU_ASSERT_PTR_NULL(msgs->next->next);
+	rc_outbox_msg_free(msgs->next);
+	rc_outbox_msg_free(msgs);
+	CU_ASSERT_EQUAL(rc_outbox_room(&ob), 7);
+	rc_outbox_take_some(&ob, 0, SIZE_MAX, &msgs, &logs, &dropped);
+	CU_ASSERT_PTR_NULL(msgs);
+	rc_outbox_take_some(&ob, 10, 0, &msgs, &logs, &dropped);   /* the byte bound: one */
+	CU_ASSERT_STRING_EQUAL(msgs->payload, "2");
+	CU_ASSERT_PTR_NULL(msgs->next);
+	rc_outbox_msg_free(msgs);
+	rc_outbox_take_some(&ob, 10, 2, &msgs, &logs, &dropped);   /* two bytes: both */
+	CU_ASSERT_STRING_EQUAL(msgs->payload, "3");
+	CU_ASSERT_STRING_EQUAL(msgs->next->payload, "4");
+	rc_outbox_msg_free(msgs->next);
+	rc_outbox_msg_free(msgs);
+	CU_ASSERT_EQUAL(rc_outbox_room(&ob), 10);
+	CU_ASSERT_TRUE(rc_outbox_push(&ob, msg(5)));              /* the tail was reset */
+	rc_outbox_take(&ob, &msgs, &logs, &dropped);
+	CU_ASSERT_STRING_EQUAL(msgs->payload, "5");
+	rc_outbox_msg_free(msgs);
+	rc_outbox_destroy(&ob);
+}
+
 int main(void)
 {
 	static const struct rc_test_case cases[] = {
 		{ "bound and FIFO", test_bound_and_fifo },
 		{ "logs bounded", test_logs_bounded },
 		{ "sequence and confirmation", test_sequence_and_confirmation },
+		{ "take some", test_take_some },
 		{ "two threads, exactly once, in order", test_two_threads_exactly_once_in_order },
 		{ NULL, NULL },
 	};
