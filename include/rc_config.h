@@ -69,6 +69,16 @@ typedef void (*rc_config_warn_fn)(void *userdata, const char *message);
 int rc_config_parse(struct rc_config *cfg, const struct rc_option *opts, int count,
 		rc_config_warn_fn warn, void *userdata, char *err, size_t errlen);
 
+/* The same, and for a refusal that one option caused, its index in opts in *bad_option
+ * (-1 when the refusal is about the options together: a required one missing, two that
+ * conflict). The configuration check uses it to name the line. */
+int rc_config_parse_at(struct rc_config *cfg, const struct rc_option *opts, int count,
+		rc_config_warn_fn warn, void *userdata, char *err, size_t errlen, int *bad_option);
+
+/* The rule behind the warning for client_secret_file, jwt_file and password_file: a secret
+ * file whose mode lets its group or others read it (st_mode bits) is exposed. */
+bool rc_config_secret_mode_exposed(unsigned int mode);
+
 /* Frees everything cfg owns, wiping secrets first. Safe on a zeroed struct. */
 void rc_config_free(struct rc_config *cfg);
 

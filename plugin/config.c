@@ -253,6 +253,11 @@ static int config__string(struct config_parser *p, const char *key, const char *
 	return *out != NULL ? 0 : config__fail(p, key, "out of memory");
 }
 
+bool rc_config_secret_mode_exposed(unsigned int mode)
+{
+	return (mode & (S_IRGRP | S_IROTH)) != 0;
+}
+
 /* Reads a secret from a file: whole content, trailing whitespace removed. */
 static int config__secret_file(struct config_parser *p, const char *key, const char *path,
 		char **out)
@@ -266,7 +271,7 @@ static int config__secret_file(struct config_parser *p, const char *key, const c
 		fclose(f);
 		return config__fail(p, key, "%s is not a regular file", path);
 	}
-	if ((st.st_mode & (S_IRGRP | S_IROTH)) != 0 && p->warn != NULL) {
+	if (rc_config_secret_mode_exposed(st.st_mode) && p->warn != NULL) {
 		char msg[PATH_MAX + 128];
 		snprintf(msg, sizeof(msg), "plugin_opt_%s: %s is readable by group or others; chmod 600 it",
 				key, path);
@@ -647,8 +652,15 @@ static int config__default_strings(struct config_parser *p)
 int rc_config_parse(struct rc_config *cfg, const struct rc_option *opts, int count,
 		rc_config_warn_fn warn, void *userdata, char *err, size_t errlen)
 {
+	return rc_config_parse_at(cfg, opts, count, warn, userdata, err, errlen, NULL);
+}
+
+int rc_config_parse_at(struct rc_config *cfg, const struct rc_option *opts, int count,
+		rc_config_warn_fn warn, void *userdata, char *err, size_t errlen, int *bad_option)
+{
 	struct config_parser p = { cfg, warn, userdata, err, errlen, 0, 0 };
 	int rc = 0;
+	int bad = -1;
 
 	*cfg = (struct rc_config){0};
 	config__defaults(cfg);
@@ -660,16 +672,18 @@ int rc_config_parse(struct rc_config *cfg, const struct rc_option *opts, int cou
 		while (len > 0 && isspace((unsigned char)raw[len - 1]))
 			len--;
 		char *value = strndup(raw, len);
-		if (value == NULL) {
+		if (value == NULL)
 			rc = config__fail(&p, key, "out of memory");
-			break;
-		}
-		if (len == 0)
+		else if (len == 0)
 			rc = config__fail(&p, key, "empty value");
 		else
 			rc = config__option(&p, key, value);
-		OPENSSL_cleanse(value, len);
-		free(value);
+		if (value != NULL) {
+			OPENSSL_cleanse(value, len);
+			free(value);
+		}
+		if (rc != 0)
+			bad = i;
 	}
 	if (rc == 0)
 		rc = config__default_strings(&p);
@@ -677,5 +691,7 @@ int rc_config_parse(struct rc_config *cfg, const struct rc_option *opts, int cou
 		rc = config__check_whole(&p);
 	if (rc != 0)
 		rc_config_free(cfg);
+	if (bad_option != NULL)
+		*bad_option = bad;
 	return rc;
 }

@@ -183,7 +183,7 @@ class Sim:
 
     def config(self, **settings):
         """Changes settings at runtime (access_token_ttl, max_expires_in, long_poll_timeout,
-        disabled_filters, ...); returns all tunable settings."""
+        disabled_filters, invalid_filters, ...); returns all tunable settings."""
         return self.call("POST", "/_sim/config", settings)
 
     def revoke(self):

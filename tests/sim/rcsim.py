@@ -9,7 +9,9 @@ pubnub_origin are both its URL). It follows ../../shared/docs/ringcentral-protoc
   the session; every /restapi/v1.0 call needs a valid Bearer token.
 - Subscriptions (SubscriptionStore): create/list/read/renew/modify/delete, granted
   lifetime min(requested, max), 404 CMN-102 once expired or deleted, 403 SUB-505 beyond the
-  limit, 400 SUB-508 for bad filters, a per-subscription AES-128 key and PubNub channel.
+  limit, 400 SUB-508 for bad filters (and for those set as invalid_filters), filters set as
+  disabled_filters accepted but listed in disabledFilters, a per-subscription AES-128 key
+  and PubNub channel.
 - PubNub (PubNubChannels): v2 subscribe long-poll, strictly increasing 17-digit
   timetokens, a bounded recent-message cache, at most 100 messages per answer; payloads are
   encrypted once when published (AES-128-ECB, PKCS#7, base64); presence leave and heartbeat
@@ -172,6 +174,7 @@ class Settings:
     replaced atomically)."""
     TUNABLE = ("access_token_ttl", "refresh_token_ttl", "max_expires_in", "long_poll_timeout",
                "cache_size", "cache_seconds", "max_subscriptions", "disabled_filters",
+               "invalid_filters",
                "encryption", "ws_token_ttl", "ws_recovery_timeout", "ws_recovery_buffer_size",
                "ws_idle_timeout", "ws_absolute_timeout", "ws_uri")
 
@@ -185,6 +188,9 @@ class Settings:
         self.max_subscriptions = args.max_subscriptions
         self.encryption = not args.no_encryption
         self.disabled_filters = []
+        # Filters a create or modify refuses outright (400 SUB-508), as RingCentral refuses
+        # filters it does not know; disabled_filters are accepted but not delivered.
+        self.invalid_filters = []
         # WebSocket gateway: the timeouts apply to connections opened after a change.
         self.ws_token_ttl = args.ws_token_ttl
         self.ws_recovery_timeout = args.ws_recovery_timeout
@@ -201,7 +207,7 @@ class Settings:
                 raise HttpError(400, {"error": "unknown setting %r" % k,
                                       "settings": list(self.TUNABLE)})
         for k, v in changes.items():
-            setattr(self, k, list(v) if k == "disabled_filters" else v)
+            setattr(self, k, list(v) if k in ("disabled_filters", "invalid_filters") else v)
 
 
 class TokenStore:
@@ -331,10 +337,10 @@ class SubscriptionStore:
             return self.s.max_expires_in
         return min(requested, self.s.max_expires_in)
 
-    @staticmethod
-    def check_filters(filters):
+    def check_filters(self, filters):
         if (not isinstance(filters, list) or not filters
-                or not all(isinstance(f, str) and f.startswith("/") for f in filters)):
+                or not all(isinstance(f, str) and f.startswith("/") for f in filters)
+                or any(f in self.s.invalid_filters for f in filters)):
             raise api_error(400, "SUB-508", "Invalid event filters", "eventFilters")
 
     def create(self, body, transport="PubNub"):

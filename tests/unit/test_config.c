@@ -1184,6 +1184,64 @@ static void test_free_zeroed(void)
 	CU_ASSERT_EQUAL(cfg.n_event_filters, 0);
 }
 
+/* ---------------------------------------------------------------- for the check */
+
+/* rc_config_parse_at names the option that caused a refusal (the configuration check
+ * points at its line), and -1 for refusals about the options together. */
+static void test_parse_at_names_the_option(void)
+{
+	struct opts o;
+	struct rc_config cfg;
+	struct warnings w = { 0, "" };
+	char err[512] = "";
+	int bad = 99;
+
+	base_jwt(&o);
+	add(&o, "qos", "1");
+	add(&o, "event_filter", "/second");
+	add(&o, "qos", "2");            /* index 6: given twice */
+	add(&o, "retain", "maybe");     /* never reached */
+	CU_ASSERT_EQUAL(rc_config_parse_at(&cfg, o.o, o.n, collect_warning, &w, err, sizeof(err), &bad), -1);
+	CU_ASSERT_EQUAL(bad, 6);
+	CU_ASSERT_STRING_EQUAL(err, "plugin_opt_qos: given more than once");
+
+	base_jwt(&o);
+	add(&o, "topic_prefix", "home");
+	add(&o, "qos", "");             /* an empty value is the option's fault too */
+	bad = 99;
+	CU_ASSERT_EQUAL(rc_config_parse_at(&cfg, o.o, o.n, collect_warning, &w, err, sizeof(err), &bad), -1);
+	CU_ASSERT_EQUAL(bad, 5);
+
+	/* A required option missing is nobody's line. */
+	o.n = 0;
+	add(&o, "client_secret", SECRET);
+	add(&o, "jwt", JWT);
+	add(&o, "event_filter", "/a");
+	bad = 99;
+	CU_ASSERT_EQUAL(rc_config_parse_at(&cfg, o.o, o.n, collect_warning, &w, err, sizeof(err), &bad), -1);
+	CU_ASSERT_EQUAL(bad, -1);
+	CU_ASSERT_STRING_EQUAL(err, "plugin_opt_client_id: required");
+
+	/* Success: -1, and the same result as rc_config_parse. */
+	base_jwt(&o);
+	bad = 99;
+	CU_ASSERT_EQUAL_FATAL(rc_config_parse_at(&cfg, o.o, o.n, collect_warning, &w, err, sizeof(err), &bad), 0);
+	CU_ASSERT_EQUAL(bad, -1);
+	CU_ASSERT_STRING_EQUAL(cfg.client_id, "cid");
+	rc_config_free(&cfg);
+}
+
+/* The secret-file warning rule, shared with the check. */
+static void test_secret_mode_rule(void)
+{
+	CU_ASSERT_FALSE(rc_config_secret_mode_exposed(S_IFREG | 0600));
+	CU_ASSERT_FALSE(rc_config_secret_mode_exposed(S_IFREG | 0400));
+	CU_ASSERT_FALSE(rc_config_secret_mode_exposed(S_IFREG | 0622)); /* writable is not readable */
+	CU_ASSERT_TRUE(rc_config_secret_mode_exposed(S_IFREG | 0640));
+	CU_ASSERT_TRUE(rc_config_secret_mode_exposed(S_IFREG | 0604));
+	CU_ASSERT_TRUE(rc_config_secret_mode_exposed(S_IFREG | 0644));
+}
+
 /* ---------------------------------------------------------------- main */
 
 int main(void)
@@ -1218,6 +1276,8 @@ int main(void)
 		{ "unknown option", test_unknown_option },
 		{ "no secret in errors", test_no_secret_in_errors },
 		{ "free zeroed", test_free_zeroed },
+		{ "rc_config_parse_at names the option", test_parse_at_names_the_option },
+		{ "secret file mode rule", test_secret_mode_rule },
 		{ NULL, NULL },
 	};
 
