@@ -30,6 +30,7 @@
 #include "rc_clock.h"
 #include "rc_config.h"
 #include "rc_outbox.h"
+#include "rc_version.h"
 #include "rc_worker.h"
 
 #define RC_EXPORT __attribute__((visibility("default")))
@@ -191,8 +192,9 @@ static uint64_t plugin__drain(struct rc_plugin *p, size_t max_msgs, size_t max_b
 		rc_outbox_msg_free(msgs);
 		msgs = next;
 	}
+	/* One wall-clock read per TICK that published: last_notification_at. */
 	if (published > 0)
-		rc_outbox_count(&p->outbox, RC_COUNT_PUBLISHED, published);
+		rc_outbox_published(&p->outbox, published, rc_clock_wall_ms());
 	if (failed > 0)
 		rc_outbox_count_drop(&p->outbox, RC_DROP_PUBLISH_FAILED, failed);
 	if (publish) {
@@ -421,8 +423,8 @@ RC_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **us
 			(rc = plugin__register(p, MOSQ_EVT_RELOAD, plugin__on_reload, "reload",
 			&p->reload_registered)) != MOSQ_ERR_SUCCESS)
 		goto error;
-	mosquitto_log_printf(MOSQ_LOG_NOTICE, "ringcentral: started (%s transport, server %s)",
-			p->outbox.status.transport, p->cfg.server);
+	mosquitto_log_printf(MOSQ_LOG_NOTICE, "ringcentral: started (version %s, %s transport, server %s)",
+			RC_VERSION, p->outbox.status.transport, p->cfg.server);
 	free(opts);
 	*userdata = p;
 	return MOSQ_ERR_SUCCESS;
