@@ -98,6 +98,9 @@ uint64_t rc_outbox_confirmed(struct rc_outbox *ob);
 /* Counter changes: lock, count, mark the status dirty, unlock. */
 void rc_outbox_count(struct rc_outbox *ob, enum rc_counter c, uint64_t n);
 void rc_outbox_count_drop(struct rc_outbox *ob, enum rc_drop_cause cause, uint64_t n);
+/* Broker thread, once per TICK: n notifications were handed to the broker at now_ms
+ * (wall clock): published and last_notification_at (rc_status_published). */
+void rc_outbox_published(struct rc_outbox *ob, uint64_t n, int64_t now_ms);
 
 /* Other status access: lock, change ob->status, set status_dirty, unlock. */
 void rc_outbox_lock(struct rc_outbox *ob);

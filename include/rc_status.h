@@ -50,6 +50,9 @@ struct rc_status {
 	char **event_filters;         /* owned, NULL-terminated; NULL if none */
 	char last_error[RC_STATUS_TEXT_MAX]; /* "" if none; never contains a secret */
 	int64_t started_at_ms;        /* wall clock */
+	/* Wall clock of the last TICK that handed notifications to the broker (one stamp per
+	 * batch, not per message: a clock read per TICK is all it costs); 0: none yet. */
+	int64_t last_notification_at_ms;
 
 	uint64_t received;      /* notifications taken off the transport */
 	uint64_t published;     /* handed to the broker */
@@ -78,12 +81,16 @@ enum rc_counter {
 
 /* Adds n to one counter. */
 void rc_status_count(struct rc_status *s, enum rc_counter c, uint64_t n);
+/* n notifications were handed to the broker at now_ms (wall clock): counts them as
+ * published and, if n > 0, makes now_ms the last_notification_at. */
+void rc_status_published(struct rc_status *s, uint64_t n, int64_t now_ms);
 
 void rc_status_set_filters(struct rc_status *s, char *const *filters, size_t n);
 void rc_status_count_drop(struct rc_status *s, enum rc_drop_cause c);
 void rc_status_clear(struct rc_status *s);
 
-/* Renders the status JSON (heap, caller frees; length in *len). NULL on no memory. */
+/* Renders the status JSON (heap, caller frees; length in *len), with the plugin's version
+ * (rc_version.h) and now_ms as updated_at. NULL on no memory. */
 char *rc_status_to_json(const struct rc_status *s, int64_t now_ms, size_t *len);
 
 #endif

@@ -15,12 +15,16 @@
 
 struct rc_worker;
 
-/* Creates and starts the worker (it also fills outbox->status.transport). cfg and outbox
- * must outlive it. The caller blocks the
- * signals the broker handles before calling (the thread inherits the mask).
- * Returns NULL with a message in err on failure. */
-struct rc_worker *rc_worker_start(const struct rc_config *cfg, struct rc_outbox *outbox,
+/* Creates the worker (it also fills outbox->status.transport): options checked, state
+ * file read, nothing started. cfg and outbox must outlive it. Returns NULL with a message
+ * in err on failure. */
+struct rc_worker *rc_worker_new(const struct rc_config *cfg, struct rc_outbox *outbox,
 		char *err, size_t errlen);
+
+/* Starts its thread (once; again is a no-op). The caller blocks the signals the broker
+ * handles before calling (the thread inherits the mask). Returns 0, or -1 with a message
+ * in err. */
+int rc_worker_run(struct rc_worker *w, char *err, size_t errlen);
 
 /* Asks the worker to re-read the filters file (SIGHUP). Never blocks on the network. */
 void rc_worker_reload(struct rc_worker *w);
@@ -29,7 +33,7 @@ void rc_worker_reload(struct rc_worker *w);
  * has one): what was fetched but had not entered the broker at shutdown is fetched again. */
 bool rc_worker_saves_position(const struct rc_worker *w);
 
-/* Stops the worker: without state_file the subscription is deleted (bounded to a few
+/* Stops the worker (if it was started): without state_file the subscription is deleted (bounded to a few
  * seconds); with it, the subscription is kept and its state saved. Joins the thread and
  * frees w. */
 void rc_worker_stop(struct rc_worker *w);

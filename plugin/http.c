@@ -11,6 +11,7 @@
 #include <openssl/x509_vfy.h>
 #include "rc_http.h"
 #include "rc_rest.h"
+#include "rc_version.h"
 
 char *rc_url_escape(const char *s)
 {
@@ -175,7 +176,7 @@ int rc_http_prepare(struct rc_http *h, const struct rc_http_target *t)
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, http__on_body);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, h);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, h->errbuf);
-	curl_easy_setopt(e, CURLOPT_USERAGENT, "mosquitto-ringcentral/" "0.1");
+	curl_easy_setopt(e, CURLOPT_USERAGENT, RC_USER_AGENT);
 	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
 

@@ -204,6 +204,14 @@ void rc_outbox_count(struct rc_outbox *ob, enum rc_counter c, uint64_t n)
 	pthread_mutex_unlock(&ob->lock);
 }
 
+void rc_outbox_published(struct rc_outbox *ob, uint64_t n, int64_t now_ms)
+{
+	pthread_mutex_lock(&ob->lock);
+	rc_status_published(&ob->status, n, now_ms);
+	ob->status_dirty = true;
+	pthread_mutex_unlock(&ob->lock);
+}
+
 void rc_outbox_count_drop(struct rc_outbox *ob, enum rc_drop_cause cause, uint64_t n)
 {
 	pthread_mutex_lock(&ob->lock);

@@ -30,6 +30,7 @@
 #include "rc_clock.h"
 #include "rc_config.h"
 #include "rc_outbox.h"
+#include "rc_version.h"
 #include "rc_worker.h"
 
 #define RC_EXPORT __attribute__((visibility("default")))
@@ -70,6 +71,7 @@ struct rc_plugin {
 	bool curl_ready;
 	bool outbox_ready;
 	bool wake_ready;
+	bool worker_running;       /* its thread was started (at the first TICK) */
 	bool tick_registered;
 	bool reload_registered;
 };
@@ -191,8 +193,9 @@ static uint64_t plugin__drain(struct rc_plugin *p, size_t max_msgs, size_t max_b
 		rc_outbox_msg_free(msgs);
 		msgs = next;
 	}
+	/* One wall-clock read per TICK that published: last_notification_at. */
 	if (published > 0)
-		rc_outbox_count(&p->outbox, RC_COUNT_PUBLISHED, published);
+		rc_outbox_published(&p->outbox, published, rc_clock_wall_ms());
 	if (failed > 0)
 		rc_outbox_count_drop(&p->outbox, RC_DROP_PUBLISH_FAILED, failed);
 	if (publish) {
@@ -261,11 +264,39 @@ static size_t plugin__tick_budget(struct rc_plugin *p, int64_t now_us)
 	return batch;
 }
 
+/* The worker thread starts at the first TICK, not in init: Mosquitto 2.0.11 exits
+ * without calling a plugin's cleanup when a plugin loaded after it fails its init, and a
+ * thread left running then crashes the exiting broker. The first TICK comes once every
+ * plugin is initialised. */
+static void plugin__start_worker(struct rc_plugin *p)
+{
+	char err[256];
+	sigset_t block, old;
+
+	/* The broker expects its own thread to receive INT/TERM/HUP/USR1/USR2. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGUSR1);
+	sigaddset(&block, SIGUSR2);
+	sigaddset(&block, SIGPIPE);
+	sigaddset(&block, SIGURG);     /* the wake timer's: the broker thread's alone */
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	int rc = rc_worker_run(p->worker, err, sizeof(err));
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	p->worker_running = true;      /* tried: a failure is logged once, not every TICK */
+	if (rc != 0)
+		mosquitto_log_printf(MOSQ_LOG_ERR, "ringcentral: Error: %s; no notifications will be bridged", err);
+}
+
 static int plugin__on_tick(int event, void *event_data, void *userdata)
 {
 	struct rc_plugin *p = userdata;
 
 	(void)event;
+	if (!p->worker_running)
+		plugin__start_worker(p);
 	/* The broker queued what the previous TICK handed over before this one came. */
 	rc_outbox_confirm(&p->outbox, p->handed_over);
 	plugin__drain(p, plugin__tick_budget(p, rc_clock_now_us()), RC_BATCH_BYTES, true);
@@ -289,7 +320,11 @@ static int plugin__on_reload(int event, void *event_data, void *userdata)
 	/* plugin_opt_* lines are not re-read by the broker: the filters file is what changes. */
 	if (p->worker != NULL)
 		rc_worker_reload(p->worker);
-	return MOSQ_ERR_SUCCESS;
+	/* Mosquitto 2.0.x stops handing the event on at the first callback that answers
+	 * anything but "defer": another instance of this plugin, any plugin loaded after it
+	 * and the v2-v4 auth plugins' reload would never see the SIGHUP. (2.1 ignores the
+	 * code.) */
+	return MOSQ_ERR_PLUGIN_DEFER;
 }
 
 /* Undoes whatever init got as far as (the one cleanup path for a failed init and for
@@ -358,7 +393,6 @@ RC_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **us
 	struct rc_plugin *p = calloc(1, sizeof(*p));
 	struct rc_option *opts = calloc((size_t)(option_count > 0 ? option_count : 1), sizeof(*opts));
 	char err[512] = "";
-	sigset_t block, old;
 	int rc = MOSQ_ERR_NOMEM;
 
 	if (p == NULL || opts == NULL)
@@ -401,17 +435,7 @@ RC_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **us
 		}
 	}
 
-	/* The broker expects its own thread to receive INT/TERM/HUP/USR1/USR2. */
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGHUP);
-	sigaddset(&block, SIGUSR1);
-	sigaddset(&block, SIGUSR2);
-	sigaddset(&block, SIGPIPE);
-	pthread_sigmask(SIG_BLOCK, &block, &old);
-	p->worker = rc_worker_start(&p->cfg, &p->outbox, err, sizeof(err));
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	p->worker = rc_worker_new(&p->cfg, &p->outbox, err, sizeof(err));
 	if (p->worker == NULL) {
 		mosquitto_log_printf(MOSQ_LOG_ERR, "ringcentral: Error: %s", err);
 		goto error;
@@ -421,8 +445,8 @@ RC_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **us
 			(rc = plugin__register(p, MOSQ_EVT_RELOAD, plugin__on_reload, "reload",
 			&p->reload_registered)) != MOSQ_ERR_SUCCESS)
 		goto error;
-	mosquitto_log_printf(MOSQ_LOG_NOTICE, "ringcentral: started (%s transport, server %s)",
-			p->outbox.status.transport, p->cfg.server);
+	mosquitto_log_printf(MOSQ_LOG_NOTICE, "ringcentral: started (version %s, %s transport, server %s)",
+			RC_VERSION, p->outbox.status.transport, p->cfg.server);
 	free(opts);
 	*userdata = p;
 	return MOSQ_ERR_SUCCESS;

@@ -6,6 +6,7 @@
 #include <json-c/json.h>
 #include "rc_rest.h"
 #include "rc_status.h"
+#include "rc_version.h"
 
 static const char *const drop_names[RC_DROP_CAUSE_COUNT] = {
 	[RC_DROP_TOO_LARGE] = "too_large",
@@ -78,6 +79,14 @@ void rc_status_count(struct rc_status *s, enum rc_counter c, uint64_t n)
 	}
 }
 
+void rc_status_published(struct rc_status *s, uint64_t n, int64_t now_ms)
+{
+	if (n == 0)
+		return;
+	s->published += n;
+	s->last_notification_at_ms = now_ms;
+}
+
 void rc_status_count_drop(struct rc_status *s, enum rc_drop_cause c)
 {
 	if ((unsigned)c >= RC_DROP_CAUSE_COUNT)
@@ -120,6 +129,7 @@ char *rc_status_to_json(const struct rc_status *s, int64_t now_ms, size_t *len)
 		json_object_put(drops);
 		return NULL;
 	}
+	json_object_object_add(o, "version", json_object_new_string(RC_VERSION));
 	json_object_object_add(o, "state", json_object_new_string(s->online ? "online" : "offline"));
 	add_string_or_null(o, "lifecycle", s->lifecycle);
 	add_string_or_null(o, "transport", s->transport);
@@ -145,6 +155,12 @@ char *rc_status_to_json(const struct rc_status *s, int64_t now_ms, size_t *len)
 	json_object_object_add(o, "drop_causes", drops);
 	rc_ms_to_iso8601(s->started_at_ms, when, sizeof(when));
 	json_object_object_add(o, "started_at", json_object_new_string(when));
+	if (s->last_notification_at_ms > 0) {
+		rc_ms_to_iso8601(s->last_notification_at_ms, when, sizeof(when));
+		json_object_object_add(o, "last_notification_at", json_object_new_string(when));
+	} else {
+		json_object_object_add(o, "last_notification_at", NULL);
+	}
 	rc_ms_to_iso8601(now_ms, when, sizeof(when));
 	json_object_object_add(o, "updated_at", json_object_new_string(when));
 

@@ -21,9 +21,10 @@
 #include "rc_clock.h"
 #include "rc_http.h"
 #include "rc_pubnub.h"
+#include "rc_version.h"
 #include "transport.h"
 
-#define PN_SDK "mosquitto-ringcentral/0.1"
+#define PN_SDK RC_USER_AGENT      /* pnsdk: which client polls, as PubNub's SDKs name theirs */
 #define PN_BATCH 100                 /* PubNub answers at most this many messages */
 #define PN_ROOM_WAKE_MS 20           /* while the broker is behind, look again this soon */
 #define PN_BACKOFF_BASE_MS 1000

@@ -45,6 +45,7 @@ struct rc_worker {
 	const struct rc_config *cfg;
 	struct rc_outbox *outbox;
 	pthread_t thread;
+	bool started;
 
 	pthread_mutex_t cmd_lock;
 	bool cmd_stop;
@@ -684,7 +685,7 @@ static void worker__free(struct rc_worker *w)
 	free(w);
 }
 
-struct rc_worker *rc_worker_start(const struct rc_config *cfg, struct rc_outbox *outbox,
+struct rc_worker *rc_worker_new(const struct rc_config *cfg, struct rc_outbox *outbox,
 		char *err, size_t errlen)
 {
 	struct rc_worker *w = calloc(1, sizeof(*w));
@@ -728,13 +729,19 @@ struct rc_worker *rc_worker_start(const struct rc_config *cfg, struct rc_outbox 
 	worker__sync_orphans(w); /* ids of earlier runs */
 	worker__sync_filters(w);
 	worker__publish_status(w);
+	return w;
+}
 
+int rc_worker_run(struct rc_worker *w, char *err, size_t errlen)
+{
+	if (w->started)
+		return 0;
 	if (pthread_create(&w->thread, NULL, worker__main, w) != 0) {
 		snprintf(err, errlen, "cannot start the worker thread: %s", strerror(errno));
-		worker__free(w);
-		return NULL;
+		return -1;
 	}
-	return w;
+	w->started = true;
+	return 0;
 }
 
 void rc_worker_reload(struct rc_worker *w)
@@ -756,6 +763,7 @@ void rc_worker_stop(struct rc_worker *w)
 	w->cmd_stop = true;
 	pthread_mutex_unlock(&w->cmd_lock);
 	curl_multi_wakeup(w->multi);
-	pthread_join(w->thread, NULL);
+	if (w->started)
+		pthread_join(w->thread, NULL);
 	worker__free(w);
 }

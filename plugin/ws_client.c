@@ -25,6 +25,7 @@
 #include <openssl/x509.h>
 #include "rc_http.h"
 #include "rc_clock.h"
+#include "rc_version.h"
 #include "rc_ws_client.h"
 
 #define RC_WS_BUSY_WAIT_MS 5   /* how often lws is serviced while it may wait for output */
@@ -247,6 +248,18 @@ static int ws_client__callback(struct lws *wsi, enum lws_callback_reasons reason
 				sizeof(c->trust_error)) == 0)
 			c->trust_set = true;
 		break;
+
+	case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER: {
+		/* lws sends no User-Agent of its own; the upgrade names our release like every
+		 * REST request does (http.c). */
+		unsigned char **p = in, *end = *p + len;
+		if (lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_USER_AGENT,
+				(const unsigned char *)RC_USER_AGENT, (int)strlen(RC_USER_AGENT), p, end) != 0) {
+			snprintf(c->what, sizeof(c->what), "no room for the User-Agent header");
+			return -1;
+		}
+		break;
+	}
 
 	case LWS_CALLBACK_CLIENT_ESTABLISHED:
 		c->state = WS_OPEN;

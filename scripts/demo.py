@@ -36,8 +36,9 @@ def main():
             print("simulator:  %s (test CA %s)" % (sim.url, sim.cafile))
             print("broker:     mqtt://127.0.0.1:%d, log %s" % (broker.port, broker.log))
             print("listening:  mosquitto_sub -h 127.0.0.1 -p %d -v -t 'ringcentral/#'" % broker.port)
-            started = broker.wait_log(r"ringcentral: started \((\w+) transport")
-            print("transport:  %s" % started.group(1))
+            started = broker.wait_log(r"ringcentral: started \(version ([^,]+), (\w+) transport")
+            print("plugin:     mosquitto-ringcentral %s" % started.group(1))
+            print("transport:  %s" % started.group(2))
             print("status:     mosquitto_sub -h 127.0.0.1 -p %d -C 1 -t ringcentral/bridge/status" % broker.port)
             print("-" * 72, flush=True)
             sub = subprocess.Popen(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(broker.port),

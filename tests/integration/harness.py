@@ -44,6 +44,20 @@ PYTHON = "/usr/bin/python3"
 sys.path.insert(0, os.path.dirname(SIM))
 from credentials import SIM_CREDENTIALS  # noqa: E402
 
+
+def _project_version():
+    """The plugin's version as CMakeLists.txt defines it (project(... VERSION x.y.z)), the
+    one place it is defined: what the start-up line, bridge/status and the User-Agent
+    must say."""
+    with open(os.path.join(ROOT, "CMakeLists.txt")) as f:
+        found = re.search(r"^project\(\s*\S+\s+VERSION\s+(\d+\.\d+\.\d+)", f.read(), re.M)
+    assert found, "no project(... VERSION x.y.z) in CMakeLists.txt"
+    return found.group(1)
+
+
+PLUGIN_VERSION = _project_version()
+USER_AGENT = "mosquitto-ringcentral/" + PLUGIN_VERSION
+
 PRESENCE_FILTER = "/restapi/v1.0/account/~/extension/~/presence?detailedTelephonyState=true"
 MESSAGE_FILTER = "/restapi/v1.0/account/~/extension/~/message-store"
 # Events the filters above match, and the topics the plugin publishes them on by default.
@@ -504,11 +518,16 @@ def transport_opts(sim, transport, **overrides):
 
 
 class Broker:
-    """/usr/sbin/mosquitto with the plugin, on a free port, logging to a file."""
+    """/usr/sbin/mosquitto with the plugin, on a free port, logging to a file.
+
+    opts None: the broker alone, without the plugin (the far end of a bridge, say).
+    extra_plugins: more instances after the first, each (library path, opts), one
+    `plugin` line each (several accounts in one broker)."""
 
     def __init__(self, opts, wrapper=None, extra_conf="", port=None, workdir=None, env=None,
-                 log_types=("all",)):
+                 log_types=("all",), extra_plugins=()):
         self.opts = opts
+        self.extra_plugins = list(extra_plugins)
         # "all" logs every PUBLISH: right for tests, a cost of its own in a benchmark.
         self.log_types = log_types
         self.env = env or {}      # added to (None: removed from) the broker's environment
@@ -528,12 +547,15 @@ class Broker:
             # Run as the invoking user: as root, mosquitto would otherwise switch to the
             # mosquitto user, which cannot read the tests' private temporary directories.
             f.write("user %s\nlistener %d 127.0.0.1\nallow_anonymous true\npersistence false\n"
-                    "log_dest file %s\n%s%s\nplugin %s\n"
+                    "log_dest file %s\n%s%s\n"
                     % (getpass.getuser(), self.port, self.log,
                        "".join("log_type %s\n" % t for t in self.log_types),
-                       self.extra_conf, PLUGIN))
-            for k, v in self.opts:
-                f.write("plugin_opt_%s %s\n" % (k, v))
+                       self.extra_conf))
+            plugins = ([(PLUGIN, self.opts)] if self.opts is not None else []) + self.extra_plugins
+            for path, opts in plugins:
+                f.write("plugin %s\n" % path)
+                for k, v in opts:
+                    f.write("plugin_opt_%s %s\n" % (k, v))
         return conf
 
     def start(self, expect_running=True):

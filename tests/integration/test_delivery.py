@@ -1,7 +1,8 @@
 """test_delivery.py - notifications reach MQTT subscribers exactly as sent, on both transports.
 
 Real broker + plugin + simulator over TLS; a real MQTT v5 client checks topics, byte-exact
-payloads, properties, the status topics, topic_map, the body payload mode, both OAuth
+payloads, properties, the status topics (with the version and the times), that every
+request names the release (User-Agent, pnsdk), topic_map, the body payload mode, both OAuth
 grants, that malformed and duplicate notifications are counted and skipped while later
 ones flow, and a burst of 1000 in order. Every test in the shared section runs once per
 transport (test_x[pubnub], test_x[websocket]): the plugin must behave alike whether
@@ -12,13 +13,33 @@ behaviour (ClientRequests over the socket, heartbeats, options) in test_websocke
 
 Run one: /usr/bin/python3 test_delivery.py test_x[websocket]  (or test_x for both)."""
 import base64
+import datetime
 import re
 import time
 
-from harness import (MESSAGE_EVENT, MESSAGE_FILTER, MESSAGE_TOPIC, PRESENCE_EVENT,
-                     PRESENCE_FILTER, PRESENCE_TOPIC, SIM_CREDENTIALS, SUB_PATH, Broker,
-                     MqttWatcher, Sim, per_transport, pubnub_calls, rest_subscription_calls,
-                     run_tests, transport_opts, uuids_on, wait_online, wait_until, ws_calls)
+from harness import (MESSAGE_EVENT, MESSAGE_FILTER, MESSAGE_TOPIC, PLUGIN_VERSION,
+                     PRESENCE_EVENT, PRESENCE_FILTER, PRESENCE_TOPIC, SIM_CREDENTIALS,
+                     SUB_PATH, USER_AGENT, Broker, MqttWatcher, Sim, per_transport,
+                     pubnub_calls, rest_subscription_calls, run_tests, transport_opts,
+                     uuids_on, wait_online, wait_until, ws_calls)
+
+
+def iso_seconds(text):
+    """A status time (2026-11-28T21:06:39.123Z) as seconds since the epoch."""
+    return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+        tzinfo=datetime.timezone.utc).timestamp()
+
+
+def every_request_names_the_release(sim, transport):
+    """REST calls, the WebSocket upgrade and PubNub polls all carry the User-Agent
+    mosquitto-ringcentral/<version>; PubNub polls also say it as pnsdk. (Requests over
+    the socket are frames, without headers.)"""
+    http = [r for r in sim.requests() if r["method"] != "WS" or r["path"].startswith("CONNECT")]
+    assert [r for r in http if r["user_agent"] != USER_AGENT] == [], http
+    kinds = {"pubnub": pubnub_calls(sim), "websocket": sim.requests("WS", "CONNECT ")}
+    assert kinds[transport], "no %s request to check" % transport
+    polls = pubnub_calls(sim)
+    assert [r["query"].get("pnsdk") for r in polls] == [USER_AGENT] * len(polls), polls
 
 
 # ---- what the simulator saw: the subscription went the transport's way only -------------------
@@ -60,6 +81,13 @@ def test_byte_exact_delivery_with_properties(transport):
     with Sim() as sim, Broker(transport_opts(sim, transport)) as broker, \
             MqttWatcher(broker.port) as w:
         first = wait_online(w)
+        # The version CMakeLists.txt defines, in the start-up line and the status; no
+        # notification yet.
+        broker.wait_log(r"ringcentral: started \(version %s, %s transport, server "
+                        % (re.escape(PLUGIN_VERSION), transport))
+        assert first["version"] == PLUGIN_VERSION, first
+        assert first["last_notification_at"] is None, first
+        sent_before = time.time()
         sent_p = sim.notify(PRESENCE_EVENT, {"telephonyStatus": "Ringing", "extensionId": "401550809004"})
         sent_m = sim.notify(MESSAGE_EVENT, {"changes": [{"type": "SMS", "newCount": 1}],
                                             "text": "caf\u00e9 \u2603 \\/ \"q\" \ud83d\ude00"})
@@ -74,7 +102,16 @@ def test_byte_exact_delivery_with_properties(transport):
             assert got.user_properties["event"] == event
             assert got.retain is False and got.qos == 1
         status = w.wait_status(lambda s: s["published"] >= 2, what="published >= 2")
+        status_seen = time.time()
         assert status["state"] == "online" and status["transport"] == transport, status
+        # Handed over after they were sent, before the status saying so was rendered (and
+        # received); the times are the broker host's wall clock, in milliseconds.
+        started, last, updated = (iso_seconds(status[k]) for k in (
+            "started_at", "last_notification_at", "updated_at"))
+        assert started <= sent_before and sent_before - 0.001 <= last <= updated <= status_seen, \
+            (status, sent_before, status_seen)
+        assert status["version"] == PLUGIN_VERSION and status["started_at"] == first["started_at"]
+        every_request_names_the_release(sim, transport)
         assert status["subscription_id"] == first["subscription_id"] == sent_p[0]["subscription_id"]
         assert status["expiration_time"].endswith("Z")
         assert sorted(status["event_filters"]) == sorted([PRESENCE_FILTER, MESSAGE_FILTER])

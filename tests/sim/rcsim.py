@@ -575,16 +575,17 @@ class FaultInjector:
 
 class RequestLog:
     """What clients asked (never /_sim/ calls, never tokens or bodies), kept for tests and
-    optionally appended to a file."""
+    optionally appended to a file. Each entry also names the client's User-Agent (None
+    if it sent none), which tells the plugin's release."""
 
     def __init__(self, path):
         self.lock = threading.Lock()
         self.entries = []
         self.file = open(path, "a", buffering=1) if path else None
 
-    def record(self, method, path, query, status, took):
+    def record(self, method, path, query, status, took, user_agent=None):
         entry = {"method": method, "path": path, "status": status, "time": time.time(),
-                 "query": query}
+                 "query": query, "user_agent": user_agent}
         with self.lock:
             self.entries.append(entry)
             if self.file:
@@ -1008,7 +1009,8 @@ class Handler(BaseHTTPRequestHandler):
         finally:
             if not path.startswith("/_sim/"):
                 logged = {k: v[0] for k, v in query.items()} if path.startswith("/v2/") else {}
-                sim.log.record(method, path, logged, status, time.monotonic() - started)
+                sim.log.record(method, path, logged, status, time.monotonic() - started,
+                               self.headers.get("User-Agent"))
 
     def do_GET(self):
         self.handle_any("GET")

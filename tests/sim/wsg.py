@@ -123,10 +123,11 @@ class GatewayProtocol(WebSocketServerProtocol):
         self.gateway = gateway
         self.login = None           # login session of the ws token (set by the check)
         self.wsc_param = None
+        self.user_agent = None      # the client's User-Agent header (set by the check)
         self.answer_pings = True
 
     async def process_request(self, path, request_headers):
-        return self.gateway.check_handshake(self, path)
+        return self.gateway.check_handshake(self, path, request_headers)
 
     async def pong(self, data=b""):
         # websockets answers pings through this method: skipping it leaves the client's
@@ -255,17 +256,18 @@ class Gateway:
             buf.popleft()
 
     # ---- connections ------------------------------------------------------------------
-    def check_handshake(self, ws, path):
+    def check_handshake(self, ws, path, headers):
         """None to accept the upgrade, else the HTTP answer (rcsim's error shapes)."""
         split = urlsplit(path)
         query = parse_qs(split.query)
+        ws.user_agent = headers.get("User-Agent")
         if split.path != WS_PATH:
-            self.sim.log.record("WS", "CONNECT " + split.path, {}, 404, 0)
+            self.sim.log.record("WS", "CONNECT " + split.path, {}, 404, 0, ws.user_agent)
             return (HTTPStatus.NOT_FOUND, [("Content-Type", "application/json")],
                     dumps({"errorCode": "CMN-100", "message": "Resource not found"}).encode())
         login = self.sim.tokens.ws_session(query.get("access_token", [""])[0])
         if login is None:
-            self.sim.log.record("WS", "CONNECT " + WS_PATH, {}, 401, 0)
+            self.sim.log.record("WS", "CONNECT " + WS_PATH, {}, 401, 0, ws.user_agent)
             return (HTTPStatus.UNAUTHORIZED, [("Content-Type", "application/json")],
                     dumps({"errorCode": "AGW-401",
                            "message": "Access token is invalid or expired"}).encode())
@@ -299,7 +301,8 @@ class Gateway:
         conn.send(dumps([header, body]))
         conn.send_many(frame for seq, _, frame in session.buffer if seq > seen)
         self.sim.log.record("WS", "CONNECT " + WS_PATH,
-                            {"recoveryState": recovery["state"]} if recovery else {}, 101, 0)
+                            {"recoveryState": recovery["state"]} if recovery else {}, 101, 0,
+                            ws.user_agent)
 
         sender = asyncio.ensure_future(self._sender(conn))
         watchdog = asyncio.ensure_future(self._watchdog(conn))

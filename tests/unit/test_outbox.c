@@ -213,6 +213,23 @@ static void test_sequence_and_confirmation(void)
 	rc_outbox_destroy(&ob);
 }
 
+/* The broker thread's count of what it handed over marks the status for publishing and
+ * stamps last_notification_at; an empty TICK stamps nothing. */
+static void test_published(void)
+{
+	struct rc_outbox ob;
+
+	CU_ASSERT_EQUAL_FATAL(rc_outbox_init(&ob, 2), 0);
+	ob.status_dirty = false;
+	rc_outbox_published(&ob, 0, 1000);
+	CU_ASSERT_EQUAL(ob.status.last_notification_at_ms, 0);
+	rc_outbox_published(&ob, 4, 2000);
+	CU_ASSERT_TRUE(ob.status_dirty);
+	CU_ASSERT_EQUAL(ob.status.published, 4);
+	CU_ASSERT_EQUAL(ob.status.last_notification_at_ms, 2000);
+	rc_outbox_destroy(&ob);
+}
+
 /* A TICK's share: at most max_msgs and max_bytes (but at least one), oldest first, and
  * the rest stays queued in order. */
 static void test_take_some(void)
@@ -258,6 +275,7 @@ int main(void)
 		{ "logs bounded", test_logs_bounded },
 		{ "sequence and confirmation", test_sequence_and_confirmation },
 		{ "take some", test_take_some },
+		{ "published", test_published },
 		{ "two threads, exactly once, in order", test_two_threads_exactly_once_in_order },
 		{ NULL, NULL },
 	};

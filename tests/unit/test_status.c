@@ -1,9 +1,11 @@
 /* test_status.c - the bridge/status JSON and its counters. */
+#include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 #include "rc_test.h"
 #include <json-c/json.h>
 #include "rc_status.h"
+#include "rc_version.h"
 
 static json_object *render(const struct rc_status *s)
 {
@@ -148,6 +150,55 @@ static void test_filters_and_strings(void)
 	CU_ASSERT_PTR_NULL(s.event_filters);
 }
 
+/* The version comes from CMake's project(VERSION) through rc_version.h: x.y.z, the same
+ * in the status as in the User-Agent. */
+static void test_version(void)
+{
+	struct rc_status s = { .transport = "pubnub" };
+	regex_t semver;
+	json_object *o = render(&s);
+
+	CU_ASSERT_EQUAL_FATAL(regcomp(&semver, "^[0-9]+\\.[0-9]+\\.[0-9]+$", REG_EXTENDED | REG_NOSUB), 0);
+	CU_ASSERT_EQUAL(regexec(&semver, RC_VERSION, 0, NULL, 0), 0);
+	regfree(&semver);
+	CU_ASSERT_STRING_EQUAL(json_object_get_string(get(o, "version")), RC_VERSION);
+	CU_ASSERT_STRING_EQUAL(RC_USER_AGENT, "mosquitto-ringcentral/" RC_VERSION);
+	json_object_put(o);
+}
+
+/* last_notification_at: null until a TICK hands something over, then the time of the
+ * latest such TICK; a TICK that published nothing changes neither it nor the count. */
+static void test_last_notification_at(void)
+{
+	struct rc_status s = { .transport = "websocket", .started_at_ms = 1795899999000LL };
+	json_object *o = render(&s);
+
+	CU_ASSERT_PTR_NULL(get(o, "last_notification_at"));
+	json_object_put(o);
+
+	rc_status_published(&s, 0, 1795899999500LL);
+	CU_ASSERT_EQUAL(s.last_notification_at_ms, 0);
+	CU_ASSERT_EQUAL(s.published, 0);
+	rc_status_published(&s, 3, 1795899999123LL);
+	CU_ASSERT_EQUAL(s.published, 3);
+	o = render(&s);
+	CU_ASSERT_STRING_EQUAL(json_object_get_string(get(o, "last_notification_at")),
+			"2026-11-28T21:06:39.123Z");
+	CU_ASSERT_EQUAL(json_object_get_int64(get(o, "published")), 3);
+	json_object_put(o);
+
+	rc_status_published(&s, 2, 1795900000007LL);
+	rc_status_published(&s, 0, 1795900000999LL);
+	CU_ASSERT_EQUAL(s.published, 5);
+	o = render(&s);
+	CU_ASSERT_STRING_EQUAL(json_object_get_string(get(o, "last_notification_at")),
+			"2026-11-28T21:06:40.007Z");
+	/* started_at and updated_at are their own fields, untouched by it. */
+	CU_ASSERT_STRING_EQUAL(json_object_get_string(get(o, "started_at")), "2026-11-28T21:06:39.000Z");
+	CU_ASSERT_STRING_EQUAL(json_object_get_string(get(o, "updated_at")), "2026-11-28T21:06:40.000Z");
+	json_object_put(o);
+}
+
 static void test_cause_names(void)
 {
 	for (int c = 0; c < RC_DROP_CAUSE_COUNT; c++)
@@ -167,6 +218,8 @@ int main(void)
 		{ "every cause counts once", test_every_cause_counts_once },
 		{ "filters and strings", test_filters_and_strings },
 		{ "cause names", test_cause_names },
+		{ "version", test_version },
+		{ "last notification at", test_last_notification_at },
 		{ NULL, NULL },
 	};
 	return rc_test_run("status", NULL, NULL, cases);
