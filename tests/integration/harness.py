@@ -860,7 +860,7 @@ class Flow:
 
     def check(self, watcher, what, ordered=False, all_routed=False, timeout=60):
         """Every notification the simulator accepted arrived exactly once, byte for byte;
-        the broker kept answering (worst MQTT round trip under 200 ms). ordered: the
+        the broker kept answering (worst MQTT round trip under 1 s). ordered: the
         flow's topic carries exactly these notifications, in sending order. all_routed:
         every send found its one live subscription (none was lost on the server side)."""
         assert not self.thread.is_alive(), "stop the flow first"
@@ -886,7 +886,10 @@ class Flow:
             uid = m.user_properties.get("uuid")
             if uid in plain:
                 assert m.payload == plain[uid], (m.payload, what)
-        assert worst < 0.2, "broker round trip %.3fs" % worst
+        # A broker blocked by the plugin would show the fault's own delay (5 s and more);
+        # one second leaves headroom for a loaded 2-core machine, where a healthy round trip
+        # has been seen at 220 ms while three test suites shared the cores.
+        assert worst < 1.0, "broker round trip %.3fs" % worst
 
 
 def read_retained(port, topic, timeout=5):
