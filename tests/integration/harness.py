@@ -506,8 +506,14 @@ def transport_opts(sim, transport, **overrides):
 class Broker:
     """/usr/sbin/mosquitto with the plugin, on a free port, logging to a file."""
 
-    def __init__(self, opts, wrapper=None, extra_conf="", port=None, workdir=None, env=None):
+    def __init__(self, opts, wrapper=None, extra_conf="", port=None, workdir=None, env=None,
+                 log_type="all", with_plugin=True):
+        """log_type: the broker's log_type line(s), space separated ("all" by default; the
+        benchmark logs less, since per-message debug lines slow the broker down).
+        with_plugin=False: the stock broker alone (opts are then ignored)."""
         self.opts = opts
+        self.log_type = log_type
+        self.with_plugin = with_plugin
         self.env = env or {}      # added to (None: removed from) the broker's environment
         self.wrapper = wrapper or []
         self.extra_conf = extra_conf
@@ -525,10 +531,14 @@ class Broker:
             # Run as the invoking user: as root, mosquitto would otherwise switch to the
             # mosquitto user, which cannot read the tests' private temporary directories.
             f.write("user %s\nlistener %d 127.0.0.1\nallow_anonymous true\npersistence false\n"
-                    "log_dest file %s\nlog_type all\n%s\nplugin %s\n"
-                    % (getpass.getuser(), self.port, self.log, self.extra_conf, PLUGIN))
-            for k, v in self.opts:
-                f.write("plugin_opt_%s %s\n" % (k, v))
+                    "log_dest file %s\n%s\n%s\n"
+                    % (getpass.getuser(), self.port, self.log,
+                       "\n".join("log_type " + t for t in self.log_type.split()),
+                       self.extra_conf))
+            if self.with_plugin:
+                f.write("plugin %s\n" % PLUGIN)
+                for k, v in self.opts:
+                    f.write("plugin_opt_%s %s\n" % (k, v))
         return conf
 
     def start(self, expect_running=True):
