@@ -268,6 +268,8 @@ def render(bench, environment):
                        OTHER_SHOWN else ""))
     out.append("- SDK bridge: " + ("available (%s)" % bench.bridge_reason if bench.bridge
                                    else "not available (%s)" % bench.bridge_reason))
+    for err in bench.bridge_errors:
+        out.append("- SDK bridge failed, its figure is missing: " + err)
     out += ["", table(rows), ""]
     out += [
         "Rates are distinct notifications received / (last receipt − start of the first "
