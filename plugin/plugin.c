@@ -45,6 +45,10 @@
 #define RC_ANSWER_WINDOW_US 20000
 #define RC_ACKNOWLEDGING_US 1000000
 #define RC_ACK_PAUSE_US 5000      /* QoS 1/2: a shorter pause is a subscriber's hiccup */
+/* ... and an unanswered batch holds the next one back this long at most: whatever answered
+ * earlier batches may be a client that only acknowledges something else (the retained
+ * status), while the notifications' subscribers take QoS 0 and never answer. */
+#define RC_UNANSWERED_MAX_US 10000
 
 struct rc_plugin {
 	mosquitto_plugin_id_t *id;
@@ -224,9 +228,9 @@ static uint64_t plugin__drain(struct rc_plugin *p, size_t max_msgs, size_t max_b
  * broker has been quiet for RC_ACK_PAUSE_US (a subscriber's shorter hiccup, a garbage
  * collection, is waited out: each batch into a queue that was not empty would stay in
  * it), and a TICK of the broker's own soon after a batch (RC_ANSWER_WINDOW_US) is taken
- * as its answer; while batches have been answered
- * within the last RC_ACKNOWLEDGING_US, a batch that was not answered is not followed by
- * another until an answer comes. Subscribers that never acknowledge (QoS 0 subscriptions)
+ * as its answer; while batches have been answered within the last RC_ACKNOWLEDGING_US, a
+ * batch that was not answered is not followed by another until an answer comes or
+ * RC_UNANSWERED_MAX_US passed. Subscribers that never acknowledge (QoS 0 subscriptions)
  * get a batch every quiet interval.
  * Without the wake timer every TICK is the broker's own: the batch after its idle wait. */
 static size_t plugin__tick_budget(struct rc_plugin *p, int64_t now_us)
@@ -257,7 +261,8 @@ static size_t plugin__tick_budget(struct rc_plugin *p, int64_t now_us)
 	if (!quiet || rc_backlog_any(&p->backlog, now_us))
 		return 0;
 	if (p->cfg.qos > 0 && (now_us - p->busy_at_us < RC_ACK_PAUSE_US ||
-			(p->batch_unanswered && now_us - p->answered_at_us < RC_ACKNOWLEDGING_US)))
+			(p->batch_unanswered && now_us - p->answered_at_us < RC_ACKNOWLEDGING_US &&
+			 now_us - p->batch_at_us < RC_UNANSWERED_MAX_US)))
 		return 0;
 	p->batch_unanswered = true;
 	p->batch_at_us = now_us;
