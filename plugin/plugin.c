@@ -30,25 +30,13 @@
 #include "rc_clock.h"
 #include "rc_config.h"
 #include "rc_outbox.h"
+#include "rc_pace.h"
 #include "rc_version.h"
 #include "rc_worker.h"
 
 #define RC_EXPORT __attribute__((visibility("default")))
 #define RC_OUTBOX_CAPACITY 10000
 #define RC_STATUS_MIN_INTERVAL_MS 1000
-/* While messages wait, the broker is woken this often (rc_broker_wake.h). */
-#define RC_WAKE_INTERVAL_US 500
-/* Pacing (see plugin__tick_budget): what one TICK hands over after the broker idled. */
-#define RC_BATCH_QOS0 256
-#define RC_BATCH_BYTES (256 * 1024)
-#define RC_BATCH_QOS1 20        /* Mosquitto's default max_inflight_messages */
-#define RC_ANSWER_WINDOW_US 20000
-#define RC_ACKNOWLEDGING_US 1000000
-#define RC_ACK_PAUSE_US 5000      /* QoS 1/2: a shorter pause is a subscriber's hiccup */
-/* ... and an unanswered batch holds the next one back this long at most: whatever answered
- * earlier batches may be a client that only acknowledges something else (the retained
- * status), while the notifications' subscribers take QoS 0 and never answer. */
-#define RC_UNANSWERED_MAX_US 10000
 
 struct rc_plugin {
 	mosquitto_plugin_id_t *id;
@@ -61,12 +49,7 @@ struct rc_plugin {
 	int64_t status_published_at;
 	uint64_t handed_over;      /* the last outbox message the previous TICK handed over */
 	uint64_t handed_count;     /* how many it handed over: in limbo until the next TICK */
-	int64_t last_tick_us;
-	bool busy_since_timer;     /* a TICK of the broker's own came since the timer's last */
-	int64_t busy_at_us;        /* the last TICK of the broker's own while it was busy */
-	bool batch_unanswered;     /* no TICK of the broker's own soon after the last batch */
-	int64_t batch_at_us;
-	int64_t answered_at_us;    /* the last TICK of the broker's own that answered a batch */
+	struct rc_pace pace;       /* how much each TICK hands over */
 	struct rc_broker_wake wake;
 	struct rc_backlog backlog;
 
@@ -209,64 +192,22 @@ static uint64_t plugin__drain(struct rc_plugin *p, size_t max_msgs, size_t max_b
 	return taken;
 }
 
-/* How many messages this TICK may hand over. Mosquitto queues them all to every matching
- * subscriber at the start of its next loop iteration, and drops what exceeds a client's
- * max_queued_messages (default 1000): for QoS 0 packets its socket could not take yet,
- * for QoS 1 and 2 messages beyond its in-flight window. A network publisher is read one
- * packet per loop iteration, between the broker's writes to slow sockets and its reading
- * of acknowledgements, and so is paced by the subscribers; handing the whole outbox over
- * at once is what loses messages in a burst. So:
- *  - a TICK the broker's own work caused (a subscriber's acknowledgement, a socket that
- *    became writable again, any client's traffic): one message, a network publisher's
- *    pace, clocked by the subscribers;
- *  - a TICK our wake timer caused after a whole quiet interval (no TICK of the broker's
- *    own since the timer's last) while no client socket is backed up (rc_backlog.h): a
- *    batch, for QoS 0 what socket buffers absorb, for QoS 1 and 2 the in-flight window;
- *  - a timer TICK while the broker is busy: nothing, its own TICKs are coming.
- * With QoS 1 or 2, a quiet broker may also mean a subscriber that stopped acknowledging
- * with its queue full, which no socket shows. So the window is refilled only after the
- * broker has been quiet for RC_ACK_PAUSE_US (a subscriber's shorter hiccup, a garbage
- * collection, is waited out: each batch into a queue that was not empty would stay in
- * it), and a TICK of the broker's own soon after a batch (RC_ANSWER_WINDOW_US) is taken
- * as its answer; while batches have been answered within the last RC_ACKNOWLEDGING_US, a
- * batch that was not answered is not followed by another until an answer comes or
- * RC_UNANSWERED_MAX_US passed. Subscribers that never acknowledge (QoS 0 subscriptions)
- * get a batch every quiet interval.
- * Without the wake timer every TICK is the broker's own: the batch after its idle wait. */
-static size_t plugin__tick_budget(struct rc_plugin *p, int64_t now_us)
+static bool plugin__backlogged(void *arg)
 {
-	size_t batch = p->cfg.qos == 0 ? RC_BATCH_QOS0 : RC_BATCH_QOS1;
-	int64_t gap = now_us - p->last_tick_us;
+	struct rc_plugin *p = arg;
+
+	return rc_backlog_any(&p->backlog, rc_clock_now_us());
+}
+
+/* How many messages this TICK may hand over (rc_pace.h). A timer TICK also lets the
+ * outbox stop the timer when nothing waits. */
+static size_t plugin__tick_budget(struct rc_plugin *p)
+{
 	bool by_timer = p->wake_ready && rc_broker_wake_fired(&p->wake);
 
-	p->last_tick_us = now_us;
-	if (!p->wake_ready)
-		return gap >= RC_WAKE_INTERVAL_US ? batch : 1;
-	if (!by_timer) {
-		/* The broker's idle wake-up (every 100 ms in 2.0) is not work of its own. */
-		if (gap < RC_WAKE_INTERVAL_US) {
-			p->busy_since_timer = true;
-			p->busy_at_us = now_us;
-		}
-		if (p->batch_unanswered && now_us - p->batch_at_us < RC_ANSWER_WINDOW_US) {
-			p->batch_unanswered = false;
-			p->answered_at_us = now_us;
-		}
-		return 1;
-	}
-	bool quiet = !p->busy_since_timer;
-	p->busy_since_timer = false;
-	rc_outbox_rest(&p->outbox);
-	/* Quiet may also mean a subscriber that stopped reading with its socket full. */
-	if (!quiet || rc_backlog_any(&p->backlog, now_us))
-		return 0;
-	if (p->cfg.qos > 0 && (now_us - p->busy_at_us < RC_ACK_PAUSE_US ||
-			(p->batch_unanswered && now_us - p->answered_at_us < RC_ACKNOWLEDGING_US &&
-			 now_us - p->batch_at_us < RC_UNANSWERED_MAX_US)))
-		return 0;
-	p->batch_unanswered = true;
-	p->batch_at_us = now_us;
-	return batch;
+	if (by_timer)
+		rc_outbox_rest(&p->outbox);
+	return rc_pace_tick(&p->pace, rc_clock_now_us(), by_timer, plugin__backlogged, p);
 }
 
 /* The worker thread starts at the first TICK, not in init: Mosquitto 2.0.11 exits
@@ -304,7 +245,7 @@ static int plugin__on_tick(int event, void *event_data, void *userdata)
 		plugin__start_worker(p);
 	/* The broker queued what the previous TICK handed over before this one came. */
 	rc_outbox_confirm(&p->outbox, p->handed_over);
-	plugin__drain(p, plugin__tick_budget(p, rc_clock_now_us()), RC_BATCH_BYTES, true);
+	plugin__drain(p, plugin__tick_budget(p), RC_PACE_BATCH_BYTES, true);
 #if LIBMOSQUITTO_VERSION_NUMBER >= 2001000
 	/* 2.1 sleeps until the earliest requested tick: ask for one soon. */
 	struct mosquitto_evt_tick *ed = event_data;
@@ -432,13 +373,14 @@ RC_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **us
 		/* init runs on the broker thread: the timer is aimed at it. */
 		if (rc_broker_wake_init(&p->wake, err, sizeof(err)) == 0) {
 			p->wake_ready = true;
-			rc_outbox_set_wake(&p->outbox, &p->wake, RC_WAKE_INTERVAL_US);
+			rc_outbox_set_wake(&p->outbox, &p->wake, RC_PACE_WAKE_INTERVAL_US);
 		} else {
 			mosquitto_log_printf(MOSQ_LOG_WARNING,
 					"ringcentral: Warning: wake_broker is off: %s; notifications wait for the broker's own tick (up to 100 ms)",
 					err);
 		}
 	}
+	rc_pace_init(&p->pace, p->cfg.qos, p->wake_ready);
 
 	p->worker = rc_worker_new(&p->cfg, &p->outbox, err, sizeof(err));
 	if (p->worker == NULL) {
