@@ -6,18 +6,14 @@ $SSL_CERT_DIR: the broker is started with those pointing at a temporary file or 
 directory that holds (or does not hold) a simulator's CA, so the real system store is never
 touched. Every case runs for both transports. Real broker, plugin and simulators over TLS.
 """
-import datetime
 import os
 import shutil
 import subprocess
 import tempfile
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
-from harness import Broker, MqttWatcher, Sim, plugin_opts, run_tests, wait_until
+from harness import (Broker, MqttWatcher, Sim, plugin_opts, run_tests, self_signed_ca_pem,
+                     wait_until)
 
 TRANSPORTS = ("pubnub", "websocket")
 # The real system store, whatever the environment of the test run says.
@@ -30,18 +26,9 @@ def opts(sim, transport, **overrides):
 
 def unrelated_ca(directory):
     """A CA (PEM file) that signed nothing any simulator serves."""
-    now = datetime.datetime.utcnow()
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "unrelated test CA")])
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=30))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
     path = os.path.join(directory, "unrelated-ca.pem")
-    with open(path, "wb") as f:
-        f.write(cert.public_bytes(serialization.Encoding.PEM))
+    with open(path, "w") as f:
+        f.write(self_signed_ca_pem("unrelated test CA"))
     return path
 
 

@@ -12,7 +12,6 @@ reported by name. No output ever holds a secret or a token.
 
 The binary is $RC_CHECK (set by ctest), else mosquitto-ringcentral-check next to the
 plugin ($RC_PLUGIN)."""
-import datetime
 import getpass
 import grp
 import json
@@ -24,12 +23,8 @@ import subprocess
 import tempfile
 import urllib.request
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
-from harness import (MESSAGE_FILTER, PLUGIN, PRESENCE_FILTER, SIM_CREDENTIALS, Broker,
+from harness import (self_signed_ca_pem, MESSAGE_FILTER, PLUGIN, PRESENCE_FILTER, SIM_CREDENTIALS, Broker,
                      MqttWatcher, Sim, free_port, per_transport, rest_subscription_calls,
                      run_tests, wait_online, ws_calls)
 from test_startup_and_security import BAD_OPTIONS
@@ -126,16 +121,7 @@ def opts_for(server="https://platform.ringcentral.com", **overrides):
 
 def ca_file(setup):
     """A PEM file with one self-signed CA certificate."""
-    now = datetime.datetime.utcnow()
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "check test CA")])
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=30))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
-    return setup.file("ca.pem", cert.public_bytes(serialization.Encoding.PEM).decode(), 0o644)
+    return setup.file("ca.pem", self_signed_ca_pem("check test CA"), 0o644)
 
 
 # ---- offline ---------------------------------------------------------------------------------
