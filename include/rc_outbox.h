@@ -28,9 +28,18 @@ struct rc_outbox_msg {
 	char *topic;
 	char *payload;
 	size_t payload_len;
-	char *event;            /* MQTT v5 user properties */
-	char *uuid;
+	char *event;            /* MQTT v5 user properties; NULL: not sent (a message that is */
+	char *uuid;             /* not a notification: a response, a discovery config, ...) */
 	char *subscription_id;
+	/* How it is published. With has_options false (calloc's zero) the configured qos and
+	 * retain apply and nothing expires: every notification without a rule of its own. */
+	bool has_options;
+	int qos;                /* 0..2 */
+	bool retain;
+	uint32_t expiry_s;      /* MQTT v5 message expiry interval; 0: none */
+	/* MQTT v5 correlation data echoed on a response; NULL: none. Owned. */
+	unsigned char *correlation;
+	size_t correlation_len;
 	uint64_t seq;           /* set by rc_outbox_push */
 };
 

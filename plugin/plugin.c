@@ -91,28 +91,48 @@ static void plugin__publish_retained(const char *topic, const char *payload, siz
 		mosquitto_property_free_all(&props);
 }
 
-/* Publishes one notification; returns true if the broker took it. */
+/* Publishes one message of the outbox (a notification, or a message of the plugin's own
+ * with its publish options); returns true if the broker took it. */
 static bool plugin__publish_message(struct rc_plugin *p, const struct rc_outbox_msg *m)
 {
 	mosquitto_property *props = NULL;
+	int qos = m->has_options ? m->qos : p->cfg.qos;
+	bool retain = m->has_options ? m->retain : p->cfg.retain;
+	bool ok = true;
 
 	/* Our own topic checks ran on the worker; the broker's are the final word. */
 	if (mosquitto_pub_topic_check(m->topic) != MOSQ_ERR_SUCCESS ||
 			mosquitto_validate_utf8(m->topic, (int)strlen(m->topic)) != MOSQ_ERR_SUCCESS ||
 			m->payload_len > (size_t)MQTT_MAX_PAYLOAD)
 		return false;
-	if (mosquitto_property_add_string(&props, MQTT_PROP_CONTENT_TYPE, "application/json") != MOSQ_ERR_SUCCESS ||
-			mosquitto_property_add_string_pair(&props, MQTT_PROP_USER_PROPERTY, "event", m->event) != MOSQ_ERR_SUCCESS ||
-			mosquitto_property_add_string_pair(&props, MQTT_PROP_USER_PROPERTY, "uuid", m->uuid) != MOSQ_ERR_SUCCESS ||
-			(m->subscription_id != NULL &&
-			 mosquitto_property_add_string_pair(&props, MQTT_PROP_USER_PROPERTY, "subscriptionId",
-					 m->subscription_id) != MOSQ_ERR_SUCCESS)) {
+	/* An empty payload (a cleared retained message) carries no content type. */
+	if (m->payload_len > 0)
+		ok = mosquitto_property_add_string(&props, MQTT_PROP_CONTENT_TYPE,
+				m->payload[0] == '{' || m->payload[0] == '[' ? "application/json" : "text/plain")
+				== MOSQ_ERR_SUCCESS;
+	if (ok && m->event != NULL)
+		ok = mosquitto_property_add_string_pair(&props, MQTT_PROP_USER_PROPERTY, "event", m->event)
+				== MOSQ_ERR_SUCCESS;
+	if (ok && m->uuid != NULL)
+		ok = mosquitto_property_add_string_pair(&props, MQTT_PROP_USER_PROPERTY, "uuid", m->uuid)
+				== MOSQ_ERR_SUCCESS;
+	if (ok && m->subscription_id != NULL)
+		ok = mosquitto_property_add_string_pair(&props, MQTT_PROP_USER_PROPERTY, "subscriptionId",
+				m->subscription_id) == MOSQ_ERR_SUCCESS;
+	if (ok && m->has_options && m->expiry_s > 0)
+		ok = mosquitto_property_add_int32(&props, MQTT_PROP_MESSAGE_EXPIRY_INTERVAL, m->expiry_s)
+				== MOSQ_ERR_SUCCESS;
+	if (ok && m->correlation != NULL)
+		ok = m->correlation_len <= UINT16_MAX &&
+				mosquitto_property_add_binary(&props, MQTT_PROP_CORRELATION_DATA, m->correlation,
+						(uint16_t)m->correlation_len) == MOSQ_ERR_SUCCESS;
+	if (!ok) {
 		mosquitto_property_free_all(&props);
 		return false;
 	}
 	/* _copy: the broker must own memory from its own allocator (it keeps a memory count). */
 	if (mosquitto_broker_publish_copy(NULL, m->topic, (int)m->payload_len, m->payload,
-			p->cfg.qos, p->cfg.retain, props) != MOSQ_ERR_SUCCESS) {
+			qos, retain, props) != MOSQ_ERR_SUCCESS) {
 		mosquitto_property_free_all(&props);
 		return false;
 	}
