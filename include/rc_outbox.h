@@ -53,6 +53,7 @@ struct rc_outbox {
 	pthread_mutex_t lock;
 	struct rc_outbox_msg *msgs, *msgs_tail;
 	size_t n_msgs, max_msgs;
+	size_t bytes, max_bytes;   /* payload bytes queued; the bound rc_outbox_room applies */
 	struct rc_outbox_log *logs, *logs_tail;
 	size_t n_logs, max_logs, logs_dropped;
 	uint64_t pushed;           /* the sequence number of the last message pushed */
@@ -66,7 +67,15 @@ struct rc_outbox {
 int rc_outbox_init(struct rc_outbox *ob, size_t max_msgs);
 void rc_outbox_destroy(struct rc_outbox *ob);
 
-/* How many more messages fit right now. */
+/* Bounds the payload bytes queued as well (default: no bound beyond the message count):
+ * once they reach max_bytes, rc_outbox_room() answers 0 so that the worker stops fetching
+ * until the broker thread has taken some. A push is still accepted up to the message count,
+ * so a transport that asked for room before a fetch never loses what it fetched; the bound
+ * may be exceeded by that one fetch. Without it, 10,000 large notifications (message-store
+ * events of 16 KB) would hold 160 MB. Call before the worker starts. */
+void rc_outbox_limit_bytes(struct rc_outbox *ob, size_t max_bytes);
+
+/* How many more messages fit right now (0 when the byte bound is reached). */
 size_t rc_outbox_room(struct rc_outbox *ob);
 
 /* Takes ownership of m (allocated with malloc, fields too). Returns its sequence number

@@ -13,6 +13,7 @@ int rc_outbox_init(struct rc_outbox *ob, size_t max_msgs)
 {
 	*ob = (struct rc_outbox){0};
 	ob->max_msgs = max_msgs;
+	ob->max_bytes = SIZE_MAX;
 	ob->max_logs = RC_OUTBOX_LOG_MAX;
 	return pthread_mutex_init(&ob->lock, NULL) == 0 ? 0 : -1;
 }
@@ -51,10 +52,18 @@ void rc_outbox_destroy(struct rc_outbox *ob)
 	pthread_mutex_destroy(&ob->lock);
 }
 
+void rc_outbox_limit_bytes(struct rc_outbox *ob, size_t max_bytes)
+{
+	pthread_mutex_lock(&ob->lock);
+	ob->max_bytes = max_bytes;
+	pthread_mutex_unlock(&ob->lock);
+}
+
 size_t rc_outbox_room(struct rc_outbox *ob)
 {
 	pthread_mutex_lock(&ob->lock);
-	size_t room = ob->n_msgs < ob->max_msgs ? ob->max_msgs - ob->n_msgs : 0;
+	size_t room = ob->n_msgs < ob->max_msgs && ob->bytes < ob->max_bytes ?
+			ob->max_msgs - ob->n_msgs : 0;
 	pthread_mutex_unlock(&ob->lock);
 	return room;
 }
@@ -75,6 +84,7 @@ uint64_t rc_outbox_push(struct rc_outbox *ob, struct rc_outbox_msg *m)
 			ob->msgs = m;
 		ob->msgs_tail = m;
 		ob->n_msgs++;
+		ob->bytes += m->payload_len;
 	}
 	pthread_mutex_unlock(&ob->lock);
 	if (seq == 0)
@@ -157,6 +167,7 @@ void rc_outbox_take_some(struct rc_outbox *ob, size_t max_msgs, size_t max_bytes
 		if (ob->msgs == NULL)
 			ob->msgs_tail = NULL;
 		ob->n_msgs -= n;
+		ob->bytes -= bytes;
 	}
 	*logs = ob->logs;
 	*logs_dropped = ob->logs_dropped;

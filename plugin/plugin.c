@@ -36,6 +36,10 @@
 
 #define RC_EXPORT __attribute__((visibility("default")))
 #define RC_OUTBOX_CAPACITY 10000
+/* Payload bytes the outbox holds before the worker stops fetching: at 40,000 notifications/s
+ * of 600 B that is still 170 ms of the broker's work, and it keeps large notifications
+ * from holding 10,000 × their size. */
+#define RC_OUTBOX_MAX_BYTES (4u * 1024 * 1024)
 #define RC_STATUS_MIN_INTERVAL_MS 1000
 
 struct rc_plugin {
@@ -387,6 +391,7 @@ RC_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **us
 	p->curl_ready = true;
 	if (rc_outbox_init(&p->outbox, RC_OUTBOX_CAPACITY) != 0)
 		goto error;
+	rc_outbox_limit_bytes(&p->outbox, RC_OUTBOX_MAX_BYTES);
 	p->outbox_ready = true;
 	p->outbox.status.started_at_ms = rc_clock_wall_ms();
 	if (p->cfg.wake_broker) {

@@ -37,5 +37,26 @@ def test_burst_is_delivered_completely_once_and_in_order(transport):
               % (transport, COUNT, queued - start, done - start, COUNT / (done - start)))
 
 
+@per_transport()
+def test_burst_of_large_notifications_beyond_the_outbox_byte_bound(transport):
+    # 300 notifications of about 24 KB: about 7 MB, past the 4 MiB the outbox holds before
+    # the worker stops fetching, so the transport pauses and resumes on the byte bound (not
+    # on the message count) and loses nothing while it does.
+    count, pad = 300, "x" * 24000
+    with Sim("--cache-size", str(count * 2)) as sim, \
+            Broker(transport_opts(sim, transport),
+                   extra_conf="max_queued_messages 0") as broker, \
+            MqttWatcher(broker.port, "ringcentral/account/#") as w, \
+            MqttWatcher(broker.port, "ringcentral/bridge/state") as state:
+        state.wait_for(lambda ms: ms and ms[-1].payload == b"online", 20, "online")
+        sent = sim.notify(EVENT, {"telephonyStatus": "NoCall", "pad": pad}, count=count)
+        assert len(sent) == count
+        w.wait_for(lambda ms: len(ms) >= count, 120, "%d notifications" % count)
+        got = [m.user_properties["uuid"] for m in w.messages]
+        assert got == [s["uuid"] for s in sent], "lost, duplicated or reordered notifications"
+        assert all(len(m.payload) > 24000 for m in w.messages)
+
+
 if __name__ == "__main__":
-    run_tests([test_burst_is_delivered_completely_once_and_in_order])
+    run_tests([test_burst_is_delivered_completely_once_and_in_order,
+               test_burst_of_large_notifications_beyond_the_outbox_byte_bound])

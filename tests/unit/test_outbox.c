@@ -268,6 +268,35 @@ static void test_take_some(void)
 	rc_outbox_destroy(&ob);
 }
 
+static void test_byte_bound(void)
+{
+	struct rc_outbox ob;
+	struct rc_outbox_msg *msgs;
+	struct rc_outbox_log *logs;
+	size_t dropped;
+
+	CU_ASSERT_EQUAL_FATAL(rc_outbox_init(&ob, 10), 0);
+	rc_outbox_limit_bytes(&ob, 3);
+	CU_ASSERT_EQUAL(rc_outbox_room(&ob), 10);
+	CU_ASSERT_TRUE(rc_outbox_push(&ob, msg(12)));   /* 2 bytes: below the bound */
+	CU_ASSERT_EQUAL(rc_outbox_room(&ob), 9);
+	CU_ASSERT_TRUE(rc_outbox_push(&ob, msg(34)));   /* 4 bytes: at or past it */
+	CU_ASSERT_EQUAL(rc_outbox_room(&ob), 0);
+	/* The bound only stops fetching: what was fetched is still taken in. */
+	CU_ASSERT_TRUE(rc_outbox_push(&ob, msg(5)));
+	rc_outbox_take_some(&ob, 1, SIZE_MAX, &msgs, &logs, &dropped);
+	CU_ASSERT_STRING_EQUAL(msgs->payload, "12");
+	rc_outbox_msg_free(msgs);
+	CU_ASSERT_EQUAL(rc_outbox_room(&ob), 0);        /* 3 bytes left: still at it */
+	rc_outbox_take_some(&ob, 1, SIZE_MAX, &msgs, &logs, &dropped);
+	rc_outbox_msg_free(msgs);
+	CU_ASSERT_EQUAL(rc_outbox_room(&ob), 9);        /* 1 byte, 1 message */
+	rc_outbox_take(&ob, &msgs, &logs, &dropped);
+	rc_outbox_msg_free(msgs);
+	CU_ASSERT_EQUAL(rc_outbox_room(&ob), 10);
+	rc_outbox_destroy(&ob);
+}
+
 int main(void)
 {
 	static const struct rc_test_case cases[] = {
@@ -275,6 +304,7 @@ int main(void)
 		{ "logs bounded", test_logs_bounded },
 		{ "sequence and confirmation", test_sequence_and_confirmation },
 		{ "take some", test_take_some },
+		{ "byte bound", test_byte_bound },
 		{ "published", test_published },
 		{ "two threads, exactly once, in order", test_two_threads_exactly_once_in_order },
 		{ NULL, NULL },
