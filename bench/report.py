@@ -61,9 +61,11 @@ def row(**kw):
     return [str(kw.get(c, "–")) for c in COLUMNS]
 
 
-def find(results, **key):
+def find(results, kind=None, **key):
+    """The first result matching key (and, with kind, one that subscriber took part in:
+    at QoS 1 each subscriber has a burst of its own)."""
     for r in results:
-        if all(r.get(k) == v for k, v in key.items()):
+        if all(r.get(k) == v for k, v in key.items()) and (kind is None or kind in r["subs"]):
             return r
     return None
 
@@ -111,9 +113,9 @@ def throughput_rows(bench):
     res = bench.results
     for r in [x for x in res["throughput"] if x["source"] == "plugin"] or []:
         key = dict(qos=r["qos"], nominal=r["nominal"], count=r["count"])
-        ceil = find(res["ceiling"], **key)
-        br = find(res["throughput"], source="bridge", transport=r["transport"], **key)
         for kind, s in r["subs"].items():
+            ceil = find(res["ceiling"], kind, **key)
+            br = find(res["throughput"], kind, source="bridge", transport=r["transport"], **key)
             c = ceil["subs"].get(kind) if ceil else None
             b = br["subs"].get(kind) if br else None
             notes = burst_notes(r, kind)
