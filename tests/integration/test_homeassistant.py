@@ -12,6 +12,7 @@ presence stays retained across a broker restart and call and SMS events are neve
 retained. Every wait is on an MQTT message or a simulator query, with a deadline."""
 import json
 import os
+import re
 import tempfile
 
 import paho.mqtt.client as mqtt
@@ -150,10 +151,32 @@ def test_complete_schema_valid_device_set():
         # What the bridge's connectivity reads is what bridge/state carries.
         assert [m.payload.decode() for m in w.on_topic(STATE)][-1] == \
             b["connectivity"]["payload_on"]
+        check_examples(b, e, w)
         # Every discovery config is retained (a Home Assistant started later gets it).
         for topic in devices:
             r = read_retained(broker.port, topic)
             assert r is not None and r.json() == (bridge if topic == BRIDGE_CONFIG else ext)
+
+
+def check_examples(bridge, ext, w):
+    """The README's examples work as written: every entity id the Home Assistant examples
+    name is one discovery created (object_id = unique_id), and the Node-RED flow's
+    subscriptions match the topics the notifications arrived on."""
+    root = os.path.join(os.environ.get("RC_SOURCE_DIR", "../.."), "examples")
+    entity_ids = {"%s.%s" % (c["platform"], c["unique_id"])
+                  for c in list(bridge.values()) + list(ext.values())}
+    for name in ("automation-incoming-call.yaml", "presence-card.yaml"):
+        with open(os.path.join(root, "homeassistant", name)) as f:
+            named = set(re.findall(r"\b(?:sensor|binary_sensor|event|button)\.rc_[a-z0-9_]+", f.read()))
+        assert named and named <= entity_ids, (name, named - entity_ids)
+    with open(os.path.join(root, "node-red", "ringcentral-flow.json")) as f:
+        flow = json.load(f)
+    ids = {n["id"] for n in flow}
+    assert all(t in ids for n in flow for out in n.get("wires", []) for t in out)
+    subs = [n["topic"] for n in flow if n["type"] == "mqtt in"]
+    for kind in ("presence", "message-store/instant"):
+        assert any(topic_matches(s, m.topic) for s in subs for m in w.on_topic("ringcentral/account/")
+                   if m.topic.endswith(kind)), kind
 
 
 def test_resent_when_home_assistant_comes_online():
