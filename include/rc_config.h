@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 enum rc_transport { RC_TRANSPORT_PUBNUB = 0, RC_TRANSPORT_WEBSOCKET = 1 };
 enum rc_payload_mode { RC_PAYLOAD_NOTIFICATION = 0, RC_PAYLOAD_BODY = 1 };
@@ -17,7 +18,15 @@ enum rc_auth_mode { RC_AUTH_JWT = 0, RC_AUTH_PASSWORD = 1 };
 
 struct rc_topic_rule {
 	char *pattern;  /* event path pattern, e.g. /restapi/v1.0/account/{a}/extension/{e}/presence */
-	char *tmpl;     /* topic template, e.g. home/phone/{e}/presence */
+	char *tmpl;     /* topic template, e.g. home/phone/{e}/presence; NULL: the default mapping */
+	/* Publish options of what the rule maps (`retain=`, `qos=`, `expiry=` words). A zeroed
+	 * rule has none: the configured qos and retain apply and nothing expires. */
+	bool has_qos;
+	int qos;        /* 0..2 */
+	bool has_retain;
+	bool retain;
+	uint32_t expiry_s; /* MQTT v5 message expiry interval; 0: none */
+	bool builtin;   /* added by homeassistant after the user's rules (never printed as theirs) */
 };
 
 /* One key/value pair as the broker gives it (struct mosquitto_opt has the same shape). */
@@ -56,6 +65,8 @@ struct rc_config {
 	long heartbeat_interval; /* WebSocket: seconds of silence before a Heartbeat and a ping */
 	long pong_timeout;       /* WebSocket: seconds a ping may go unanswered */
 	bool wake_broker;        /* end the broker's idle wait when notifications wait */
+	bool homeassistant;      /* Home Assistant MQTT discovery (and its built-in topic_map rules) */
+	char *homeassistant_prefix; /* HA's discovery prefix; never NULL after parsing */
 };
 
 /* Called for non-fatal findings (deprecated names, secret files readable by group/others).

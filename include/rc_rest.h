@@ -25,6 +25,7 @@ struct rc_token {
 	char *refresh_token;      /* secret; may be NULL */
 	long expires_in;          /* seconds, within RC_LIFETIME_MIN_S..RC_LIFETIME_MAX_S */
 	long refresh_token_expires_in; /* seconds, likewise; 0 if absent */
+	char *owner_id;           /* the logged-in extension's id (what `~` stands for); may be NULL */
 };
 
 /* Parses a /restapi/oauth/token answer. Returns 0, or -1 (no access_token, or expires_in

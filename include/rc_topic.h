@@ -36,9 +36,16 @@ const char *rc_topic_result_name(enum rc_topic_result r);
 enum rc_topic_result rc_topic_for_event(const char *event, size_t event_len,
 		const char *prefix, const struct rc_topic_rule *rules, size_t n_rules,
 		char **topic);
+/* The same, and the rule that matched in *rule (NULL: none, the default mapping; rule may
+ * be NULL). A rule without a template (tmpl NULL) maps by default but still matches: its
+ * publish options apply. *rule points into rules (borrowed). */
+enum rc_topic_result rc_topic_for_event_rule(const char *event, size_t event_len,
+		const char *prefix, const struct rc_topic_rule *rules, size_t n_rules,
+		char **topic, const struct rc_topic_rule **rule);
 
 /* Validates a topic_map rule at start-up: pattern must be an absolute path whose levels are
- * literals or {name}; the template may only use names the pattern captures.
+ * literals or {name}; the template may only use names the pattern captures (tmpl NULL: a
+ * rule that keeps the default mapping; only the pattern is checked).
  * Returns 0 or -1 with a message in err. */
 int rc_topic_rule_check(const char *pattern, const char *tmpl, char *err, size_t errlen);
 

@@ -4,8 +4,8 @@
  * state machine, and the configured transport (transport.h) with its own sockets. What
  * the transport reads goes through the sink (decrypt, validate, de-duplicate, map) into
  * the outbox, which the broker thread drains. The broker thread only talks to the worker
- * through rc_worker_reload() and rc_worker_stop(), which set a flag and wake the multi
- * handle. */
+ * through rc_worker_reload(), rc_worker_rediscover() and rc_worker_stop(), which set a
+ * flag and wake the multi handle. */
 #ifndef RC_WORKER_H
 #define RC_WORKER_H
 
@@ -28,6 +28,10 @@ int rc_worker_run(struct rc_worker *w, char *err, size_t errlen);
 
 /* Asks the worker to re-read the filters file (SIGHUP). Never blocks on the network. */
 void rc_worker_reload(struct rc_worker *w);
+
+/* Asks the worker to publish the Home Assistant discovery configs again (Home Assistant
+ * announced itself on <homeassistant_prefix>/status). Never blocks on the network. */
+void rc_worker_rediscover(struct rc_worker *w);
 
 /* True if a restart continues from a saved position (state_file, with a transport that
  * has one): what was fetched but had not entered the broker at shutdown is fetched again. */

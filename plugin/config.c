@@ -31,7 +31,8 @@ enum config_once {
 	ONCE_FILTERS_FILE, ONCE_TRANSPORT, ONCE_PUBNUB_ORIGIN, ONCE_EXPIRES_IN, ONCE_RENEW_MARGIN,
 	ONCE_TOPIC_PREFIX, ONCE_PAYLOAD, ONCE_QOS, ONCE_RETAIN, ONCE_STATE_FILE, ONCE_CAFILE,
 	ONCE_MAX_NOTIFICATION_SIZE, ONCE_REQUEST_TIMEOUT, ONCE_POLL_TIMEOUT,
-	ONCE_HEARTBEAT_INTERVAL, ONCE_PONG_TIMEOUT, ONCE_WAKE_BROKER,
+	ONCE_HEARTBEAT_INTERVAL, ONCE_PONG_TIMEOUT, ONCE_WAKE_BROKER, ONCE_HOMEASSISTANT,
+	ONCE_HOMEASSISTANT_PREFIX,
 };
 
 static const char *const once_names[] = {
@@ -39,7 +40,7 @@ static const char *const once_names[] = {
 	"username", "extension", "password", "password_file", "filters_file", "transport",
 	"pubnub_origin", "expires_in", "renew_margin", "topic_prefix", "payload", "qos", "retain",
 	"state_file", "cafile", "max_notification_size", "request_timeout", "poll_timeout",
-	"heartbeat_interval", "pong_timeout", "wake_broker",
+	"heartbeat_interval", "pong_timeout", "wake_broker", "homeassistant", "homeassistant_prefix",
 };
 
 struct config_parser {
@@ -98,6 +99,7 @@ void rc_config_free(struct rc_config *cfg)
 	free(cfg->topic_map);
 	free(cfg->state_file);
 	free(cfg->cafile);
+	free(cfg->homeassistant_prefix);
 	*cfg = (struct rc_config){0};
 }
 
@@ -329,35 +331,156 @@ static int config__add_filter(struct config_parser *p, const char *value)
 	return 0;
 }
 
-static int config__add_topic_map(struct config_parser *p, const char *value)
+/* A trailing `<name>=<value>` word of a topic_map line: a publish option of the rule.
+ * Returns 1 if word is one (parsed into *r), 0 if it is not an option word (part of the
+ * template), -1 on a bad one (err says why). A word with a '/' is always a template: the
+ * option words have none, and a template level may hold '='. */
+static int config__rule_option(const char *word, size_t len, struct rc_topic_rule *r,
+		char *err, size_t errlen)
+{
+	const char *eq = memchr(word, '=', len);
+	char value[32];
+
+	if (eq == NULL || memchr(word, '/', len) != NULL || eq == word)
+		return 0;
+	for (const char *c = word; c < eq; c++)
+		if (!((*c >= 'a' && *c <= 'z') || *c == '_'))
+			return 0;
+	size_t klen = (size_t)(eq - word), vlen = len - klen - 1;
+	if (vlen == 0 || vlen >= sizeof(value)) {
+		snprintf(err, errlen, "option '%.*s' needs a value", (int)klen, word);
+		return -1;
+	}
+	memcpy(value, eq + 1, vlen);
+	value[vlen] = '\0';
+	if (klen == 6 && memcmp(word, "retain", 6) == 0) {
+		if (strcasecmp(value, "true") == 0 || strcmp(value, "1") == 0)
+			r->retain = true;
+		else if (strcasecmp(value, "false") == 0 || strcmp(value, "0") == 0)
+			r->retain = false;
+		else {
+			snprintf(err, errlen, "retain= must be true or false, got '%s'", value);
+			return -1;
+		}
+		r->has_retain = true;
+		return 1;
+	}
+	if (klen == 3 && memcmp(word, "qos", 3) == 0) {
+		if (vlen != 1 || value[0] < '0' || value[0] > '2') {
+			snprintf(err, errlen, "qos= must be 0, 1 or 2, got '%s'", value);
+			return -1;
+		}
+		r->has_qos = true;
+		r->qos = value[0] - '0';
+		return 1;
+	}
+	if (klen == 6 && memcmp(word, "expiry", 6) == 0) {
+		char *end;
+		errno = 0;
+		unsigned long long v = strtoull(value, &end, 10);
+		if (!isdigit((unsigned char)value[0]) || errno != 0 || *end != '\0' || v > UINT32_MAX) {
+			snprintf(err, errlen, "expiry= must be a whole number of seconds from 0 to %u, got '%s'",
+					UINT32_MAX, value);
+			return -1;
+		}
+		r->expiry_s = (uint32_t)v;
+		return 1;
+	}
+	snprintf(err, errlen, "unknown rule option '%.*s' (known: retain=, qos=, expiry=)", (int)klen, word);
+	return -1;
+}
+
+/* Appends a rule (pattern and tmpl copied; tmpl NULL: the default mapping). */
+static int config__push_rule(struct config_parser *p, const char *pattern, size_t plen,
+		const char *tmpl, size_t tlen, const struct rc_topic_rule *options)
 {
 	struct rc_config *cfg = p->cfg;
+	struct rc_topic_rule *rules = realloc(cfg->topic_map, (cfg->n_topic_map + 1) * sizeof(*rules));
+
+	if (rules == NULL)
+		return config__fail(p, "topic_map", "out of memory");
+	cfg->topic_map = rules;
+	struct rc_topic_rule *r = &rules[cfg->n_topic_map];
+	*r = *options;
+	r->pattern = strndup(pattern, plen);
+	r->tmpl = tmpl != NULL ? strndup(tmpl, tlen) : NULL;
+	cfg->n_topic_map++;
+	if (r->pattern == NULL || (tmpl != NULL && r->tmpl == NULL))
+		return config__fail(p, "topic_map", "out of memory");
+	return 0;
+}
+
+/* `<pattern> [<template>] [retain=true|false] [qos=0|1|2] [expiry=<seconds>]`: the
+ * option words are taken from the end; what lies between the pattern and them is the
+ * template (blanks inside it kept, as before options existed). Without a template the
+ * rule keeps the default mapping and only sets the options. */
+static int config__add_topic_map(struct config_parser *p, const char *value)
+{
 	char detail[256];
+	struct rc_topic_rule opts = {0};
 	size_t plen = strcspn(value, " \t");
 	const char *tmpl = value + plen;
+	size_t end = strlen(value);
+	bool any_option = false;
 
 	while (*tmpl == ' ' || *tmpl == '\t')
 		tmpl++;
-	if (plen == 0 || *tmpl == '\0')
-		return config__fail(p, "topic_map", "must be '<event-pattern> <topic-template>', got '%s'", value);
+	/* Peel option words off the end. */
+	while (value + end > tmpl) {
+		size_t w = end;
+		while (w > (size_t)(tmpl - value) && value[w - 1] != ' ' && value[w - 1] != '\t')
+			w--;
+		int rc = config__rule_option(value + w, end - w, &opts, detail, sizeof(detail));
+		if (rc < 0)
+			return config__fail(p, "topic_map", "%s", detail);
+		if (rc == 0)
+			break;
+		any_option = true;
+		end = w;
+		while (value + end > tmpl && (value[end - 1] == ' ' || value[end - 1] == '\t'))
+			end--;
+	}
+	size_t tlen = value + end > tmpl ? (size_t)(value + end - tmpl) : 0;
+	if (plen == 0 || (tlen == 0 && !any_option))
+		return config__fail(p, "topic_map", "must be '<event-pattern> <topic-template> "
+				"[retain=true|false] [qos=0|1|2] [expiry=<seconds>]', got '%s'", value);
 	char *pattern = strndup(value, plen);
-	if (pattern == NULL)
-		return config__fail(p, "topic_map", "out of memory");
-	if (rc_topic_rule_check(pattern, tmpl, detail, sizeof(detail)) != 0) {
+	char *t = tlen > 0 ? strndup(tmpl, tlen) : NULL;
+	if (pattern == NULL || (tlen > 0 && t == NULL)) {
 		free(pattern);
+		free(t);
+		return config__fail(p, "topic_map", "out of memory");
+	}
+	int rc = rc_topic_rule_check(pattern, t, detail, sizeof(detail));
+	free(pattern);
+	free(t);
+	if (rc != 0)
 		return config__fail(p, "topic_map", "%s", detail);
+	return config__push_rule(p, value, plen, tlen > 0 ? tmpl : NULL, tlen, &opts);
+}
+
+/* With homeassistant, after the user's rules (first match wins, so theirs override):
+ * presence is retained, so that Home Assistant shows the right state after its own
+ * restart; what is an event (an SMS, a missed call, a call's progress) is never retained
+ * (Home Assistant would replay it), whatever plugin_opt_retain says. Topics stay the
+ * default ones. */
+static int config__builtin_rules(struct config_parser *p)
+{
+	static const struct { const char *suffix; bool retain; } builtin[] = {
+		{ "presence", true },
+		{ "message-store/instant", false },
+		{ "missed-calls", false },
+		{ "telephony/sessions", false },
+	};
+	char pattern[128];
+
+	for (size_t i = 0; i < sizeof(builtin) / sizeof(builtin[0]); i++) {
+		struct rc_topic_rule opts = { .has_retain = true, .retain = builtin[i].retain, .builtin = true };
+		int n = snprintf(pattern, sizeof(pattern),
+				"/restapi/v1.0/account/{account}/extension/{extension}/%s", builtin[i].suffix);
+		if (config__push_rule(p, pattern, (size_t)n, NULL, 0, &opts) != 0)
+			return -1;
 	}
-	struct rc_topic_rule *rules = realloc(cfg->topic_map, (cfg->n_topic_map + 1) * sizeof(*rules));
-	if (rules == NULL) {
-		free(pattern);
-		return config__fail(p, "topic_map", "out of memory");
-	}
-	cfg->topic_map = rules;
-	rules[cfg->n_topic_map].pattern = pattern;
-	rules[cfg->n_topic_map].tmpl = strdup(tmpl);
-	cfg->n_topic_map++;
-	if (rules[cfg->n_topic_map - 1].tmpl == NULL)
-		return config__fail(p, "topic_map", "out of memory");
 	return 0;
 }
 
@@ -449,6 +572,22 @@ static int config__state_file(struct config_parser *p, const char *value)
 	return config__string(p, "state_file", value, &p->cfg->state_file);
 }
 
+/* Home Assistant's discovery prefix: a topic we publish retained configs under and whose
+ * `status` we listen to, so the rules of a topic prefix. */
+static int config__ha_prefix(struct config_parser *p, const char *value)
+{
+	enum rc_topic_result r = rc_topic_check(value, strlen(value));
+
+	if (value[0] == '/' || value[strlen(value) - 1] == '/' || value[0] == '$')
+		return config__fail(p, "homeassistant_prefix", "must not start or end with '/' nor start "
+				"with '$', got '%s'", value);
+	if (r != RC_TOPIC_OK)
+		return config__fail(p, "homeassistant_prefix", "%s, got '%s'",
+				r == RC_TOPIC_BAD_UTF8 ? "must be valid UTF-8 without control characters" :
+				rc_topic_strerror(r), value);
+	return config__string(p, "homeassistant_prefix", value, &p->cfg->homeassistant_prefix);
+}
+
 /* ---------------------------------------------------------------- dispatch */
 
 /* An inline secret and its _file variant fill the same field: refuse the second one as
@@ -538,6 +677,8 @@ static int config__option(struct config_parser *p, const char *key, const char *
 			return config__long(p, key, value, 1, 3600, &c->heartbeat_interval);
 		case ONCE_PONG_TIMEOUT: return config__long(p, key, value, 1, 300, &c->pong_timeout);
 		case ONCE_WAKE_BROKER: return config__bool(p, key, value, &c->wake_broker);
+		case ONCE_HOMEASSISTANT: return config__bool(p, key, value, &c->homeassistant);
+		case ONCE_HOMEASSISTANT_PREFIX: return config__ha_prefix(p, value);
 		case ONCE_MAX_NOTIFICATION_SIZE:
 			if (config__long(p, key, value, 1024, 16777216, &v) != 0)
 				return -1;
@@ -612,6 +753,10 @@ static int config__check_whole(struct config_parser *p)
 				sizeof(detail)) != 0)
 			return config__fail(p, "topic_map", "%s", detail);
 	}
+	if (c->homeassistant && config__builtin_rules(p) != 0)
+		return -1;
+	if (!c->homeassistant && config__given(p, ONCE_HOMEASSISTANT_PREFIX) && p->warn != NULL)
+		p->warn(p->userdata, "plugin_opt_homeassistant_prefix has no effect without plugin_opt_homeassistant true");
 	/* The filters file was loaded (and its errors reported) when it was read. */
 	if (c->n_event_filters + p->n_file_filters == 0)
 		return config__fail(p, "event_filter",
@@ -644,7 +789,9 @@ static int config__default_strings(struct config_parser *p)
 	if ((c->server == NULL && (c->server = strdup("https://platform.ringcentral.com")) == NULL) ||
 			(c->pubnub_origin == NULL &&
 			 (c->pubnub_origin = strdup("https://ringcentral.pubnubapi.com")) == NULL) ||
-			(c->topic_prefix == NULL && (c->topic_prefix = strdup(RC_CONFIG_DEFAULT_PREFIX)) == NULL))
+			(c->topic_prefix == NULL && (c->topic_prefix = strdup(RC_CONFIG_DEFAULT_PREFIX)) == NULL) ||
+			(c->homeassistant_prefix == NULL &&
+			 (c->homeassistant_prefix = strdup("homeassistant")) == NULL))
 		return config__fail(p, "server", "out of memory");
 	return 0;
 }

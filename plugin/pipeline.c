@@ -72,6 +72,19 @@ static enum rc_drop_cause pipeline__topic_cause(enum rc_topic_result r)
 	}
 }
 
+/* A rule's publish options (rc_config.h), completed with the configured qos and retain:
+ * a rule that says only retain=true keeps plugin_opt_qos. */
+static void pipeline__options(const struct rc_pipeline *p, const struct rc_topic_rule *rule,
+		struct rc_outbox_msg *m)
+{
+	if (rule == NULL || (!rule->has_qos && !rule->has_retain && rule->expiry_s == 0))
+		return;
+	m->has_options = true;
+	m->qos = rule->has_qos ? rule->qos : p->cfg->qos;
+	m->retain = rule->has_retain ? rule->retain : p->cfg->retain;
+	m->expiry_s = rule->expiry_s;
+}
+
 static struct rc_outbox_msg *pipeline__message(const struct rc_pipeline *p,
 		const struct rc_notification *n, char *topic, char *plain, size_t plain_len)
 {
@@ -168,8 +181,9 @@ enum rc_pipeline_result rc_pipeline_process(struct rc_pipeline *p, const char *s
 	}
 
 	char *topic = NULL;
-	enum rc_topic_result tr = rc_topic_for_event(n.event, n.event_len, p->cfg->topic_prefix,
-			p->cfg->topic_map, p->cfg->n_topic_map, &topic);
+	const struct rc_topic_rule *rule = NULL;
+	enum rc_topic_result tr = rc_topic_for_event_rule(n.event, n.event_len, p->cfg->topic_prefix,
+			p->cfg->topic_map, p->cfg->n_topic_map, &topic, &rule);
 	if (tr != RC_TOPIC_OK) {
 		/* Escaped and bounded: hostile events can be 70 KB of anything. */
 		rc_logsafe(detail, detail_len, n.event, n.event_len);
@@ -194,5 +208,6 @@ enum rc_pipeline_result rc_pipeline_process(struct rc_pipeline *p, const char *s
 		*cause = RC_DROP_NOMEM;
 		return RC_PIPE_DROP;
 	}
+	pipeline__options(p, rule, *out);
 	return RC_PIPE_PUBLISH;
 }

@@ -29,6 +29,7 @@
 #include "rc_backlog.h"
 #include "rc_clock.h"
 #include "rc_config.h"
+#include "rc_discovery.h"
 #include "rc_outbox.h"
 #include "rc_pace.h"
 #include "rc_version.h"
@@ -65,6 +66,7 @@ struct rc_plugin {
 	bool worker_running;       /* its thread was started (at the first TICK) */
 	bool tick_registered;
 	bool reload_registered;
+	bool message_registered;   /* homeassistant: to hear Home Assistant's birth message */
 };
 
 static int plugin__log_level(enum rc_log_level l)
@@ -297,6 +299,24 @@ static int plugin__on_reload(int event, void *event_data, void *userdata)
 	return MOSQ_ERR_PLUGIN_DEFER;
 }
 
+/* Every message a client publishes passes here (homeassistant only): Home Assistant's
+ * `<homeassistant_prefix>/status` = `online` (it has restarted and forgotten what it was
+ * told) asks the worker to publish discovery again. A prefix compare and nothing else on
+ * the broker thread; the message itself goes on untouched (2.0.x hands on what the
+ * callback leaves in event_data, and stops at the first callback that does not answer
+ * success). */
+static int plugin__on_message(int event, void *event_data, void *userdata)
+{
+	struct rc_plugin *p = userdata;
+	struct mosquitto_evt_message *ed = event_data;
+
+	(void)event;
+	if (p->worker != NULL && ed->topic != NULL &&
+			rc_ha_is_birth(p->cfg.homeassistant_prefix, ed->topic, ed->payload, ed->payloadlen))
+		rc_worker_rediscover(p->worker);
+	return MOSQ_ERR_SUCCESS;
+}
+
 /* Undoes whatever init got as far as (the one cleanup path for a failed init and for
  * the broker's cleanup): unregisters the callbacks, stops the worker (which deletes or
  * keeps the subscription within a few seconds), logs and frees what it left behind. */
@@ -308,6 +328,8 @@ static void plugin__teardown(struct rc_plugin *p)
 		mosquitto_callback_unregister(p->id, MOSQ_EVT_TICK, plugin__on_tick, NULL);
 	if (p->reload_registered)
 		mosquitto_callback_unregister(p->id, MOSQ_EVT_RELOAD, plugin__on_reload, NULL);
+	if (p->message_registered)
+		mosquitto_callback_unregister(p->id, MOSQ_EVT_MESSAGE, plugin__on_message, NULL);
 	bool refetched = p->worker != NULL && rc_worker_saves_position(p->worker);
 	if (p->worker != NULL)
 		rc_worker_stop(p->worker);
@@ -415,7 +437,10 @@ RC_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **us
 	if ((rc = plugin__register(p, MOSQ_EVT_TICK, plugin__on_tick, "tick",
 			&p->tick_registered)) != MOSQ_ERR_SUCCESS ||
 			(rc = plugin__register(p, MOSQ_EVT_RELOAD, plugin__on_reload, "reload",
-			&p->reload_registered)) != MOSQ_ERR_SUCCESS)
+			&p->reload_registered)) != MOSQ_ERR_SUCCESS ||
+			(p->cfg.homeassistant &&
+			 (rc = plugin__register(p, MOSQ_EVT_MESSAGE, plugin__on_message, "message",
+			 &p->message_registered)) != MOSQ_ERR_SUCCESS))
 		goto error;
 	mosquitto_log_printf(MOSQ_LOG_NOTICE, "ringcentral: started (version %s, %s transport, server %s)",
 			RC_VERSION, p->outbox.status.transport, p->cfg.server);

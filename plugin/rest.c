@@ -140,6 +140,12 @@ int rc_token_parse(const char *json, size_t len, struct rc_token *t)
 	if (refresh && *refresh)
 		t->refresh_token = rest__dup(root, "refresh_token", &fail);
 	t->expires_in = expires_in;
+	/* A string in RingCentral's answers; a number is taken too (json-c prints it). */
+	json_object *owner;
+	if (json_object_object_get_ex(root, "owner_id", &owner) &&
+			(json_object_is_type(owner, json_type_string) || json_object_is_type(owner, json_type_int)) &&
+			(t->owner_id = strdup(json_object_get_string(owner))) == NULL)
+		fail = true;
 	if (rest__lifetime(root, "refresh_token_expires_in", &rt_expires_in))
 		t->refresh_token_expires_in = rt_expires_in;
 	if (fail)
@@ -218,6 +224,7 @@ void rc_token_clear(struct rc_token *t)
 		return;
 	rest__free_secret(t->access_token);
 	rest__free_secret(t->refresh_token);
+	free(t->owner_id);
 	memset(t, 0, sizeof(*t));
 }
 

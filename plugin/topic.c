@@ -295,11 +295,20 @@ enum rc_topic_result rc_topic_for_event(const char *event, size_t event_len,
 		const char *prefix, const struct rc_topic_rule *rules, size_t n_rules,
 		char **topic)
 {
+	return rc_topic_for_event_rule(event, event_len, prefix, rules, n_rules, topic, NULL);
+}
+
+enum rc_topic_result rc_topic_for_event_rule(const char *event, size_t event_len,
+		const char *prefix, const struct rc_topic_rule *rules, size_t n_rules,
+		char **topic, const struct rc_topic_rule **rule)
+{
 	struct topic__span path;
 	char *out;
 	size_t n;
 
 	*topic = NULL;
+	if (rule != NULL)
+		*rule = NULL;
 	if (!event || event_len == 0)
 		return RC_TOPIC_NOT_PATH;
 	/* A NUL anywhere (even in the dropped query) means the sender tried to make the
@@ -310,11 +319,15 @@ enum rc_topic_result rc_topic_for_event(const char *event, size_t event_len,
 		return RC_TOPIC_NOT_PATH;
 
 	for (size_t i = 0; i < n_rules; i++) {
-		if (!rules[i].pattern || !rules[i].tmpl)
+		if (!rules[i].pattern)
 			continue;
 		struct topic__span pattern = { rules[i].pattern, strlen(rules[i].pattern) };
 		if (!topic__rule_matches(pattern, path))
 			continue;
+		if (rule != NULL)
+			*rule = &rules[i];
+		if (!rules[i].tmpl)
+			break;   /* publish options only: the default mapping below */
 		n = topic__expand(rules[i].tmpl, pattern, path, NULL);
 		if (n > RC_TOPIC_MAX_LEN)
 			return RC_TOPIC_TOO_LONG;
@@ -553,10 +566,12 @@ int rc_topic_rule_check(const char *pattern, const char *tmpl, char *err, size_t
 		errlen = sizeof(buf);
 	}
 	err[0] = '\0';
-	if (!pattern || !tmpl) {
-		snprintf(err, errlen, "a rule needs a pattern and a template");
+	if (!pattern) {
+		snprintf(err, errlen, "a rule needs a pattern");
 		return -1;
 	}
+	if (!tmpl)
+		return topic__pattern_check(pattern, err, errlen);
 	if (topic__pattern_check(pattern, err, errlen) != 0 ||
 	    topic__template_check(pattern, tmpl, err, errlen) != 0)
 		return -1;

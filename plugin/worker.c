@@ -20,6 +20,7 @@
 #include <string.h>
 #include <openssl/crypto.h>
 #include "rc_clock.h"
+#include "rc_discovery.h"
 #include "rc_http.h"
 #include "rc_lifecycle.h"
 #include "rc_logsafe.h"
@@ -50,6 +51,7 @@ struct rc_worker {
 	pthread_mutex_t cmd_lock;
 	bool cmd_stop;
 	bool cmd_reload;
+	bool cmd_rediscover;          /* Home Assistant announced itself: publish discovery again */
 
 	CURLM *multi;
 	struct rc_rng rng;
@@ -80,6 +82,12 @@ struct rc_worker {
 	 * DELETE_ORPHAN. */
 	char **orphans;
 	size_t n_orphans;
+
+	/* Home Assistant discovery (homeassistant true): what was published (device config
+	 * topics and their entities, rc_discovery.h) and whom `~` stands for. */
+	char **ha_keys;
+	size_t n_ha_keys;
+	char *owner_id;
 
 	bool stopping;
 	bool closed;                  /* the transport was told to close */
@@ -137,6 +145,49 @@ static void worker__refresh_status(struct rc_worker *w)
 {
 	if (w->sink.changed || w->lc.state != w->last_state || worker__online(w) != w->last_online)
 		worker__publish_status(w);
+}
+
+/* ---------------------------------------------------------------- Home Assistant */
+
+/* Publishes the discovery configs for the current filters (retained, through the outbox
+ * like everything the broker thread publishes) and clears what the last ones had and these
+ * have not. Until the first login says whom `~` stands for, only the bridge's own device
+ * is published and nothing is cleared: the extensions are not known yet. */
+static void worker__ha_publish(struct rc_worker *w)
+{
+	struct rc_ha_extension *exts = NULL;
+	size_t n_exts = 0, n_keys = 0;
+	char **keys = NULL;
+	bool known = w->owner_id != NULL;
+
+	if (!w->cfg->homeassistant)
+		return;
+	if (known && rc_ha_extensions(w->cfg, w->desired, w->n_desired, w->owner_id, &exts, &n_exts) != 0) {
+		rc_sink_log(&w->sink, RC_LOG_WARNING, "Home Assistant discovery: out of memory");
+		return;
+	}
+	struct rc_outbox_msg *m = rc_ha_discovery(w->cfg, exts, n_exts, known ? w->ha_keys : NULL,
+			known ? w->n_ha_keys : 0, &keys, &n_keys);
+	rc_ha_extensions_free(exts, n_exts);
+	if (m == NULL) {
+		rc_sink_log(&w->sink, RC_LOG_WARNING, "Home Assistant discovery: out of memory");
+		return;
+	}
+	while (m != NULL) {
+		struct rc_outbox_msg *next = m->next;
+		m->next = NULL;
+		rc_outbox_push(w->outbox, m);   /* a handful of messages: the bound never bites */
+		m = next;
+	}
+	if (known) {
+		rc_strlist_free(w->ha_keys);
+		w->ha_keys = keys;
+		w->n_ha_keys = n_keys;
+	} else {
+		rc_strlist_free(keys);
+	}
+	rc_sink_log(&w->sink, RC_LOG_INFO, "Home Assistant discovery published (%zu extension device(s))",
+			n_exts);
 }
 
 /* ---------------------------------------------------------------- state file */
@@ -334,6 +385,12 @@ static enum rc_lc_outcome worker__take_token(struct rc_worker *w, enum rc_lc_act
 	}
 	rc_token_clear(&w->token);
 	w->token = t;
+	/* Whom `~` stands for: the first login tells, and discovery can name the extensions. */
+	if (t.owner_id != NULL && (w->owner_id == NULL || strcmp(w->owner_id, t.owner_id) != 0)) {
+		free(w->owner_id);
+		w->owner_id = strdup(t.owner_id);
+		worker__ha_publish(w);
+	}
 	r->access_s = t.expires_in;
 	r->refresh_s = t.refresh_token == NULL ? 0 :
 			t.refresh_token_expires_in > 0 ? t.refresh_token_expires_in :
@@ -522,6 +579,7 @@ static void worker__reload_filters(struct rc_worker *w)
 	rc_sink_changed(&w->sink);
 	rc_sink_log(&w->sink, RC_LOG_NOTICE,
 			"reload: %zu event filter(s) changed; updating the subscription", n);
+	worker__ha_publish(w);
 }
 
 static void worker__abandon_rest(struct rc_worker *w)
@@ -589,18 +647,22 @@ static void *worker__main(void *arg)
 	while (1) {
 		int64_t now = rc_clock_now_ms();
 		int64_t wake = now + RC_IDLE_WAKE_MS;
-		bool stop, reload;
+		bool stop, reload, rediscover;
 
 		pthread_mutex_lock(&w->cmd_lock);
 		stop = w->cmd_stop;
 		reload = w->cmd_reload;
+		rediscover = w->cmd_rediscover;
 		w->cmd_reload = false;
+		w->cmd_rediscover = false;
 		pthread_mutex_unlock(&w->cmd_lock);
 
 		if (stop && !w->stopping)
 			worker__begin_stop(w, now);
 		if (reload && !w->stopping)
 			worker__reload_filters(w);
+		if (rediscover && !w->stopping)
+			worker__ha_publish(w);
 
 		worker__sync_channel(w);
 		if (w->lc.in_flight == RC_ACT_NONE) {
@@ -680,6 +742,8 @@ static void worker__free(struct rc_worker *w)
 	rc_strlist_free(w->desired);
 	rc_strlist_free(w->sent);
 	rc_strlist_free(w->orphans);
+	rc_strlist_free(w->ha_keys);
+	free(w->owner_id);
 	rc_sink_destroy(&w->sink);
 	pthread_mutex_destroy(&w->cmd_lock);
 	free(w);
@@ -729,6 +793,7 @@ struct rc_worker *rc_worker_new(const struct rc_config *cfg, struct rc_outbox *o
 	worker__sync_orphans(w); /* ids of earlier runs */
 	worker__sync_filters(w);
 	worker__publish_status(w);
+	worker__ha_publish(w);     /* the bridge's device at once, before any login */
 	return w;
 }
 
@@ -748,6 +813,14 @@ void rc_worker_reload(struct rc_worker *w)
 {
 	pthread_mutex_lock(&w->cmd_lock);
 	w->cmd_reload = true;
+	pthread_mutex_unlock(&w->cmd_lock);
+	curl_multi_wakeup(w->multi);
+}
+
+void rc_worker_rediscover(struct rc_worker *w)
+{
+	pthread_mutex_lock(&w->cmd_lock);
+	w->cmd_rediscover = true;
 	pthread_mutex_unlock(&w->cmd_lock);
 	curl_multi_wakeup(w->multi);
 }

@@ -7,7 +7,7 @@ packages=(
   build-essential cmake pkg-config ca-certificates openssl
   mosquitto mosquitto-dev libmosquitto-dev mosquitto-clients
   libcurl4-openssl-dev libjson-c-dev libssl-dev libcunit1-dev libwebsockets-dev
-  python3 python3-paho-mqtt python3-cryptography python3-websockets
+  python3 python3-paho-mqtt python3-cryptography python3-websockets python3-jinja2
   clang libclang-rt-14-dev valgrind procps
 )
 

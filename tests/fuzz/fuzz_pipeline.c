@@ -11,7 +11,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const struct rc_topic_rule rules[] = {
-		{ "/restapi/v1.0/account/{account}/extension/{ext}/presence", "home/phone/{ext}/presence" },
+		{ .pattern = "/restapi/v1.0/account/{account}/extension/{ext}/presence", .tmpl = "home/phone/{ext}/presence" },
 	};
 	struct rc_config cfg = {
 		.topic_prefix = "ringcentral",

@@ -534,6 +534,85 @@ def test_demo_stream_matches_filters():
         assert all(p["presenceStatus"] and p["userStatus"] and p["dndStatus"] for p in presence)
         c.close()
 
+def test_extension_presence_and_sms():
+    """Round two's REST calls, as RingCentral answers them: extension info, presence read
+    and set (and notified), SMS validated, rate limits per group."""
+    with Sim() as sim:
+        c = Client(sim)
+        c.login()
+        status, _, info = c.request("GET", "/restapi/v1.0/account/~/extension/~")
+        assert status == 200 and info["id"] == 401550809004, (status, info)
+        assert (info["name"], info["extensionNumber"], info["type"], info["status"]) == \
+            ("Front Desk", "101", "User", "Enabled")
+        status, _, same = c.request("GET", "/restapi/v1.0/account/37439510/extension/401550809004")
+        assert status == 200 and same == info
+        status, _, err = c.request("GET", "/restapi/v1.0/account/~/extension/999")
+        assert status == 404 and err["errorCode"] == "CMN-102" and \
+            err["errors"][0]["parameterName"] == "extensionId", err
+        status, _, err = c.request("GET", "/restapi/v1.0/account/1/extension/~")
+        assert status == 404 and err["errors"][0]["parameterName"] == "accountId", err
+
+        status, _, sub = c.subscribe([PRESENCE_FILTER])
+        assert status == 200
+        status, _, first = c.poll(sub, 0)     # the channel's position before the change
+        tt = first["t"]["t"]
+        status, hdrs, p = c.request("GET", "/restapi/v1.0/account/~/extension/~/presence"
+                                    "?detailedTelephonyState=true")
+        assert status == 200 and hdrs.get("X-Rate-Limit-Group") == "Light", hdrs
+        assert (p["presenceStatus"], p["telephonyStatus"], p["userStatus"], p["dndStatus"]) == \
+            ("Available", "NoCall", "Available", "TakeAllCalls") and p["activeCalls"] == [], p
+        status, _, plain = c.request("GET", "/restapi/v1.0/account/~/extension/~/presence")
+        assert "activeCalls" not in plain
+        for bad in ({"dndStatus": "Sleeping"}, {"userStatus": "Away"}):
+            status, _, err = c.request("PUT", "/restapi/v1.0/account/~/extension/~/presence", bad)
+            assert status == 400 and err["errorCode"] == "CMN-101" and \
+                err["errors"][0]["parameterName"] == list(bad)[0], err
+        status, hdrs, p = c.request("PUT", "/restapi/v1.0/account/~/extension/~/presence",
+                                    {"dndStatus": "DoNotAcceptAnyCalls", "userStatus": "Busy",
+                                     "telephonyStatus": "Ringing"})
+        assert status == 200 and hdrs.get("X-Rate-Limit-Group") == "Medium"
+        assert (p["dndStatus"], p["userStatus"], p["presenceStatus"], p["telephonyStatus"]) == \
+            ("DoNotAcceptAnyCalls", "Busy", "Busy", "NoCall"), p   # telephonyStatus is read-only
+        # The change reached the subscriber of the presence filter, detailed as it asked.
+        status, _, got = c.poll(sub, tt)
+        assert status == 200 and len(got["m"]) == 1, got
+        n = json.loads(decrypt(sub["deliveryMode"]["encryptionKey"], got["m"][0]["d"]))
+        assert n["event"].endswith("/extension/401550809004/presence?detailedTelephonyState=true")
+        assert n["body"]["dndStatus"] == "DoNotAcceptAnyCalls" and "activeCalls" in n["body"]
+
+        sms = {"from": {"phoneNumber": "+15551230000"}, "to": [{"phoneNumber": "+15557654321"}],
+               "text": "On my way"}
+        status, _, msg = c.request("POST", "/restapi/v1.0/account/~/extension/~/sms", sms)
+        assert status == 200, (status, msg)
+        assert (msg["type"], msg["direction"], msg["messageStatus"], msg["subject"]) == \
+            ("SMS", "Outbound", "Queued", "On my way"), msg
+        assert msg["to"] == [{"phoneNumber": "+15557654321"}]
+        for bad, code, param in (
+                (dict(sms, **{"from": {"phoneNumber": "+15550000000"}}), "MSG-304", "from.phoneNumber"),
+                (dict(sms, **{"from": {"phoneNumber": "555"}}), "CMN-101", "from.phoneNumber"),
+                (dict(sms, to=[]), "CMN-101", "to.phoneNumber"),
+                (dict(sms, to=[{"phoneNumber": "not a number"}]), "CMN-101", "to.phoneNumber"),
+                (dict(sms, text=""), "CMN-101", "text"),
+                (dict(sms, text="x" * 1001), "CMN-101", "text")):
+            status, _, err = c.request("POST", "/restapi/v1.0/account/~/extension/~/sms", bad)
+            assert status == 400 and err["errorCode"] == code and \
+                err["errors"][0]["parameterName"] == param, (bad, status, err)
+        assert [m["subject"] for m in sim.call("GET", "/_sim/sms")["sms"]] == ["On my way"]
+
+        # Over the Medium limit: 429 with Retry-After, and the penalty holds (it restarts
+        # with every request) while the Light group still answers.
+        sim.config(rate_limits={"Medium": 1})
+        sim.call("POST", "/_sim/requests/clear", {})
+        status, hdrs, err = c.request("POST", "/restapi/v1.0/account/~/extension/~/sms", sms)
+        assert status == 429 and err["errorCode"] == "CMN-301", (status, err)
+        assert hdrs["Retry-After"] == "60" and hdrs["X-Rate-Limit-Group"] == "Medium", hdrs
+        sim.config(rate_limits={"Medium": 40})
+        status, _, _ = c.request("PUT", "/restapi/v1.0/account/~/extension/~/presence", {})
+        assert status == 429, "the penalty lasts 60 s from the last request"
+        status, _, _ = c.request("GET", "/restapi/v1.0/account/~/extension/~")
+        assert status == 200
+        c.close()
+
 
 if __name__ == "__main__":
     run_tests([test_oauth_grants_and_single_use_refresh,
@@ -545,4 +624,5 @@ if __name__ == "__main__":
                test_burst_of_5000_is_drained_in_batches,
                test_bulk_builders_match_the_reference_forms,
                test_what_the_official_sdks_send,
-               test_demo_stream_matches_filters])
+               test_demo_stream_matches_filters,
+               test_extension_presence_and_sms])

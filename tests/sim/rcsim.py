@@ -18,8 +18,17 @@ pubnub_origin are both its URL). It follows ../../shared/docs/ringcentral-protoc
   calls (PubNub's own clients send them) are answered as PubNub does.
 - Bursts (/_sim/notify with count) are built in bulk (bulk.py) and kept as ready JSON
   text, so that the simulator is not what limits a throughput benchmark.
+- Extensions, presence and SMS (Directory): GET /restapi/v1.0/account/{~|id}/extension/{~|id}
+  (name, extensionNumber, type, status), GET and PUT .../presence (userStatus and
+  dndStatus settable and validated; a change is notified to the subscriptions whose
+  presence filter matches, detailed or not), POST .../sms (from must be one of the
+  extension's SMS numbers, to E.164 numbers, text 1..1000 characters; 400 CMN-101 or
+  MSG-304 otherwise), each counted in RingCentral's rate-limit groups (GET Light, PUT and
+  POST Medium: 429 CMN-301 with Retry-After and X-Rate-Limit-* over the limit, a 60 s
+  penalty that restarts with every request; /_sim/config rate_limits lowers them).
 - Tests drive it through a control API under /_sim/ (no auth, JSON): notify, requests,
-  subscriptions, config, fault (FaultInjector), expire, revoke. --demo emits a realistic
+  subscriptions, config, fault (FaultInjector), expire, revoke, sms (what was sent),
+  presence (set a call's telephonyStatus and activeCalls, notified like a PUT). --demo emits a realistic
   stream of presence, call and SMS events.
 - WebSocket delivery: wsg.py's Gateway on its own TLS port; POST /restapi/oauth/wstoken
   hands out its URI and short-lived ws tokens bound to the caller's login session; its
@@ -66,6 +75,13 @@ ACCOUNT_ID = "37439510"
 PUBNUB_BATCH = 100          # PubNub answers with at most this many messages
 REFRESH_GRACE = 10          # seconds a used refresh token still works
 SUB_PREFIX = "/restapi/v1.0/subscription"
+# RingCentral's rate-limit groups (requests per user per minute) and its penalty: over the
+# limit, 429 for 60 s, a window that starts again with every request made during it.
+RATE_LIMITS = {"Light": 50, "Medium": 40, "Heavy": 10, "Auth": 5}
+RATE_WINDOW = 60
+USER_STATUSES = ("Offline", "Busy", "Available")
+DND_STATUSES = ("TakeAllCalls", "DoNotAcceptAnyCalls", "DoNotAcceptDepartmentCalls",
+                "TakeDepartmentCallsOnly")
 
 
 # ---- helpers ------------------------------------------------------------------------------
@@ -176,7 +192,7 @@ class Settings:
                "cache_size", "cache_seconds", "max_subscriptions", "disabled_filters",
                "invalid_filters",
                "encryption", "ws_token_ttl", "ws_recovery_timeout", "ws_recovery_buffer_size",
-               "ws_idle_timeout", "ws_absolute_timeout", "ws_uri")
+               "ws_idle_timeout", "ws_absolute_timeout", "ws_uri", "rate_limits")
 
     def __init__(self, args):
         self.access_token_ttl = args.access_token_ttl
@@ -200,6 +216,9 @@ class Settings:
         # The uri wstoken hands out; None: this simulator's own gateway. Tests point it
         # elsewhere (another simulator's gateway, signed by another CA).
         self.ws_uri = None
+        # Requests per minute per rate-limit group for the extension, presence and SMS
+        # endpoints (RingCentral's per-user limits; tests lower them to reach a 429).
+        self.rate_limits = dict(RATE_LIMITS)
 
     def update(self, changes):
         for k in changes:
@@ -207,6 +226,8 @@ class Settings:
                 raise HttpError(400, {"error": "unknown setting %r" % k,
                                       "settings": list(self.TUNABLE)})
         for k, v in changes.items():
+            if k == "rate_limits":
+                v = dict(self.rate_limits, **v)
             setattr(self, k, list(v) if k in ("disabled_filters", "invalid_filters") else v)
 
 
@@ -601,6 +622,134 @@ class RequestLog:
             self.entries.clear()
 
 
+class Directory:
+    """The account's extensions with their presence, the SMS sent, and the rate limits of
+    the endpoints that serve them. Field names and error shapes follow RingCentral's API
+    reference: GET .../extension/{id} (ExtensionInfo), GET/PUT .../presence (PresenceInfo,
+    userStatus and dndStatus settable), POST .../sms (GetSMSMessageInfoResponse)."""
+
+    def __init__(self, settings):
+        self.s = settings
+        self.lock = threading.Lock()
+        self.ext = {
+            OWNER_ID: {"name": "Front Desk", "extensionNumber": "101", "type": "User",
+                       "status": "Enabled", "sms_numbers": ["+15551230000"]},
+            "823476228762": {"name": "Sales", "extensionNumber": "102", "type": "User",
+                             "status": "Enabled", "sms_numbers": ["+15551230002"]},
+        }
+        self.presence = {i: {"userStatus": "Available", "dndStatus": "TakeAllCalls",
+                             "telephonyStatus": "NoCall", "meetingStatus": "Disconnected",
+                             "message": "", "activeCalls": []} for i in self.ext}
+        self.sms = []               # every accepted SMS, for /_sim/sms
+        self.hits = {}              # group -> [request times within the window]
+        self.penalty = {}           # group -> end of the 429 penalty
+
+    def rate(self, group):
+        """Counts one request of group; raises 429 CMN-301 over the limit, with RingCentral's
+        X-Rate-Limit-* headers and Retry-After."""
+        limit = int(self.s.rate_limits.get(group, RATE_LIMITS[group]))
+        now = time.time()
+        with self.lock:
+            hits = [t for t in self.hits.get(group, []) if t > now - RATE_WINDOW]
+            if self.penalty.get(group, 0) > now or len(hits) >= limit:
+                self.penalty[group] = now + RATE_WINDOW     # restarts with every request
+                raise HttpError(429, {"errorCode": "CMN-301", "message": "Request rate exceeded",
+                                      "errors": [{"errorCode": "CMN-301",
+                                                  "message": "Request rate exceeded"}]},
+                                {"Retry-After": RATE_WINDOW, "X-Rate-Limit-Group": group,
+                                 "X-Rate-Limit-Limit": limit, "X-Rate-Limit-Remaining": 0,
+                                 "X-Rate-Limit-Window": RATE_WINDOW})
+            hits.append(now)
+            self.hits[group] = hits
+            return {"X-Rate-Limit-Group": group, "X-Rate-Limit-Limit": limit,
+                    "X-Rate-Limit-Remaining": limit - len(hits), "X-Rate-Limit-Window": RATE_WINDOW}
+
+    def resolve(self, account, ext):
+        if account not in ("~", ACCOUNT_ID):
+            raise api_error(404, "CMN-102", "Resource for parameter [accountId] is not found",
+                            "accountId")
+        ext = OWNER_ID if ext == "~" else ext
+        if ext not in self.ext:
+            raise api_error(404, "CMN-102", "Resource for parameter [extensionId] is not found",
+                            "extensionId")
+        return ext
+
+    def info(self, ext):
+        e = self.ext[ext]
+        first, _, last = e["name"].partition(" ")
+        return {"uri": "https://platform.ringcentral.com/restapi/v1.0/account/%s/extension/%s"
+                       % (ACCOUNT_ID, ext),
+                "id": int(ext), "extensionNumber": e["extensionNumber"], "name": e["name"],
+                "type": e["type"], "status": e["status"],
+                "contact": {"firstName": first, "lastName": last},
+                "account": {"id": ACCOUNT_ID}}
+
+    def presence_info(self, ext, detailed):
+        p = self.presence[ext]
+        on_call = p["telephonyStatus"] != "NoCall"
+        body = {"uri": "https://platform.ringcentral.com/restapi/v1.0/account/%s/extension/%s/presence"
+                       % (ACCOUNT_ID, ext),
+                "extension": {"id": ext, "extensionNumber": self.ext[ext]["extensionNumber"]},
+                "presenceStatus": "Offline" if p["userStatus"] == "Offline" else
+                ("Busy" if on_call or p["userStatus"] == "Busy" else "Available"),
+                "telephonyStatus": p["telephonyStatus"], "userStatus": p["userStatus"],
+                "dndStatus": p["dndStatus"], "meetingStatus": p["meetingStatus"],
+                "message": p["message"], "allowSeeMyPresence": True,
+                "ringOnMonitoredCall": False, "pickUpCallsOnHold": False}
+        if detailed:
+            body["activeCalls"] = list(p["activeCalls"])
+        return body
+
+    def update_presence(self, ext, body):
+        """PUT .../presence: userStatus, dndStatus and message may change; others are
+        read-only and ignored, as RingCentral does."""
+        for key, allowed in (("userStatus", USER_STATUSES), ("dndStatus", DND_STATUSES)):
+            if key in body and body[key] not in allowed:
+                raise api_error(400, "CMN-101", "Parameter [%s] value is invalid" % key, key)
+        if "message" in body and not isinstance(body["message"], str):
+            raise api_error(400, "CMN-101", "Parameter [message] value is invalid", "message")
+        with self.lock:
+            p = self.presence[ext]
+            for key in ("userStatus", "dndStatus", "message"):
+                if key in body:
+                    p[key] = body[key]
+
+    def send_sms(self, ext, body):
+        """POST .../sms: from must be one of the extension's SMS numbers, to a non-empty
+        list of E.164 numbers, text 1..1000 characters."""
+        def number(v):
+            return (isinstance(v, dict) and isinstance(v.get("phoneNumber"), str)
+                    and v["phoneNumber"].startswith("+") and v["phoneNumber"][1:].isdigit()
+                    and 8 <= len(v["phoneNumber"]) <= 16)
+        frm, to, text = body.get("from"), body.get("to"), body.get("text")
+        if not number(frm):
+            raise api_error(400, "CMN-101", "Parameter [from.phoneNumber] value is invalid",
+                            "from.phoneNumber")
+        if frm["phoneNumber"] not in self.ext[ext]["sms_numbers"]:
+            raise api_error(400, "MSG-304", "Phone number [%s] does not belong to extension [%s]"
+                            " or is not enabled for SMS" % (frm["phoneNumber"], ext),
+                            "from.phoneNumber")
+        if not isinstance(to, list) or not to or not all(number(t) for t in to):
+            raise api_error(400, "CMN-101", "Parameter [to.phoneNumber] value is invalid",
+                            "to.phoneNumber")
+        if not isinstance(text, str) or not text or len(text) > 1000:
+            raise api_error(400, "CMN-101", "Parameter [text] value is invalid", "text")
+        now = iso(time.time())
+        with self.lock:
+            mid = str(2000000 + len(self.sms))
+            msg = {"uri": "https://platform.ringcentral.com/restapi/v1.0/account/%s/extension/%s"
+                          "/message-store/%s" % (ACCOUNT_ID, ext, mid),
+                   "id": int(mid), "type": "SMS", "direction": "Outbound",
+                   "from": {"phoneNumber": frm["phoneNumber"], "name": self.ext[ext]["name"]},
+                   "to": [{"phoneNumber": t["phoneNumber"]} for t in to],
+                   "subject": text, "messageStatus": "Queued", "readStatus": "Read",
+                   "priority": "Normal", "availability": "Alive", "creationTime": now,
+                   "lastModifiedTime": now, "conversation": {"id": str(7000000 + len(self.sms))},
+                   "attachments": [{"id": int(mid), "type": "Text", "contentType": "text/plain"}]}
+            self.sms.append(dict(msg, extensionId=ext))
+        return msg
+
+
 # ---- behaviour ----------------------------------------------------------------------------
 class Simulator:
     """RingCentral REST, PubNub and the control API on top of the stores."""
@@ -616,6 +765,7 @@ class Simulator:
         self.stopping = threading.Event()
         self.wsg = None     # the WebSocket Gateway, attached by main() once it listens
         self.clock = bulk.Clock()   # notification timestamps
+        self.directory = Directory(self.s)
 
     # -- OAuth
     def oauth_token(self, headers, form):
@@ -688,6 +838,9 @@ class Simulator:
                 if not isinstance(body, dict):
                     raise api_error(400, "CMN-101", "Request body must be a JSON object")
                 return self.subscription(method, parts, body)
+            parts = path[len("/restapi/v1.0/"):].split("/")
+            if len(parts) >= 4 and parts[0] == "account" and parts[2] == "extension":
+                return self.extension(method, parts[1], parts[3], parts[4:], query, raw)
         if path.startswith("/v2/subscribe/") and method == "GET":
             parts = path.split("/")
             if len(parts) != 6 or not parts[3] or not parts[4]:
@@ -728,6 +881,58 @@ class Simulator:
             return 200, subs.to_json(subs.renew(parts[0]))
         raise api_error(405 if len(parts) <= 2 else 404, "CMN-405" if len(parts) <= 2
                         else "CMN-100", "Method or resource not supported")
+
+    # -- extensions, presence, SMS
+    def extension(self, method, account, ext, rest, query, raw):
+        """GET .../extension/{id}; GET and PUT .../presence (a change is notified to the
+        subscriptions whose presence filter matches, as RingCentral does); POST .../sms.
+        GETs count against the Light group, PUT and POST against Medium."""
+        d = self.directory
+        if rest not in ([], ["presence"], ["sms"]):
+            raise api_error(404, "CMN-100", "Resource not found")
+        allowed = {(): ("GET",), ("presence",): ("GET", "PUT"), ("sms",): ("POST",)}[tuple(rest)]
+        if method not in allowed:
+            raise api_error(405, "CMN-405", "Method or resource not supported")
+        headers = d.rate("Light" if method == "GET" else "Medium")
+        ext = d.resolve(account, ext)
+        body = {}
+        if method in ("PUT", "POST"):
+            try:
+                body = json.loads(raw) if raw.strip() else {}
+            except ValueError:
+                raise api_error(400, "CMN-101", "Request body is not valid JSON")
+            if not isinstance(body, dict):
+                raise api_error(400, "CMN-101", "Request body must be a JSON object")
+        detailed = query.get("detailedTelephonyState", ["false"])[0] == "true"
+        if not rest:
+            return 200, d.info(ext), headers
+        if rest == ["presence"] and method == "GET":
+            return 200, d.presence_info(ext, detailed), headers
+        if rest == ["presence"]:
+            d.update_presence(ext, body)
+            self.notify_presence(ext)
+            return 200, d.presence_info(ext, detailed), headers
+        return 200, d.send_sms(ext, body), headers
+
+    def notify_presence(self, ext):
+        """The notification a presence change sends: one per matching subscription, with
+        the detailed body to those that asked for detailedTelephonyState=true."""
+        d = self.directory
+        for detailed in (False, True):
+            info = d.presence_info(ext, detailed)
+            body = {k: info[k] for k in ("telephonyStatus", "presenceStatus", "userStatus",
+                                         "dndStatus", "meetingStatus", "message",
+                                         "allowSeeMyPresence", "ringOnMonitoredCall",
+                                         "pickUpCallsOnHold") if k in info}
+            body["extensionId"] = ext
+            if detailed:
+                body["activeCalls"] = info["activeCalls"]
+            event = "/restapi/v1.0/account/~/extension/%s/presence%s" % (
+                ext, "?detailedTelephonyState=true" if detailed else "")
+            for sub in self.subs.all(live_only=True):
+                wants = [f for f in self.subs.active_filters(sub) if event_matches(f, event)]
+                if any(("detailedTelephonyState=true" in f) == detailed for f in wants):
+                    self.notify({"event": event, "body": body, "subscription_id": sub.id})
 
     # -- PubNub
     def pubnub(self, sub_key, channel, query):
@@ -818,6 +1023,19 @@ class Simulator:
         if path == "/_sim/requests/clear" and method == "POST":
             self.log.clear()
             return 200, {}
+        if path == "/_sim/sms" and method == "GET":
+            with self.directory.lock:
+                return 200, {"sms": list(self.directory.sms)}
+        if path == "/_sim/presence" and method == "POST":
+            # A call's progress as the telephony side would set it (tests, the demo).
+            ext = self.directory.resolve("~", str(body.get("extensionId", OWNER_ID)))
+            with self.directory.lock:
+                p = self.directory.presence[ext]
+                for k in ("telephonyStatus", "activeCalls"):
+                    if k in body:
+                        p[k] = body[k]
+            self.notify_presence(ext)
+            return 200, self.directory.presence_info(ext, True)
         if path == "/_sim/subscriptions" and method == "GET":
             return 200, {"subscriptions": self.subs.snapshot()}
         if path == "/_sim/config" and method == "POST":
@@ -981,7 +1199,9 @@ class Handler(BaseHTTPRequestHandler):
                 # A 2xx status without a body only delays the real answer.
                 if fault.get("status") and (int(fault["status"]) >= 300 or "body" in fault):
                     raise HttpError(int(fault["status"]), fault.get("body"), fault.get("headers"))
-            status, answer = sim.route(method, path, query, self.headers, raw)
+            routed = sim.route(method, path, query, self.headers, raw)
+            status, answer = routed[0], routed[1]
+            extra_headers = routed[2] if len(routed) > 2 else None
             if status == "poll":
                 channel, after, sub = answer
                 msgs, nxt = sim.channels.fetch(
@@ -990,7 +1210,7 @@ class Handler(BaseHTTPRequestHandler):
                 # json.dumps({"t": {"t": str(nxt), "r": 2}, "m": msgs}) from the texts.
                 status, answer = 200, RawJson('{"t":{"t":"%d","r":2},"m":[%s]}'
                                               % (nxt, ",".join(msgs)))
-            self.send_json(status, answer)
+            self.send_json(status, answer, extra_headers)
         except HttpError as e:
             status = e.status
             try:

@@ -944,6 +944,92 @@ static void test_topic_map(void)
 	CU_ASSERT_TRUE(with_fails("topic_map", "/a/{x} t/#", "topic_map", NULL));
 }
 
+
+/* Trailing retain=/qos=/expiry= words set a rule's publish options; the two-word form is
+ * unchanged (no options); a pattern with options only keeps the default mapping. */
+static void test_topic_map_options(void)
+{
+	struct opts o;
+	struct rc_config cfg;
+	struct warnings w = { 0, "" };
+
+	base_jwt(&o);
+	add(&o, "topic_map", "/restapi/v1.0/account/{a}/extension/{e}/presence home/{e} retain=true qos=0 expiry=86400");
+	add(&o, "topic_map", "/restapi/v1.0/account/{a}/extension/{e}/missed-calls retain=false");
+	add(&o, "topic_map", "/team-messaging/v1/posts my chat/x=1 qos=2");
+	add(&o, "topic_map", "/a/{x} plain/{x}");
+	if (parse_ok(&o, &cfg, &w) == 0) {
+		CU_ASSERT_EQUAL_FATAL(cfg.n_topic_map, 4);
+		CU_ASSERT_STRING_EQUAL(cfg.topic_map[0].tmpl, "home/{e}");
+		CU_ASSERT_TRUE(cfg.topic_map[0].has_retain && cfg.topic_map[0].retain);
+		CU_ASSERT_TRUE(cfg.topic_map[0].has_qos);
+		CU_ASSERT_EQUAL(cfg.topic_map[0].qos, 0);
+		CU_ASSERT_EQUAL(cfg.topic_map[0].expiry_s, 86400);
+		CU_ASSERT_PTR_NULL(cfg.topic_map[1].tmpl);
+		CU_ASSERT_TRUE(cfg.topic_map[1].has_retain && !cfg.topic_map[1].retain);
+		CU_ASSERT_FALSE(cfg.topic_map[1].has_qos);
+		/* Blanks inside a template stay; a word with '/' is never an option. */
+		CU_ASSERT_STRING_EQUAL(cfg.topic_map[2].tmpl, "my chat/x=1");
+		CU_ASSERT_EQUAL(cfg.topic_map[2].qos, 2);
+		CU_ASSERT_FALSE(cfg.topic_map[3].has_qos || cfg.topic_map[3].has_retain ||
+				cfg.topic_map[3].expiry_s != 0 || cfg.topic_map[3].builtin);
+		CU_ASSERT_FALSE(cfg.homeassistant);
+		rc_config_free(&cfg);
+	}
+	CU_ASSERT_TRUE(with_fails("topic_map", "/a/{x} t/{x} retain=maybe", "topic_map", "retain="));
+	CU_ASSERT_TRUE(with_fails("topic_map", "/a/{x} t/{x} qos=3", "topic_map", "qos="));
+	CU_ASSERT_TRUE(with_fails("topic_map", "/a/{x} t/{x} expiry=-1", "topic_map", "expiry="));
+	CU_ASSERT_TRUE(with_fails("topic_map", "/a/{x} t/{x} expiry=4294967296", "topic_map", "expiry="));
+	CU_ASSERT_TRUE(with_fails("topic_map", "/a/{x} t/{x} retian=true", "topic_map", "unknown rule option 'retian'"));
+	CU_ASSERT_TRUE(with_fails("topic_map", "/a/{x} t/{x} qos=", "topic_map", "needs a value"));
+	CU_ASSERT_TRUE(with_fails("topic_map", "relative retain=true", "topic_map", "'/'"));
+}
+
+/* homeassistant: off by default; on, it appends the built-in rules after the user's. */
+static void test_homeassistant(void)
+{
+	struct opts o;
+	struct rc_config cfg;
+	struct warnings w = { 0, "" };
+
+	base_jwt(&o);
+	if (parse_ok(&o, &cfg, &w) == 0) {
+		CU_ASSERT_FALSE(cfg.homeassistant);
+		CU_ASSERT_STRING_EQUAL(cfg.homeassistant_prefix, "homeassistant");
+		CU_ASSERT_EQUAL(cfg.n_topic_map, 0);
+		rc_config_free(&cfg);
+	}
+	base_jwt(&o);
+	add(&o, "homeassistant", "true");
+	add(&o, "topic_map", "/restapi/v1.0/account/{a}/extension/{e}/presence home/{e}");
+	if (parse_ok(&o, &cfg, &w) == 0) {
+		CU_ASSERT_TRUE(cfg.homeassistant);
+		CU_ASSERT_EQUAL_FATAL(cfg.n_topic_map, 5);
+		CU_ASSERT_FALSE(cfg.topic_map[0].builtin);
+		CU_ASSERT_STRING_EQUAL(cfg.topic_map[1].pattern,
+				"/restapi/v1.0/account/{account}/extension/{extension}/presence");
+		CU_ASSERT_TRUE(cfg.topic_map[1].builtin && cfg.topic_map[1].has_retain && cfg.topic_map[1].retain);
+		CU_ASSERT_PTR_NULL(cfg.topic_map[1].tmpl);
+		for (size_t i = 2; i < 5; i++)
+			CU_ASSERT_TRUE(cfg.topic_map[i].builtin && cfg.topic_map[i].has_retain &&
+					!cfg.topic_map[i].retain);
+		rc_config_free(&cfg);
+	}
+	w.n = 0;
+	base_jwt(&o);
+	add(&o, "homeassistant_prefix", "ha/disc");
+	if (parse_ok(&o, &cfg, &w) == 0) {
+		CU_ASSERT_STRING_EQUAL(cfg.homeassistant_prefix, "ha/disc");
+		CU_ASSERT_EQUAL(w.n, 1);
+		CU_ASSERT_PTR_NOT_NULL(strstr(w.last, "homeassistant_prefix has no effect"));
+		rc_config_free(&cfg);
+	}
+	CU_ASSERT_TRUE(with_fails("homeassistant", "maybe", "homeassistant", "true or false"));
+	CU_ASSERT_TRUE(with_fails("homeassistant_prefix", "/ha", "homeassistant_prefix", "'/'"));
+	CU_ASSERT_TRUE(with_fails("homeassistant_prefix", "$ha", "homeassistant_prefix", "'$'"));
+	CU_ASSERT_TRUE(with_fails("homeassistant_prefix", "ha/+", "homeassistant_prefix", "wildcard"));
+}
+
 /* <prefix>/bridge/ and $ topics are not for notifications: a template whose literal text
  * lands there is refused with one line naming the option, whichever order the lines
  * come in (topic_prefix after topic_map too). */
@@ -1086,6 +1172,8 @@ static const struct rc_option once_options[] = {
 	{ "poll_timeout", "60" },
 	{ "heartbeat_interval", "30" },
 	{ "pong_timeout", "10" },
+	{ "homeassistant", "true" },
+	{ "homeassistant_prefix", "ha" },
 };
 
 static void test_given_twice_and_empty(void)
@@ -1268,6 +1356,8 @@ int main(void)
 		{ "topic_prefix", test_topic_prefix },
 		{ "topic_map", test_topic_map },
 		{ "topic_map reserved topics", test_topic_map_reserved },
+		{ "topic_map publish options", test_topic_map_options },
+		{ "homeassistant options", test_homeassistant },
 		{ "payload", test_payload },
 		{ "qos", test_qos },
 		{ "retain", test_retain },

@@ -223,7 +223,7 @@ static void test_unencrypted_object(void)
 
 static void test_topic_map_and_excerpt(void)
 {
-	struct rc_topic_rule rule = { "/restapi/v1.0/account/{a}/extension/{e}/presence", "home/{e}" };
+	struct rc_topic_rule rule = { .pattern = "/restapi/v1.0/account/{a}/extension/{e}/presence", .tmpl = "home/{e}" };
 	struct rc_outbox_msg *m = NULL;
 	enum rc_drop_cause cause;
 	char detail[96];
@@ -242,6 +242,38 @@ static void test_topic_map_and_excerpt(void)
 			NULL, &m, &cause, detail, sizeof(detail)), RC_PIPE_DROP);
 	CU_ASSERT_EQUAL(cause, RC_DROP_TOPIC_BAD_UTF8); /* U+0001 is a control character MQTT forbids */
 	CU_ASSERT_STRING_EQUAL(detail, "/a/\\x01+");
+}
+
+
+/* A rule's publish options reach the message, completed with the configured qos and
+ * retain; a message no rule with options matched has none (the configured ones apply). */
+static void test_rule_publish_options(void)
+{
+	struct rc_topic_rule rules[] = {
+		{ .pattern = "/restapi/v1.0/account/{a}/extension/{e}/presence", .has_retain = true,
+		  .retain = true, .expiry_s = 600 },
+	};
+	struct rc_outbox_msg *m = NULL;
+	enum rc_drop_cause cause;
+
+	cfg.topic_map = rules;
+	cfg.n_topic_map = 1;
+	cfg.qos = 2;
+	reset();
+	CU_ASSERT_EQUAL_FATAL(run(CIPHER_1, &cause, &m), RC_PIPE_PUBLISH);
+	CU_ASSERT_STRING_EQUAL(m->topic, "ringcentral/account/~/extension/7/presence");
+	CU_ASSERT_TRUE(m->has_options && m->retain);
+	CU_ASSERT_EQUAL(m->qos, 2);
+	CU_ASSERT_EQUAL(m->expiry_s, 600);
+	rc_outbox_msg_free(m);
+	rules[0].pattern = "/restapi/v1.0/account/{a}/extension/{e}/other";
+	reset();
+	CU_ASSERT_EQUAL_FATAL(run(CIPHER_1, &cause, &m), RC_PIPE_PUBLISH);
+	CU_ASSERT_FALSE(m->has_options);
+	rc_outbox_msg_free(m);
+	cfg.topic_map = NULL;
+	cfg.n_topic_map = 0;
+	cfg.qos = 0;
 }
 
 /* An event naming the plugin's own topics is dropped under its own cause, and does not
@@ -307,6 +339,7 @@ int main(void)
 		{ "unencrypted string", test_unencrypted_string },
 		{ "unencrypted object", test_unencrypted_object },
 		{ "topic map and excerpt", test_topic_map_and_excerpt },
+		{ "rule publish options", test_rule_publish_options },
 		{ "reserved topic dropped", test_reserved_topic_dropped },
 		{ "long uuid dropped", test_long_uuid_dropped },
 		{ NULL, NULL },

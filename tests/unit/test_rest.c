@@ -53,6 +53,7 @@ static void test_token_parse(void)
 	CU_ASSERT_STRING_EQUAL(t.refresh_token, "U0pDMDFQMDFKV1MwMnxYLJ-refresh");
 	CU_ASSERT_EQUAL(t.expires_in, 7199);
 	CU_ASSERT_EQUAL(t.refresh_token_expires_in, 604799);
+	CU_ASSERT_STRING_EQUAL(t.owner_id, "401550809004");
 	rc_token_clear(&t);
 	CU_ASSERT_PTR_NULL(t.access_token);
 	CU_ASSERT_PTR_NULL(t.refresh_token);
@@ -65,6 +66,7 @@ static void test_token_parse(void)
 	CU_ASSERT_STRING_EQUAL(t.access_token, "a");
 	CU_ASSERT_PTR_NULL(t.refresh_token);
 	CU_ASSERT_EQUAL(t.refresh_token_expires_in, 0);
+	CU_ASSERT_PTR_NULL(t.owner_id);
 	rc_token_clear(&t);
 }
 

@@ -205,8 +205,7 @@ static void test_utf8_rules(void)
 }
 
 static const struct rc_topic_rule presence_rule[] = {
-	{ (char *)"/restapi/v1.0/account/{account}/extension/{ext}/presence",
-	  (char *)"home/phone/{ext}/presence" },
+	{ .pattern = (char *)"/restapi/v1.0/account/{account}/extension/{ext}/presence", .tmpl = (char *)"home/phone/{ext}/presence" },
 };
 
 static void test_topic_map_contract(void)
@@ -236,12 +235,9 @@ static void test_topic_map_contract(void)
 static void test_topic_map_first_match_wins(void)
 {
 	static const struct rc_topic_rule rules[] = {
-		{ (char *)"/restapi/v1.0/account/~/extension/{ext}/presence",
-		  (char *)"first/{ext}" },
-		{ (char *)"/restapi/v1.0/account/{a}/extension/{ext}/presence",
-		  (char *)"second/{a}/{ext}" },
-		{ (char *)"/restapi/v1.0/account/{a}/extension/{ext}/{what}",
-		  (char *)"third/{what}/{ext}/{a}/{ext}" },
+		{ .pattern = (char *)"/restapi/v1.0/account/~/extension/{ext}/presence", .tmpl = (char *)"first/{ext}" },
+		{ .pattern = (char *)"/restapi/v1.0/account/{a}/extension/{ext}/presence", .tmpl = (char *)"second/{a}/{ext}" },
+		{ .pattern = (char *)"/restapi/v1.0/account/{a}/extension/{ext}/{what}", .tmpl = (char *)"third/{what}/{ext}/{a}/{ext}" },
 	};
 	char err[256];
 
@@ -275,7 +271,7 @@ static void test_topic_map_hostile_captures(void)
 		RC_TOPIC_EMPTY_LEVEL);
 	/* A template that places the capture first: a huge capture is too long. */
 	static const struct rc_topic_rule wide[] = {
-		{ (char *)"/x/{v}", (char *)"{v}/{v}" },
+		{ .pattern = (char *)"/x/{v}", .tmpl = (char *)"{v}/{v}" },
 	};
 	size_t len = 40000;
 	char *ev = malloc(len);
@@ -341,12 +337,50 @@ static void test_rule_check(void)
 
 /* The plugin's own topics (<prefix>/bridge/...) and the broker's ($...) are never the
  * result of an event, whichever way it maps there. */
+
+/* A rule without a template keeps the default mapping but is reported as the match (its
+ * publish options apply); the first match wins, so an earlier rule hides a later one. */
+static void test_rule_without_template(void)
+{
+	static const struct rc_topic_rule rules[] = {
+		{ .pattern = (char *)"/restapi/v1.0/account/{a}/extension/{e}/presence", .has_retain = true,
+		  .retain = true },
+		{ .pattern = (char *)"/restapi/v1.0/account/{a}/extension/{e}/{what}", .tmpl = (char *)"x/{what}" },
+	};
+	const struct rc_topic_rule *rule = (const struct rc_topic_rule *)1;
+	char *topic = NULL;
+	const char *ev = "/restapi/v1.0/account/~/extension/42/presence?detailedTelephonyState=true";
+
+	CU_ASSERT_EQUAL(rc_topic_for_event_rule(ev, strlen(ev), "ringcentral", rules, 2, &topic,
+			&rule), RC_TOPIC_OK);
+	CU_ASSERT_STRING_EQUAL(topic, "ringcentral/account/~/extension/42/presence");
+	CU_ASSERT_PTR_EQUAL(rule, &rules[0]);
+	free(topic);
+	ev = "/restapi/v1.0/account/~/extension/42/missed-calls";
+	CU_ASSERT_EQUAL(rc_topic_for_event_rule(ev, strlen(ev), "ringcentral", rules, 2, &topic,
+			&rule), RC_TOPIC_OK);
+	CU_ASSERT_STRING_EQUAL(topic, "x/missed-calls");
+	CU_ASSERT_PTR_EQUAL(rule, &rules[1]);
+	free(topic);
+	ev = "/team-messaging/v1/posts";
+	CU_ASSERT_EQUAL(rc_topic_for_event_rule(ev, strlen(ev), "ringcentral", rules, 2, &topic,
+			&rule), RC_TOPIC_OK);
+	CU_ASSERT_PTR_NULL(rule);
+	free(topic);
+	/* A reserved default topic stays refused under a template-less rule too. */
+	static const struct rc_topic_rule bridge[] = { { .pattern = (char *)"/restapi/v1.0/bridge/{x}" } };
+	refused("/restapi/v1.0/bridge/state", bridge, 1, RC_TOPIC_RESERVED);
+	char err[128];
+	CU_ASSERT_EQUAL(rc_topic_rule_check("/a/{x}", NULL, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(rc_topic_rule_check("a/{x}", NULL, err, sizeof(err)), -1);
+}
+
 static void test_reserved_at_run_time(void)
 {
 	struct rc_topic_rule rules[] = {
-		{ "/restapi/v1.0/account/{a}/extension/{e}/presence", "ringcentral/{e}/state" },
-		{ "/x/{a}/{b}", "{a}/{b}" },
-		{ "/y/{a}", "{a}/t" },
+		{ .pattern = "/restapi/v1.0/account/{a}/extension/{e}/presence", .tmpl = "ringcentral/{e}/state" },
+		{ .pattern = "/x/{a}/{b}", .tmpl = "{a}/{b}" },
+		{ .pattern = "/y/{a}", .tmpl = "{a}/t" },
 	};
 
 	refused("/restapi/v1.0/bridge/state", NULL, 0, RC_TOPIC_RESERVED);
@@ -454,6 +488,7 @@ int main(void)
 		{ "rule check", test_rule_check },
 		{ "result names", test_names },
 		{ "reserved topics at run time", test_reserved_at_run_time },
+		{ "rule without a template", test_rule_without_template },
 		{ "reserved topics in templates", test_reserved_templates },
 		{ NULL, NULL },
 	};
