@@ -9,6 +9,7 @@ packages=(
   libcurl4-openssl-dev libjson-c-dev libssl-dev libcunit1-dev libwebsockets-dev
   python3 python3-paho-mqtt python3-cryptography python3-websockets python3-jinja2
   clang libclang-rt-14-dev valgrind procps
+  dpkg-dev file debootstrap   # cpack -G DEB (dpkg-shlibdeps, file); the package test's chroot
 )
 
 missing=()

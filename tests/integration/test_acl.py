@@ -376,10 +376,11 @@ def test_cli_forgery_is_reported(sim):
 
 
 def test_dropin_conf_is_safe():
-    """conf/mosquitto-ringcentral.conf can be dropped into conf.d: no listener, no
+    """conf/ringcentral.conf.example (the package's /etc/mosquitto/conf.d/
+    ringcentral.conf.example) is safe in conf.d once enabled: no listener, no
     allow_anonymous or other broker-wide security setting, the plugin line, every
     plugin_opt_ line commented, secrets only from files, and a pointer to the recipe."""
-    with open(os.path.join(ROOT, "conf", "mosquitto-ringcentral.conf")) as f:
+    with open(os.path.join(ROOT, "conf", "ringcentral.conf.example")) as f:
         text = f.read()
     active = [line.strip() for line in text.splitlines()
               if line.strip() and not line.strip().startswith("#")]

@@ -24,7 +24,7 @@ from harness import (PRESENCE_FILTER, Broker, MqttWatcher, Sim, read_retained, r
 OWNER = "401550809004"
 ACCOUNT = "37439510"
 SMS_FILTER = "/restapi/v1.0/account/~/extension/~/message-store/instant?type=SMS"
-# The example configuration's two filters (conf/mosquitto-ringcentral.conf).
+# The example configuration's two filters (conf/ringcentral.conf.example).
 EXAMPLE_FILTERS = [PRESENCE_FILTER, SMS_FILTER]
 BRIDGE_CONFIG = "homeassistant/device/rc_ringcentral_bridge/config"
 EXT_CONFIG = "homeassistant/device/rc_ringcentral_ext_%s/config"
