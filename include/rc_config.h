@@ -56,6 +56,9 @@ struct rc_config {
 	long heartbeat_interval; /* WebSocket: seconds of silence before a Heartbeat and a ping */
 	long pong_timeout;       /* WebSocket: seconds a ping may go unanswered */
 	bool wake_broker;        /* end the broker's idle wait when notifications wait */
+	bool control_api;        /* answer requests on control_topic (rc_control.h) */
+	char *control_topic;     /* $CONTROL/<topic_prefix>/v1 unless given; answers on
+	                          * <control_topic>/response */
 };
 
 /* Called for non-fatal findings (deprecated names, secret files readable by group/others).
