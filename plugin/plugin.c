@@ -303,15 +303,17 @@ static int plugin__on_control(int event, void *event_data, void *userdata)
 	if (req == NULL)
 		return MOSQ_ERR_SUCCESS;
 
-	/* Who asked what, as dynamic-security logs it (the client id is the client's text). */
-	char who[RC_LOGSAFE_BUF], cmds[256] = "";
+	/* Who asked what, as dynamic-security logs it. The client id and an unknown command's
+	 * name are the client's text: escaped, so that they cannot forge a log line. */
+	char who[RC_LOGSAFE_BUF], cmds[256] = "", safe_cmds[300];
 	size_t used = 0;
 	for (size_t i = 0; i < req->n && used < sizeof(cmds); i++)
 		used += (size_t)snprintf(cmds + used, sizeof(cmds) - used, "%s%s", i ? ", " : "",
 				req->cmds[i].name != NULL ? req->cmds[i].name : "?");
 	const char *id = ed->client != NULL ? mosquitto_client_id(ed->client) : NULL;
 	mosquitto_log_printf(MOSQ_LOG_INFO, "ringcentral: control request from %s: %s",
-			rc_logsafe_str(who, sizeof(who), id != NULL ? id : "?"), cmds);
+			rc_logsafe_str(who, sizeof(who), id != NULL ? id : "?"),
+			rc_logsafe_str(safe_cmds, sizeof(safe_cmds), cmds));
 
 	if (rc_control_request_needs_worker(req)) {
 		if (rc_worker_submit(p->worker, req) == 0)
