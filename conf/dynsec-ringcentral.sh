@@ -11,8 +11,8 @@
 #                     publishes, and the explicit deny here (priority 100) also wins over
 #                     a broader allow in another of the client's roles if this role has
 #                     the higher role priority (addClientRole/addGroupRole ... <priority>).
-# ringcentral-admin   may also publish to $CONTROL/ringcentral/# (the planned control
-#                     API) and receive its answers.
+# ringcentral-admin   may also publish to $CONTROL/ringcentral/# (the control
+#                     API, plugin_opt_control_api true) and receive its answers.
 # Groups ringcentral-readers (reader role) and ringcentral-admins (both roles) carry them.
 # Then add users:
 #   mosquitto_ctrl ... dynsec createClient <user>

@@ -67,6 +67,9 @@ struct rc_config {
 	bool wake_broker;        /* end the broker's idle wait when notifications wait */
 	bool homeassistant;      /* Home Assistant MQTT discovery (and its built-in topic_map rules) */
 	char *homeassistant_prefix; /* HA's discovery prefix; never NULL after parsing */
+	bool control_api;        /* answer requests on control_topic (rc_control.h) */
+	char *control_topic;     /* $CONTROL/<topic_prefix>/v1 unless given; answers on
+	                          * <control_topic>/response */
 };
 
 /* Called for non-fatal findings (deprecated names, secret files readable by group/others).

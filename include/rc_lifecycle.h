@@ -78,6 +78,8 @@ struct rc_lifecycle {
 	int64_t renew_at;
 	bool filters_dirty;           /* desired filters differ from what the server accepted */
 	bool transport_failed;        /* the delivery channel refused us: recreate */
+	bool renew_requested;         /* renew (socket mode: read back) now: rc_lifecycle_renew_now */
+	bool recreate_requested;      /* delete and create again: rc_lifecycle_recreate */
 	bool list_due;                /* the subscription limit was hit: look for orphans */
 	unsigned orphans_pending;     /* orphans found by LIST, still to delete */
 	bool orphans_checked;         /* LIST already tried since the last successful create */
@@ -145,6 +147,23 @@ void rc_lifecycle_stop(struct rc_lifecycle *lc);
 void rc_lifecycle_set_may_have_orphans(struct rc_lifecycle *lc, bool may);
 /* After a LIST: how many orphans the worker found and will delete one by one. */
 void rc_lifecycle_orphans_found(struct rc_lifecycle *lc, unsigned n);
+
+/* Asked from outside (the control API): renew the live subscription now (REST mode: a
+ * RENEW; socket mode, where the gateway renews it itself: a read-back, CHECK), once,
+ * after any pending filter change. Returns false (and asks nothing) if there is no
+ * confirmed subscription or the machine is stopping. The request ends with the next
+ * RENEW/CHECK, whatever its outcome, or with the subscription. */
+bool rc_lifecycle_renew_now(struct rc_lifecycle *lc);
+/* Asked from outside: replace the live subscription, DELETE then CREATE (over the channel
+ * in socket mode). Returns false (and asks nothing) if there is no subscription to replace
+ * (one is being created anyway) or the machine is stopping. */
+bool rc_lifecycle_recreate(struct rc_lifecycle *lc);
+
+/* Calls besides the lifecycle's (rc_api.h) share its API rate-limit window: a 429 there
+ * keeps the API calls here from going out before until (never shortens the window), and
+ * a 401 there means the access token is dead (a new one is fetched next). */
+void rc_lifecycle_api_blocked(struct rc_lifecycle *lc, int64_t until);
+void rc_lifecycle_token_rejected(struct rc_lifecycle *lc);
 
 /* Socket mode (see above). */
 void rc_lifecycle_use_socket(struct rc_lifecycle *lc);

@@ -37,6 +37,9 @@ struct rc_outbox_msg {
 	int qos;                /* 0..2 */
 	bool retain;
 	uint32_t expiry_s;      /* MQTT v5 message expiry interval; 0: none */
+	/* A message of the plugin's own (a control response, a discovery config), not a
+	 * notification: it may use the outbox's reserve (RC_OUTBOX_OWN_RESERVE). */
+	bool own;
 	/* MQTT v5 correlation data echoed on a response; NULL: none. Owned. */
 	unsigned char *correlation;
 	size_t correlation_len;
@@ -62,7 +65,13 @@ struct rc_outbox {
 	bool status_dirty;
 	struct rc_broker_wake *wake;  /* borrowed; NULL: the broker looks on its own */
 	long wake_interval_us;
+	int log_level;             /* lines above it are not queued; __atomic access, no lock */
 };
+
+/* Messages of the plugin's own (own: control responses, discovery configs) may
+ * exceed max_msgs by this much, so that a full outbox of notifications never loses them
+ * (their producers are bounded on their own: e.g. the control API's request queue). */
+#define RC_OUTBOX_OWN_RESERVE 256
 
 int rc_outbox_init(struct rc_outbox *ob, size_t max_msgs);
 void rc_outbox_destroy(struct rc_outbox *ob);
@@ -79,14 +88,21 @@ void rc_outbox_limit_bytes(struct rc_outbox *ob, size_t max_bytes);
 size_t rc_outbox_room(struct rc_outbox *ob);
 
 /* Takes ownership of m (allocated with malloc, fields too). Returns its sequence number
- * (the first message pushed is 1), or 0 (and frees m) if the queue is full. */
+ * (the first message pushed is 1), or 0 (and frees m) if the queue is full (for a message
+ * of the plugin's own: beyond max_msgs + RC_OUTBOX_OWN_RESERVE). */
 uint64_t rc_outbox_push(struct rc_outbox *ob, struct rc_outbox_msg *m);
 void rc_outbox_msg_free(struct rc_outbox_msg *m);
 
-/* Queues a log line (truncated to 1 KiB). Never blocks for long; lines beyond the bound are
- * counted and reported later. */
+/* Queues a log line (truncated to 1 KiB) unless its level is above the outbox's log
+ * level. Never blocks for long; lines beyond the bound are counted and reported later. */
 void rc_outbox_log(struct rc_outbox *ob, enum rc_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* The plugin's own log verbosity (the control API's setLogLevel): lines of a level above
+ * it are dropped before they are formatted. Default RC_LOG_DEBUG: everything goes to the
+ * broker, whose log_type lines decide. Any thread. Returns the previous level. */
+int rc_outbox_set_log_level(struct rc_outbox *ob, enum rc_log_level level);
+enum rc_log_level rc_outbox_log_level(struct rc_outbox *ob);
 
 /* Detaches everything queued; the caller walks and frees the lists. *logs_dropped reports
  * (and resets) how many log lines did not fit. */

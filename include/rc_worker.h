@@ -4,13 +4,14 @@
  * state machine, and the configured transport (transport.h) with its own sockets. What
  * the transport reads goes through the sink (decrypt, validate, de-duplicate, map) into
  * the outbox, which the broker thread drains. The broker thread only talks to the worker
- * through rc_worker_reload(), rc_worker_rediscover() and rc_worker_stop(), which set a
- * flag and wake the multi handle. */
+ * through rc_worker_reload(), rc_worker_rediscover(), rc_worker_submit() and
+ * rc_worker_stop(), which set a flag or queue a request and wake the multi handle. */
 #ifndef RC_WORKER_H
 #define RC_WORKER_H
 
 #include <stdbool.h>
 #include "rc_config.h"
+#include "rc_control.h"
 #include "rc_outbox.h"
 
 struct rc_worker;
@@ -32,6 +33,12 @@ void rc_worker_reload(struct rc_worker *w);
 /* Asks the worker to publish the Home Assistant discovery configs again (Home Assistant
  * announced itself on <homeassistant_prefix>/status). Never blocks on the network. */
 void rc_worker_rediscover(struct rc_worker *w);
+
+/* Hands a control API request (rc_control.h) that needs the worker over to it (a bounded
+ * queue: rc_control_exec.h); the answer comes back through the outbox. Never blocks.
+ * Returns 0 (the worker owns req), or -1 (control_api off, or the queue is full: req
+ * stays the caller's, who answers it). Callable before the thread starts. */
+int rc_worker_submit(struct rc_worker *w, struct rc_control_request *req);
 
 /* True if a restart continues from a saved position (state_file, with a transport that
  * has one): what was fetched but had not entered the broker at shutdown is fetched again. */

@@ -32,7 +32,7 @@ enum config_once {
 	ONCE_TOPIC_PREFIX, ONCE_PAYLOAD, ONCE_QOS, ONCE_RETAIN, ONCE_STATE_FILE, ONCE_CAFILE,
 	ONCE_MAX_NOTIFICATION_SIZE, ONCE_REQUEST_TIMEOUT, ONCE_POLL_TIMEOUT,
 	ONCE_HEARTBEAT_INTERVAL, ONCE_PONG_TIMEOUT, ONCE_WAKE_BROKER, ONCE_HOMEASSISTANT,
-	ONCE_HOMEASSISTANT_PREFIX,
+	ONCE_HOMEASSISTANT_PREFIX, ONCE_CONTROL_API, ONCE_CONTROL_TOPIC,
 };
 
 static const char *const once_names[] = {
@@ -41,6 +41,7 @@ static const char *const once_names[] = {
 	"pubnub_origin", "expires_in", "renew_margin", "topic_prefix", "payload", "qos", "retain",
 	"state_file", "cafile", "max_notification_size", "request_timeout", "poll_timeout",
 	"heartbeat_interval", "pong_timeout", "wake_broker", "homeassistant", "homeassistant_prefix",
+	"control_api", "control_topic",
 };
 
 struct config_parser {
@@ -100,6 +101,7 @@ void rc_config_free(struct rc_config *cfg)
 	free(cfg->state_file);
 	free(cfg->cafile);
 	free(cfg->homeassistant_prefix);
+	free(cfg->control_topic);
 	*cfg = (struct rc_config){0};
 }
 
@@ -503,6 +505,23 @@ static int config__topic_prefix(struct config_parser *p, const char *value)
 	return config__string(p, "topic_prefix", value, &p->cfg->topic_prefix);
 }
 
+/* The broker takes a control topic only under $CONTROL/ and at least as long as
+ * "$CONTROL/A/v1" (src/control.c); the answers go to <topic>/response, so it must be a
+ * valid publish topic too. */
+static int config__control_topic(struct config_parser *p, const char *value)
+{
+	size_t len = strlen(value);
+	enum rc_topic_result r = rc_topic_check(value, len);
+
+	if (strncmp(value, "$CONTROL/", 9) != 0 || len < strlen("$CONTROL/A/v1"))
+		return config__fail(p, "control_topic", "must start with '$CONTROL/' and have a level "
+				"after it, e.g. $CONTROL/ringcentral/sales/v1, got '%s'", value);
+	if (value[len - 1] == '/' || r != RC_TOPIC_OK)
+		return config__fail(p, "control_topic", "%s, got '%s'", value[len - 1] == '/' ?
+				"must not end with '/'" : rc_topic_strerror(r), value);
+	return config__string(p, "control_topic", value, &p->cfg->control_topic);
+}
+
 static int config__bool(struct config_parser *p, const char *key, const char *value, bool *out)
 {
 	static const char *const yes[] = { "true", "yes", "on", "1" };
@@ -679,6 +698,8 @@ static int config__option(struct config_parser *p, const char *key, const char *
 		case ONCE_WAKE_BROKER: return config__bool(p, key, value, &c->wake_broker);
 		case ONCE_HOMEASSISTANT: return config__bool(p, key, value, &c->homeassistant);
 		case ONCE_HOMEASSISTANT_PREFIX: return config__ha_prefix(p, value);
+		case ONCE_CONTROL_API: return config__bool(p, key, value, &c->control_api);
+		case ONCE_CONTROL_TOPIC: return config__control_topic(p, value);
 		case ONCE_MAX_NOTIFICATION_SIZE:
 			if (config__long(p, key, value, 1024, 16777216, &v) != 0)
 				return -1;
@@ -762,6 +783,8 @@ static int config__check_whole(struct config_parser *p)
 		return config__fail(p, "event_filter",
 				"at least one event_filter or a filters_file is required");
 	config__warn_unused(p);
+	if (config__given(p, ONCE_CONTROL_TOPIC) && !c->control_api && p->warn != NULL)
+		p->warn(p->userdata, "plugin_opt_control_topic has no effect while plugin_opt_control_api is false");
 	return 0;
 }
 
@@ -793,6 +816,12 @@ static int config__default_strings(struct config_parser *p)
 			(c->homeassistant_prefix == NULL &&
 			 (c->homeassistant_prefix = strdup("homeassistant")) == NULL))
 		return config__fail(p, "server", "out of memory");
+	/* Derived from the prefix, so that instances on their own prefixes get their own
+	 * control topics: $CONTROL/ringcentral/v1, $CONTROL/ringcentral/sales/v1, ... */
+	if (c->control_topic == NULL && asprintf(&c->control_topic, "$CONTROL/%s/v1", c->topic_prefix) < 0) {
+		c->control_topic = NULL;
+		return config__fail(p, "control_topic", "out of memory");
+	}
 	return 0;
 }
 

@@ -585,6 +585,7 @@ static struct rc_outbox_msg *ha__message(const char *topic, json_object *payload
 	m->payload = strdup(text);
 	m->payload_len = strlen(text);
 	m->has_options = true;
+	m->own = true;
 	m->qos = 1;
 	m->retain = true;
 	if (m->topic == NULL || m->payload == NULL)

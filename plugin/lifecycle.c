@@ -105,6 +105,8 @@ static void lifecycle__drop_sub(struct rc_lifecycle *lc, const char *why, bool l
 	lc->has_sub = false;
 	lc->sub_confirmed = false;
 	lc->transport_failed = false;
+	lc->renew_requested = false;
+	lc->recreate_requested = false;
 }
 
 bool rc_lifecycle_on_channel(const struct rc_lifecycle *lc, enum rc_lc_action a)
@@ -184,9 +186,11 @@ enum rc_lc_action rc_lifecycle_next(struct rc_lifecycle *lc, int64_t now, int64_
 		}
 		if (!lc->has_sub)
 			return lifecycle__start(lc, RC_ACT_CREATE);
+		if (lc->recreate_requested)
+			return lifecycle__start(lc, RC_ACT_DELETE);
 		if (lc->filters_dirty)
 			return lifecycle__start(lc, RC_ACT_MODIFY);
-		if (now >= lc->renew_at)
+		if (now >= lc->renew_at || lc->renew_requested)
 			return lifecycle__start(lc, RC_ACT_CHECK);
 		*wake_at = min64(*wake_at, lc->renew_at);
 		return RC_ACT_NONE;
@@ -201,9 +205,11 @@ enum rc_lc_action rc_lifecycle_next(struct rc_lifecycle *lc, int64_t now, int64_
 		return lifecycle__start(lc, RC_ACT_RESUME);
 	if (!lc->has_sub)
 		return lifecycle__start(lc, RC_ACT_CREATE);
+	if (lc->recreate_requested)
+		return lifecycle__start(lc, RC_ACT_DELETE); /* then CREATE, as after a refused channel */
 	if (lc->filters_dirty)
 		return lifecycle__start(lc, RC_ACT_MODIFY); /* a PUT renews as well */
-	if (now >= lc->renew_at)
+	if (now >= lc->renew_at || lc->renew_requested)
 		return lifecycle__start(lc, RC_ACT_RENEW);
 
 	/* While the token endpoint is rate limited, *wake_at already holds the end of that
@@ -368,6 +374,9 @@ int64_t rc_lifecycle_done(struct rc_lifecycle *lc, int64_t now, const struct rc_
 	lc->in_flight = RC_ACT_NONE;
 	if (act == RC_ACT_NONE)
 		return 0;
+	/* An asked-for renewal is answered by the next one, however it ends. */
+	if (act == RC_ACT_RENEW || act == RC_ACT_CHECK)
+		lc->renew_requested = false;
 	if (lc->state == RC_LC_STOPPING && act == RC_ACT_DELETE) {
 		/* Shutdown does not retry: whatever happened, we are done. */
 		if (r->outcome == RC_OUT_OK || r->outcome == RC_OUT_NOT_FOUND)
@@ -391,6 +400,35 @@ int64_t rc_lifecycle_done(struct rc_lifecycle *lc, int64_t now, const struct rc_
 	}
 	lifecycle__derive_state(lc);
 	return delay;
+}
+
+bool rc_lifecycle_renew_now(struct rc_lifecycle *lc)
+{
+	if (!lc->has_sub || !lc->sub_confirmed || lc->state == RC_LC_STOPPING ||
+			lc->state == RC_LC_STOPPED)
+		return false;
+	lc->renew_requested = true;
+	return true;
+}
+
+bool rc_lifecycle_recreate(struct rc_lifecycle *lc)
+{
+	if (!lc->has_sub || lc->state == RC_LC_STOPPING || lc->state == RC_LC_STOPPED)
+		return false;
+	lc->recreate_requested = true;
+	return true;
+}
+
+void rc_lifecycle_api_blocked(struct rc_lifecycle *lc, int64_t until)
+{
+	if (until > lc->api_blocked_until)
+		lc->api_blocked_until = until;
+}
+
+void rc_lifecycle_token_rejected(struct rc_lifecycle *lc)
+{
+	lc->has_access = false;
+	lifecycle__derive_state(lc);
 }
 
 void rc_lifecycle_use_socket(struct rc_lifecycle *lc)

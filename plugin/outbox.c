@@ -15,6 +15,7 @@ int rc_outbox_init(struct rc_outbox *ob, size_t max_msgs)
 	ob->max_msgs = max_msgs;
 	ob->max_bytes = SIZE_MAX;
 	ob->max_logs = RC_OUTBOX_LOG_MAX;
+	ob->log_level = RC_LOG_DEBUG;
 	return pthread_mutex_init(&ob->lock, NULL) == 0 ? 0 : -1;
 }
 
@@ -72,9 +73,11 @@ uint64_t rc_outbox_push(struct rc_outbox *ob, struct rc_outbox_msg *m)
 {
 	uint64_t seq = 0;
 
+	size_t limit = ob->max_msgs + (m->own ? RC_OUTBOX_OWN_RESERVE : 0);
+
 	m->next = NULL;
 	pthread_mutex_lock(&ob->lock);
-	if (ob->n_msgs < ob->max_msgs) {
+	if (ob->n_msgs < limit) {
 		if (ob->n_msgs == 0 && ob->wake != NULL)
 			rc_broker_wake_arm(ob->wake, ob->wake_interval_us);
 		seq = m->seq = ++ob->pushed;
@@ -121,6 +124,8 @@ void rc_outbox_log(struct rc_outbox *ob, enum rc_log_level level, const char *fm
 	char line[RC_OUTBOX_LOG_LINE];
 	va_list ap;
 
+	if ((int)level > __atomic_load_n(&ob->log_level, __ATOMIC_RELAXED))
+		return;
 	/* Formatting happens outside the lock. */
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
@@ -145,6 +150,16 @@ void rc_outbox_log(struct rc_outbox *ob, enum rc_log_level level, const char *fm
 	ob->logs_tail = l;
 	ob->n_logs++;
 	pthread_mutex_unlock(&ob->lock);
+}
+
+int rc_outbox_set_log_level(struct rc_outbox *ob, enum rc_log_level level)
+{
+	return __atomic_exchange_n(&ob->log_level, (int)level, __ATOMIC_RELAXED);
+}
+
+enum rc_log_level rc_outbox_log_level(struct rc_outbox *ob)
+{
+	return (enum rc_log_level)__atomic_load_n(&ob->log_level, __ATOMIC_RELAXED);
 }
 
 void rc_outbox_take_some(struct rc_outbox *ob, size_t max_msgs, size_t max_bytes,

@@ -30,6 +30,9 @@
 #include "rc_clock.h"
 #include "rc_config.h"
 #include "rc_discovery.h"
+#include "rc_control.h"
+#include "rc_control_exec.h"
+#include "rc_logsafe.h"
 #include "rc_outbox.h"
 #include "rc_pace.h"
 #include "rc_version.h"
@@ -50,6 +53,7 @@ struct rc_plugin {
 	struct rc_worker *worker;
 	char *state_topic;
 	char *status_topic;
+	char *response_topic;      /* control API: <control_topic>/response */
 	int last_state;            /* -1 unknown, 0 offline, 1 online */
 	int64_t status_published_at;
 	uint64_t handed_over;      /* the last outbox message the previous TICK handed over */
@@ -67,6 +71,7 @@ struct rc_plugin {
 	bool tick_registered;
 	bool reload_registered;
 	bool message_registered;   /* homeassistant: to hear Home Assistant's birth message */
+	bool control_registered;
 };
 
 static int plugin__log_level(enum rc_log_level l)
@@ -283,6 +288,55 @@ static int plugin__on_tick(int event, void *event_data, void *userdata)
 	return MOSQ_ERR_SUCCESS;
 }
 
+/* Control API requests (rc_control.h). The broker checked the publisher's ACL for the
+ * topic before calling this, on its own thread: parse, then answer at once what needs
+ * nothing of the worker, or hand the request over (rc_worker_submit). Always
+ * MOSQ_ERR_SUCCESS: in 2.0.x any other code from a control callback makes the broker
+ * disconnect the publisher (handle__publish returns it); errors are answers instead. */
+static int plugin__on_control(int event, void *event_data, void *userdata)
+{
+	struct rc_plugin *p = userdata;
+	struct mosquitto_evt_control *ed = event_data;
+	void *corr = NULL;
+	uint16_t corr_len = 0;
+
+	(void)event;
+	if (ed->properties != NULL)
+		mosquitto_property_read_binary(ed->properties, MQTT_PROP_CORRELATION_DATA, &corr,
+				&corr_len, false);
+	struct rc_control_request *req = rc_control_parse(ed->payload, ed->payloadlen, corr, corr_len);
+	mosquitto_free(corr);
+	if (req == NULL)
+		return MOSQ_ERR_SUCCESS;
+
+	/* Who asked what, as dynamic-security logs it. The client id and an unknown command's
+	 * name are the client's text: escaped, so that they cannot forge a log line. */
+	char who[RC_LOGSAFE_BUF], cmds[256] = "", safe_cmds[300];
+	size_t used = 0;
+	for (size_t i = 0; i < req->n && used < sizeof(cmds); i++)
+		used += (size_t)snprintf(cmds + used, sizeof(cmds) - used, "%s%s", i ? ", " : "",
+				req->cmds[i].name != NULL ? req->cmds[i].name : "?");
+	const char *id = ed->client != NULL ? mosquitto_client_id(ed->client) : NULL;
+	mosquitto_log_printf(MOSQ_LOG_INFO, "ringcentral: control request from %s: %s",
+			rc_logsafe_str(who, sizeof(who), id != NULL ? id : "?"),
+			rc_logsafe_str(safe_cmds, sizeof(safe_cmds), cmds));
+
+	if (rc_control_request_needs_worker(req)) {
+		if (rc_worker_submit(p->worker, req) == 0)
+			return MOSQ_ERR_SUCCESS;
+		rc_control_fail_all(req, "too many control requests waiting; try again later");
+	}
+	int64_t now = rc_clock_wall_ms();
+	for (size_t i = 0; i < req->n; i++)
+		rc_ctl_answer_local(&req->cmds[i], &p->outbox, now);
+	struct rc_outbox_msg *m = rc_ctl_response_msg(req, p->response_topic);
+	if (m == NULL || !plugin__publish_message(p, m))
+		mosquitto_log_printf(MOSQ_LOG_WARNING, "ringcentral: a control response could not be published");
+	rc_outbox_msg_free(m);
+	rc_control_request_free(req);
+	return MOSQ_ERR_SUCCESS;
+}
+
 static int plugin__on_reload(int event, void *event_data, void *userdata)
 {
 	struct rc_plugin *p = userdata;
@@ -330,6 +384,8 @@ static void plugin__teardown(struct rc_plugin *p)
 		mosquitto_callback_unregister(p->id, MOSQ_EVT_RELOAD, plugin__on_reload, NULL);
 	if (p->message_registered)
 		mosquitto_callback_unregister(p->id, MOSQ_EVT_MESSAGE, plugin__on_message, NULL);
+	if (p->control_registered)
+		mosquitto_callback_unregister(p->id, MOSQ_EVT_CONTROL, plugin__on_control, p->cfg.control_topic);
 	bool refetched = p->worker != NULL && rc_worker_saves_position(p->worker);
 	if (p->worker != NULL)
 		rc_worker_stop(p->worker);
@@ -352,6 +408,7 @@ static void plugin__teardown(struct rc_plugin *p)
 		curl_global_cleanup();
 	free(p->state_topic);
 	free(p->status_topic);
+	free(p->response_topic);
 	if (p->cfg_parsed)
 		rc_config_free(&p->cfg);
 	free(p);
@@ -368,6 +425,29 @@ static int plugin__register(struct rc_plugin *p, int event, MOSQ_FUNC_generic_ca
 		return rc;
 	}
 	*registered = true;
+	return MOSQ_ERR_SUCCESS;
+}
+
+/* The control topic is the broker's to give: one callback per topic, whoever asks
+ * (src/control.c). A second instance on the same topic would otherwise be a silent loss. */
+static int plugin__register_control(struct rc_plugin *p)
+{
+	if (!p->cfg.control_api)
+		return MOSQ_ERR_SUCCESS;
+	int rc = mosquitto_callback_register(p->id, MOSQ_EVT_CONTROL, plugin__on_control,
+			p->cfg.control_topic, p);
+	if (rc == MOSQ_ERR_ALREADY_EXISTS) {
+		mosquitto_log_printf(MOSQ_LOG_ERR, "ringcentral: Error: plugin_opt_control_topic: %s is "
+				"already taken by another plugin (another instance of this one?); give each "
+				"instance its own topic_prefix or plugin_opt_control_topic", p->cfg.control_topic);
+		return rc;
+	}
+	if (rc != MOSQ_ERR_SUCCESS) {
+		mosquitto_log_printf(MOSQ_LOG_ERR, "ringcentral: Error: cannot register the control topic %s: %s",
+				p->cfg.control_topic, mosquitto_strerror(rc));
+		return rc;
+	}
+	p->control_registered = true;
 	return MOSQ_ERR_SUCCESS;
 }
 
@@ -403,8 +483,9 @@ RC_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **us
 	}
 	p->cfg_parsed = true;
 	if (asprintf(&p->state_topic, "%s/bridge/state", p->cfg.topic_prefix) < 0 ||
-			asprintf(&p->status_topic, "%s/bridge/status", p->cfg.topic_prefix) < 0) {
-		p->state_topic = p->status_topic = NULL;
+			asprintf(&p->status_topic, "%s/bridge/status", p->cfg.topic_prefix) < 0 ||
+			asprintf(&p->response_topic, "%s/response", p->cfg.control_topic) < 0) {
+		p->state_topic = p->status_topic = p->response_topic = NULL;
 		goto error;
 	}
 	rc = MOSQ_ERR_UNKNOWN;
@@ -440,10 +521,14 @@ RC_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **us
 			&p->reload_registered)) != MOSQ_ERR_SUCCESS ||
 			(p->cfg.homeassistant &&
 			 (rc = plugin__register(p, MOSQ_EVT_MESSAGE, plugin__on_message, "message",
-			 &p->message_registered)) != MOSQ_ERR_SUCCESS))
+			 &p->message_registered)) != MOSQ_ERR_SUCCESS) ||
+			(rc = plugin__register_control(p)) != MOSQ_ERR_SUCCESS)
 		goto error;
 	mosquitto_log_printf(MOSQ_LOG_NOTICE, "ringcentral: started (version %s, %s transport, server %s)",
 			RC_VERSION, p->outbox.status.transport, p->cfg.server);
+	if (p->cfg.control_api)
+		mosquitto_log_printf(MOSQ_LOG_NOTICE, "ringcentral: control API on %s (answers on %s)",
+				p->cfg.control_topic, p->response_topic);
 	free(opts);
 	*userdata = p;
 	return MOSQ_ERR_SUCCESS;

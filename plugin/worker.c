@@ -19,8 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/crypto.h>
+#include "rc_api.h"
 #include "rc_clock.h"
 #include "rc_discovery.h"
+#include "rc_control_exec.h"
 #include "rc_http.h"
 #include "rc_lifecycle.h"
 #include "rc_logsafe.h"
@@ -41,6 +43,12 @@
 #define RC_STATE_SAVE_INTERVAL_MS 10000
 #define RC_IDLE_WAKE_MS 1000
 #define RC_REFRESH_TOKEN_DEFAULT_S 604800
+/* The API door (rc_api.h) and the control API's request queue (rc_control_exec.h). */
+#define RC_API_MAX_QUEUED 16
+#define RC_API_MAX_RUNNING 2
+#define RC_API_QUEUE_TIMEOUT_MS 60000
+#define RC_CONTROL_MAX_QUEUED 8
+#define RC_CONTROL_MIN_TIMEOUT_MS 60000
 
 struct rc_worker {
 	const struct rc_config *cfg;
@@ -88,6 +96,11 @@ struct rc_worker {
 	char **ha_keys;
 	size_t n_ha_keys;
 	char *owner_id;
+	/* REST calls besides the lifecycle's, and the control API's commands (NULL when
+	 * control_api is off). */
+	struct rc_api *api;
+	struct rc_ctl *ctl;
+	char *response_topic;
 
 	bool stopping;
 	bool closed;                  /* the transport was told to close */
@@ -452,12 +465,16 @@ static void worker__finish(struct rc_worker *w, long status, CURLcode result, co
 			break;
 		}
 	}
-	rc_strlist_free(w->sent);
+	char **sent = w->sent;       /* what a CREATE/MODIFY carried, for the control API */
+	size_t n_sent = w->n_sent;
 	w->sent = NULL;
 	w->n_sent = 0;
 	worker__track_ownership(w, act, r.outcome);
 
 	int64_t delay = rc_lifecycle_done(&w->lc, now, &r);
+	if (w->ctl != NULL)
+		rc_ctl_action_done(w->ctl, act, r.outcome, sent, n_sent, what, now);
+	rc_strlist_free(sent);
 	if (act == RC_ACT_LIST && r.outcome == RC_OUT_OK)
 		rc_lifecycle_orphans_found(&w->lc, (unsigned)w->n_orphans);
 	if (r.outcome != RC_OUT_OK)
@@ -608,6 +625,35 @@ static void worker__begin_stop(struct rc_worker *w, int64_t now)
 	w->lc.not_before = 0;
 }
 
+/* ---------------------------------------------------------------- the other doors */
+
+/* The API door shares the lifecycle's rate-limit window and token. */
+static void worker__api_rate_limited(void *arg, int64_t until)
+{
+	struct rc_worker *w = arg;
+
+	rc_lifecycle_api_blocked(&w->lc, until);
+}
+
+static void worker__api_unauthorized(void *arg)
+{
+	struct rc_worker *w = arg;
+
+	rc_lifecycle_token_rejected(&w->lc);
+}
+
+/* Once per turn (and before sleeping): API calls waiting for a token or a window, and the
+ * control API's commands. Not while stopping: those answer "stopping" at the end. */
+static void worker__step_doors(struct rc_worker *w, int64_t now, int64_t *wake)
+{
+	if (w->stopping)
+		return;
+	bool token = w->lc.has_access && now < w->lc.access_expires_at && w->token.access_token != NULL;
+	rc_api_step(w->api, now, token ? w->token.access_token : NULL, w->lc.api_blocked_until, wake);
+	if (w->ctl != NULL)
+		rc_ctl_step(w->ctl, now, wake);
+}
+
 /* ---------------------------------------------------------------- the loop */
 
 /* Returns how many transfers ended. */
@@ -663,6 +709,7 @@ static void *worker__main(void *arg)
 			worker__reload_filters(w);
 		if (rediscover && !w->stopping)
 			worker__ha_publish(w);
+		worker__step_doors(w, now, &wake);
 
 		worker__sync_channel(w);
 		if (w->lc.in_flight == RC_ACT_NONE) {
@@ -701,6 +748,8 @@ static void *worker__main(void *arg)
 			continue;
 
 		now = rc_clock_now_ms();
+		/* What a transfer's end just answered goes out before the sleep. */
+		worker__step_doors(w, now, &wake);
 		if (w->stopping && w->stop_deadline < wake)
 			wake = w->stop_deadline;
 		int timeout = wake > now ? (int)(wake - now) : 0;
@@ -731,6 +780,11 @@ static void *worker__main(void *arg)
 
 static void worker__free(struct rc_worker *w)
 {
+	/* Calls in flight leave the multi handle before it goes; their callbacks may still
+	 * reach the control API's executor, which goes after them. */
+	rc_api_free(w->api, "the bridge is stopping");
+	rc_ctl_free(w->ctl);
+	free(w->response_topic);
 	if (w->ops != NULL && w->transport != NULL)
 		w->ops->destroy(w->transport);
 	if (w->multi != NULL)
@@ -747,6 +801,38 @@ static void worker__free(struct rc_worker *w)
 	rc_sink_destroy(&w->sink);
 	pthread_mutex_destroy(&w->cmd_lock);
 	free(w);
+}
+
+static int worker__new_doors(struct rc_worker *w)
+{
+	struct rc_api_settings as = {
+		.cfg = w->cfg,
+		.multi = w->multi,
+		.max_queued = RC_API_MAX_QUEUED,
+		.max_running = RC_API_MAX_RUNNING,
+		.queue_timeout_ms = RC_API_QUEUE_TIMEOUT_MS,
+		.max_answer = RC_REST_MAX_ANSWER,
+		.hooks = { worker__api_rate_limited, worker__api_unauthorized, w },
+	};
+
+	if ((w->api = rc_api_new(&as)) == NULL)
+		return -1;
+	if (!w->cfg->control_api)
+		return 0;
+	if (asprintf(&w->response_topic, "%s/response", w->cfg->control_topic) < 0) {
+		w->response_topic = NULL;
+		return -1;
+	}
+	struct rc_ctl_env env = {
+		.cfg = w->cfg, .outbox = w->outbox, .sink = &w->sink, .lc = &w->lc, .slot = &w->slot,
+		.api = w->api, .desired = &w->desired, .n_desired = &w->n_desired,
+		.response_topic = w->response_topic,
+	};
+	/* A command may wait for a request that times out and is tried again. */
+	int64_t timeout = 2 * (int64_t)w->cfg->request_timeout * 1000 + 10000;
+	w->ctl = rc_ctl_new(&env, RC_CONTROL_MAX_QUEUED,
+			timeout > RC_CONTROL_MIN_TIMEOUT_MS ? timeout : RC_CONTROL_MIN_TIMEOUT_MS);
+	return w->ctl != NULL ? 0 : -1;
 }
 
 struct rc_worker *rc_worker_new(const struct rc_config *cfg, struct rc_outbox *outbox,
@@ -789,6 +875,11 @@ struct rc_worker *rc_worker_new(const struct rc_config *cfg, struct rc_outbox *o
 		worker__free(w);
 		return NULL;
 	}
+	if (worker__new_doors(w) != 0) {
+		snprintf(err, errlen, "out of memory");
+		worker__free(w);
+		return NULL;
+	}
 	worker__load_state(w);
 	worker__sync_orphans(w); /* ids of earlier runs */
 	worker__sync_filters(w);
@@ -823,6 +914,14 @@ void rc_worker_rediscover(struct rc_worker *w)
 	w->cmd_rediscover = true;
 	pthread_mutex_unlock(&w->cmd_lock);
 	curl_multi_wakeup(w->multi);
+}
+
+int rc_worker_submit(struct rc_worker *w, struct rc_control_request *req)
+{
+	if (w->ctl == NULL || rc_ctl_submit(w->ctl, req) != 0)
+		return -1;
+	curl_multi_wakeup(w->multi);
+	return 0;
 }
 
 bool rc_worker_saves_position(const struct rc_worker *w)

@@ -204,6 +204,38 @@ static void block__check_access(struct block_check *bc, const struct rc_conf_opt
 	free(dir);
 }
 
+/* The control API: its topic, and whether filter changes can be written back to the
+ * filters_file (a temporary file renamed over it: its directory must be writable by the
+ * broker's user; else a change lasts until a restart). */
+static void block__check_control(struct block_check *bc, const struct rc_config *cfg)
+{
+	const char *file;
+	int line;
+	char why[SHOWN + 256], shown[SHOWN];
+
+	block__locate(bc->block, "control_api", strlen("control_api"), &file, &line);
+	check_report(bc->ck, CHECK_OK, file, line, "plugin_opt_control_api: control API on %s "
+			"(answers on %s/response); only clients the broker's ACLs let publish there can use it",
+			rc_logsafe_str(shown, sizeof(shown), cfg->control_topic), shown);
+	if (cfg->filters_file == NULL || bc->user == NULL)
+		return;
+	const char *slash = strrchr(cfg->filters_file, '/');
+	char *dir = slash == NULL ? strdup(".") : slash == cfg->filters_file ? strdup("/") :
+			strndup(cfg->filters_file, (size_t)(slash - cfg->filters_file));
+	if (dir == NULL)
+		return;
+	block__locate(bc->block, "filters_file", strlen("filters_file"), &file, &line);
+	if (rc_access_check(dir, bc->user, RC_ACCESS_WRITE | RC_ACCESS_SEARCH, why, sizeof(why)) != 0)
+		check_report(bc->ck, CHECK_WARNING, file, line, "plugin_opt_filters_file: %s (the broker's "
+				"user): the control API cannot write filter changes back; they last until a restart",
+				why);
+	else
+		check_report(bc->ck, CHECK_OK, file, line, "plugin_opt_filters_file: %s is writable by %s: "
+				"the control API's filter changes are kept", rc_logsafe_str(shown, sizeof(shown), dir),
+				bc->user->name);
+	free(dir);
+}
+
 static void block__check_file(struct block_check *bc, const struct rc_conf_option *o,
 		enum file_kind kind, struct rc_saved_state *saved, bool *have_saved)
 {
@@ -327,6 +359,8 @@ static void block__check(struct check *ck, const struct rc_conf_plugin *b,
 		}
 	}
 
+	if (parsed && cfg.control_api)
+		block__check_control(&bc, &cfg);
 	if (online && parsed)
 		check_online(ck, &cfg, have_saved ? &saved : NULL);
 	else if (online)

@@ -232,7 +232,8 @@ def test_subscription_lifecycle():
         sim.expire(subscriptions=True, tokens=False)
         status, _, body = c.request("POST", "/restapi/v1.0/subscription/%s/renew" % sub["id"])
         assert status == 404 and body["errorCode"] == "CMN-102"
-        assert c.request("GET", "/restapi/v1.0/subscription")[2] == {"records": []}
+        listed = c.request("GET", "/restapi/v1.0/subscription")[2]
+        assert listed["records"] == [] and listed["uri"].endswith("/restapi/v1.0/subscription")
         assert sim.notify(PRESENCE_EVENT, {"n": 1}) == []
         assert c.poll(sub, 0)[0] == 403
         states = {s["id"]: s for s in sim.subscriptions()}

@@ -867,7 +867,10 @@ class Simulator:
             if method == "POST":
                 return 200, subs.to_json(subs.create(body))
             if method == "GET":
-                return 200, {"records": [subs.to_json(s) for s in subs.all(live_only=True)]}
+                # RingCentral's SubscriptionListResource: the subscriptions the user created
+                # for this app (here one user and one app), each as GET /{id} shows it.
+                return 200, {"uri": "https://platform.ringcentral.com" + SUB_PREFIX,
+                             "records": [subs.to_json(s) for s in subs.all(live_only=True)]}
         elif len(parts) == 1:
             if method == "GET":
                 return 200, subs.to_json(subs.live(parts[0]))

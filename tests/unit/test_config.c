@@ -1174,6 +1174,8 @@ static const struct rc_option once_options[] = {
 	{ "pong_timeout", "10" },
 	{ "homeassistant", "true" },
 	{ "homeassistant_prefix", "ha" },
+	{ "control_api", "true" },
+	{ "control_topic", "$CONTROL/rc/v1" },
 };
 
 static void test_given_twice_and_empty(void)
@@ -1332,6 +1334,56 @@ static void test_secret_mode_rule(void)
 
 /* ---------------------------------------------------------------- main */
 
+/* control_api (off by default) and control_topic (derived from topic_prefix). */
+static void test_control_options(void)
+{
+	struct rc_config cfg;
+	struct opts o;
+	struct warnings w = { 0, "" };
+
+	base_jwt(&o);
+	if (parse_ok(&o, &cfg, &w) == 0) {
+		CU_ASSERT_FALSE(cfg.control_api);
+		CU_ASSERT_STRING_EQUAL(cfg.control_topic, "$CONTROL/ringcentral/v1");
+		rc_config_free(&cfg);
+	}
+	base_jwt(&o);
+	add(&o, "control_api", "on");
+	add(&o, "topic_prefix", "ringcentral/sales");
+	if (parse_ok(&o, &cfg, &w) == 0) {
+		CU_ASSERT_TRUE(cfg.control_api);
+		CU_ASSERT_STRING_EQUAL(cfg.control_topic, "$CONTROL/ringcentral/sales/v1");
+		rc_config_free(&cfg);
+	}
+	base_jwt(&o);
+	add(&o, "control_api", "true");
+	add(&o, "control_topic", "$CONTROL/office/a/v1");
+	w.n = 0;
+	if (parse_ok(&o, &cfg, &w) == 0) {
+		CU_ASSERT_STRING_EQUAL(cfg.control_topic, "$CONTROL/office/a/v1");
+		CU_ASSERT_EQUAL(w.n, 0);
+		rc_config_free(&cfg);
+	}
+	/* Given without the API on: named in a warning. */
+	w.n = 0;
+	if (with_ok("control_topic", "$CONTROL/office/a/v1", &cfg) == 0)
+		rc_config_free(&cfg);
+	base_jwt(&o);
+	add(&o, "control_topic", "$CONTROL/office/a/v1");
+	if (parse_ok(&o, &cfg, &w) == 0) {
+		CU_ASSERT_EQUAL(w.n, 1);
+		CU_ASSERT_PTR_NOT_NULL(strstr(w.last, "plugin_opt_control_topic has no effect"));
+		rc_config_free(&cfg);
+	}
+	CU_ASSERT_TRUE(with_fails("control_api", "maybe", "control_api", "true or false"));
+	static const char *const bad[] = {
+		"ringcentral/v1", "$CONTROL/", "$CONTROL/a", "$SYS/ringcentral/v1", "$CONTROL/a/#",
+		"$CONTROL/a/+/v1", "$CONTROL/a//v1", "$CONTROL/a/v1/",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CU_ASSERT_TRUE(with_fails("control_topic", bad[i], "control_topic", NULL));
+}
+
 int main(void)
 {
 	static const struct rc_test_case cases[] = {
@@ -1361,6 +1413,7 @@ int main(void)
 		{ "payload", test_payload },
 		{ "qos", test_qos },
 		{ "retain", test_retain },
+		{ "control_api and control_topic", test_control_options },
 		{ "state_file and cafile", test_state_file_and_cafile },
 		{ "given twice, empty values", test_given_twice_and_empty },
 		{ "unknown option", test_unknown_option },

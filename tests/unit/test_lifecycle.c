@@ -588,6 +588,92 @@ static void test_expired_token_is_noticed(void)
 	CU_ASSERT_EQUAL(next_at(t), RC_ACT_CREATE);
 }
 
+/* The control API's inputs: renew now (REST: RENEW at once, after a pending MODIFY;
+ * socket: a read-back), recreate (DELETE then CREATE), and the API door's rate-limit
+ * window and dead token. */
+static void test_renew_now(void)
+{
+	rc_lifecycle_init(&lc, 120 * S, false);
+	CU_ASSERT_FALSE(rc_lifecycle_renew_now(&lc));      /* nothing to renew yet */
+	activate(0, 900);
+	CU_ASSERT_EQUAL(next_at(10 * S), RC_ACT_NONE);
+	CU_ASSERT_TRUE(rc_lifecycle_renew_now(&lc));
+	rc_lifecycle_set_filters_dirty(&lc, true);
+	CU_ASSERT_EQUAL(next_at(10 * S), RC_ACT_MODIFY);   /* the pending change first */
+	lc_done(RC_OUT_OK, 10 * S, 900, 0, -1, 0);
+	CU_ASSERT_TRUE(lc.renew_requested);                /* a PUT does not answer it */
+	CU_ASSERT_EQUAL(next_at(11 * S), RC_ACT_RENEW);
+	lc_done(RC_OUT_TRANSIENT, 11 * S, 0, 0, -1, 0);
+	CU_ASSERT_FALSE(lc.renew_requested);               /* answered, however it went */
+	CU_ASSERT_EQUAL(next_at(60 * S), RC_ACT_NONE);     /* back to the schedule */
+	/* A lost subscription ends the request. */
+	CU_ASSERT_TRUE(rc_lifecycle_renew_now(&lc));
+	CU_ASSERT_EQUAL(next_at(60 * S), RC_ACT_RENEW);
+	lc_done(RC_OUT_NOT_FOUND, 60 * S, 0, 0, -1, 0);
+	CU_ASSERT_FALSE(lc.renew_requested);
+	CU_ASSERT_FALSE(lc.has_sub);
+	CU_ASSERT_FALSE(rc_lifecycle_renew_now(&lc));
+	/* Stopping: not any more. */
+	activate(0, 900);
+	rc_lifecycle_stop(&lc);
+	CU_ASSERT_FALSE(rc_lifecycle_renew_now(&lc));
+	CU_ASSERT_FALSE(rc_lifecycle_recreate(&lc));
+}
+
+static void test_recreate(void)
+{
+	rc_lifecycle_init(&lc, 120 * S, false);
+	CU_ASSERT_FALSE(rc_lifecycle_recreate(&lc));
+	activate(0, 900);
+	unsigned lost = lc.lost;
+	CU_ASSERT_TRUE(rc_lifecycle_recreate(&lc));
+	CU_ASSERT_EQUAL(next_at(S), RC_ACT_DELETE);
+	/* A failed DELETE is retried after the backoff: the subscription is still live. */
+	int64_t d = lc_done(RC_OUT_TRANSIENT, S, 0, 0, -1, 0);
+	CU_ASSERT_TRUE(lc.has_sub);
+	CU_ASSERT_EQUAL(next_at(S + d), RC_ACT_DELETE);
+	lc_done(RC_OUT_OK, S + d, 0, 0, -1, 0);
+	CU_ASSERT_FALSE(lc.has_sub);
+	CU_ASSERT_FALSE(lc.recreate_requested);
+	CU_ASSERT_EQUAL(lc.lost, lost + 1);
+	CU_ASSERT_EQUAL(next_at(S + d), RC_ACT_CREATE);
+	lc_done(RC_OUT_OK, S + d, 900, 0, -1, 0);
+	CU_ASSERT_EQUAL(lc.state, RC_LC_ACTIVE);
+	CU_ASSERT_EQUAL(next_at(2 * S + d), RC_ACT_NONE);
+}
+
+static void test_socket_renew_now_and_recreate(void)
+{
+	socket_activate(0);
+	CU_ASSERT_TRUE(rc_lifecycle_renew_now(&lc));
+	CU_ASSERT_EQUAL(next_at(S), RC_ACT_CHECK);         /* the gateway renews it itself */
+	CU_ASSERT_TRUE(rc_lifecycle_on_channel(&lc, RC_ACT_CHECK));
+	lc_done(RC_OUT_OK, S, 900, 0, -1, 0);
+	CU_ASSERT_FALSE(lc.renew_requested);
+	CU_ASSERT_TRUE(rc_lifecycle_recreate(&lc));
+	CU_ASSERT_EQUAL(next_at(2 * S), RC_ACT_DELETE);
+	lc_done(RC_OUT_OK, 2 * S, 0, 0, -1, 0);
+	CU_ASSERT_EQUAL(next_at(2 * S), RC_ACT_CREATE);
+	lc_done(RC_OUT_OK, 2 * S, 900, 0, -1, 0);
+	CU_ASSERT_EQUAL(lc.state, RC_LC_ACTIVE);
+}
+
+static void test_api_door_inputs(void)
+{
+	activate(0, 900);
+	rc_lifecycle_api_blocked(&lc, 50 * S);
+	rc_lifecycle_api_blocked(&lc, 20 * S);             /* never shortens the window */
+	CU_ASSERT_EQUAL(lc.api_blocked_until, 50 * S);
+	CU_ASSERT_TRUE(rc_lifecycle_renew_now(&lc));
+	CU_ASSERT_EQUAL(next_at(10 * S), RC_ACT_NONE);     /* the renewal waits for the window */
+	CU_ASSERT_EQUAL(wake, 50 * S);
+	CU_ASSERT_EQUAL(next_at(50 * S), RC_ACT_RENEW);
+	lc_done(RC_OUT_OK, 50 * S, 900, 0, -1, 0);
+	rc_lifecycle_token_rejected(&lc);
+	CU_ASSERT_EQUAL(lc.state, RC_LC_AUTHENTICATING);
+	CU_ASSERT_EQUAL(next_at(51 * S), RC_ACT_REFRESH);
+}
+
 int main(void)
 {
 	static const struct rc_test_case cases[] = {
@@ -619,6 +705,10 @@ int main(void)
 		{ "socket: recovery", test_socket_recovery },
 		{ "socket: lost with a request in flight", test_socket_lost_during_request },
 		{ "socket: stop", test_socket_stop },
+		{ "control: renew now", test_renew_now },
+		{ "control: recreate", test_recreate },
+		{ "control: socket renew now and recreate", test_socket_renew_now_and_recreate },
+		{ "control: the API door's window and token", test_api_door_inputs },
 		{ NULL, NULL },
 	};
 	return rc_test_run("lifecycle", NULL, NULL, cases);

@@ -268,6 +268,49 @@ static void test_take_some(void)
 	rc_outbox_destroy(&ob);
 }
 
+/* The plugin's own level filter (setLogLevel) and the reserve for its own messages. */
+static void test_log_level_and_reserve(void)
+{
+	struct rc_outbox ob;
+	struct rc_outbox_msg *msgs;
+	struct rc_outbox_log *logs;
+	size_t dropped;
+
+	CU_ASSERT_EQUAL(rc_outbox_init(&ob, 2), 0);
+	CU_ASSERT_EQUAL(rc_outbox_log_level(&ob), RC_LOG_DEBUG);
+	CU_ASSERT_EQUAL(rc_outbox_set_log_level(&ob, RC_LOG_INFO), RC_LOG_DEBUG);
+	rc_outbox_log(&ob, RC_LOG_DEBUG, "hidden");
+	rc_outbox_log(&ob, RC_LOG_INFO, "shown");
+	rc_outbox_log(&ob, RC_LOG_ERR, "shown too");
+	rc_outbox_take(&ob, &msgs, &logs, &dropped);
+	CU_ASSERT_EQUAL(dropped, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(logs);
+	CU_ASSERT_STRING_EQUAL(logs->text, "shown");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(logs->next);
+	CU_ASSERT_STRING_EQUAL(logs->next->text, "shown too");
+	CU_ASSERT_PTR_NULL(logs->next->next);
+	free(logs->next);
+	free(logs);
+	CU_ASSERT_EQUAL(rc_outbox_set_log_level(&ob, RC_LOG_DEBUG), RC_LOG_INFO);
+
+	/* Full of notifications: a message of the plugin's own still gets in, up to the reserve. */
+	CU_ASSERT_TRUE(rc_outbox_push(&ob, msg(1)));
+	CU_ASSERT_TRUE(rc_outbox_push(&ob, msg(2)));
+	CU_ASSERT_FALSE(rc_outbox_push(&ob, msg(3)));
+	CU_ASSERT_EQUAL(rc_outbox_room(&ob), 0);
+	size_t own = 0;
+	for (;;) {
+		struct rc_outbox_msg *m = msg(100);
+		m->own = true;
+		if (!rc_outbox_push(&ob, m))
+			break;
+		own++;
+	}
+	CU_ASSERT_EQUAL(own, RC_OUTBOX_OWN_RESERVE);
+	CU_ASSERT_EQUAL(rc_outbox_room(&ob), 0);
+	rc_outbox_destroy(&ob);
+}
+
 static void test_byte_bound(void)
 {
 	struct rc_outbox ob;
@@ -307,6 +350,7 @@ int main(void)
 		{ "byte bound", test_byte_bound },
 		{ "published", test_published },
 		{ "two threads, exactly once, in order", test_two_threads_exactly_once_in_order },
+		{ "log level and reserve", test_log_level_and_reserve },
 		{ NULL, NULL },
 	};
 	return rc_test_run("outbox", NULL, NULL, cases);

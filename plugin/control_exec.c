@@ -1,0 +1,526 @@
+/* control_exec.c - control API commands on the worker thread (see rc_control_exec.h).
+ *
+ * One request at a time, one command at a time: a command is started once (it may answer
+ * itself at once), then checked every loop turn and at every lifecycle action's end until
+ * it has its answer or its deadline passes. Filter changes go through the same desired
+ * set SIGHUP changes, so the lifecycle's rule holds for them too: a change made while a
+ * request is in flight stays pending until a request carries it. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "rc_clock.h"
+#include "rc_control_exec.h"
+#include "rc_filters_file.h"
+#include "rc_http.h"
+#include "rc_logsafe.h"
+#include "rc_rest.h"
+#include "rc_status.h"
+#include "rc_strlist.h"
+
+#define SUBSCRIPTIONS_PATH "/restapi/v1.0/subscription"
+
+struct rc_ctl {
+	struct rc_ctl_env env;
+	int64_t timeout_ms;
+
+	pthread_mutex_t lock;                /* guards the queue only */
+	struct rc_control_request **queue;   /* a ring of cap entries */
+	size_t cap, head, n;
+
+	/* The request in progress and its current command (cur->cmds[cur->next]). */
+	struct rc_control_request *cur;
+	bool started;
+	int64_t deadline;
+	char **want;                         /* filter commands: the set asked for */
+	size_t n_want;
+	char **before;                       /* ... and the one it replaced */
+	size_t n_before;
+	bool persisted;                      /* want is what a restart will have */
+	char persist_note[300];              /* why not, or how it failed; "" if it did not */
+	bool wrote_file;
+	char *prev_id;                       /* recreateSubscription: the id it replaces */
+};
+
+struct rc_ctl *rc_ctl_new(const struct rc_ctl_env *env, size_t max_queued,
+		int64_t command_timeout_ms)
+{
+	struct rc_ctl *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		return NULL;
+	c->env = *env;
+	c->timeout_ms = command_timeout_ms;
+	c->cap = max_queued > 0 ? max_queued : 1;
+	c->queue = calloc(c->cap, sizeof(*c->queue));
+	if (c->queue == NULL || pthread_mutex_init(&c->lock, NULL) != 0) {
+		free(c->queue);
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+int rc_ctl_submit(struct rc_ctl *c, struct rc_control_request *req)
+{
+	int rc = -1;
+
+	pthread_mutex_lock(&c->lock);
+	if (c->n < c->cap) {
+		c->queue[(c->head + c->n) % c->cap] = req;
+		c->n++;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+static struct rc_control_request *ctl__take(struct rc_ctl *c)
+{
+	struct rc_control_request *req = NULL;
+
+	pthread_mutex_lock(&c->lock);
+	if (c->n > 0) {
+		req = c->queue[c->head];
+		c->head = (c->head + 1) % c->cap;
+		c->n--;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return req;
+}
+
+static void ctl__reset_command(struct rc_ctl *c)
+{
+	c->started = false;
+	rc_strlist_free(c->want);
+	rc_strlist_free(c->before);
+	c->want = c->before = NULL;
+	c->n_want = c->n_before = 0;
+	c->persisted = false;
+	c->persist_note[0] = '\0';
+	c->wrote_file = false;
+	free(c->prev_id);
+	c->prev_id = NULL;
+}
+
+void rc_ctl_free(struct rc_ctl *c)
+{
+	if (c == NULL)
+		return;
+	ctl__reset_command(c);
+	rc_control_request_free(c->cur);
+	for (size_t i = 0; i < c->n; i++)
+		rc_control_request_free(c->queue[(c->head + i) % c->cap]);
+	free(c->queue);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+/* ---------------------------------------------------------------- shared answers */
+
+void rc_ctl_answer_local(struct rc_control_command *cmd, struct rc_outbox *ob, int64_t wall_now)
+{
+	if (cmd->answered)
+		return;
+	if (cmd->kind == RC_CTL_GET_STATUS) {
+		size_t len = 0;
+		rc_outbox_lock(ob);
+		char *status = rc_status_to_json(&ob->status, wall_now, &len);
+		rc_outbox_unlock(ob);
+		rc_control_answer_status(cmd, status, len);
+		free(status);
+	} else if (cmd->kind == RC_CTL_SET_LOG_LEVEL) {
+		int previous = rc_outbox_set_log_level(ob, (enum rc_log_level)cmd->level);
+		json_object *data = json_object_new_object();
+		json_object_object_add(data, "level", json_object_new_string(rc_control_level_name(cmd->level)));
+		json_object_object_add(data, "previousLevel",
+				json_object_new_string(rc_control_level_name(previous)));
+		rc_control_ok(cmd, data);
+		/* Said at notice level, so that it shows whatever the new level. */
+		rc_outbox_log(ob, RC_LOG_NOTICE, "ringcentral: log level %s (was %s), set by the control API",
+				rc_control_level_name(cmd->level), rc_control_level_name(previous));
+	}
+}
+
+struct rc_outbox_msg *rc_ctl_response_msg(const struct rc_control_request *req, const char *topic)
+{
+	struct rc_outbox_msg *m = calloc(1, sizeof(*m));
+
+	if (m == NULL)
+		return NULL;
+	m->topic = strdup(topic);
+	m->payload = rc_control_response(req, &m->payload_len);
+	m->has_options = true;
+	m->own = true;
+	m->qos = 1;
+	m->retain = false;
+	if (req->correlation_len > 0 && (m->correlation = malloc(req->correlation_len)) != NULL) {
+		memcpy(m->correlation, req->correlation, req->correlation_len);
+		m->correlation_len = req->correlation_len;
+	}
+	if (m->topic == NULL || m->payload == NULL ||
+			(req->correlation_len > 0 && m->correlation == NULL)) {
+		rc_outbox_msg_free(m);
+		return NULL;
+	}
+	return m;
+}
+
+/* ---------------------------------------------------------------- helpers */
+
+static json_object *ctl__strings(char *const *list, size_t n)
+{
+	json_object *a = json_object_new_array();
+
+	for (size_t i = 0; a != NULL && i < n; i++)
+		json_object_array_add(a, json_object_new_string(list[i]));
+	return a;
+}
+
+static json_object *ctl__disabled(const struct rc_subscription *s)
+{
+	json_object *a = json_object_new_array();
+
+	for (size_t i = 0; a != NULL && i < s->n_disabled; i++) {
+		json_object *o = json_object_new_object();
+		json_object_object_add(o, "filter", s->disabled[i].filter != NULL ?
+				json_object_new_string(s->disabled[i].filter) : NULL);
+		json_object_object_add(o, "reason", s->disabled[i].reason != NULL ?
+				json_object_new_string(s->disabled[i].reason) : NULL);
+		json_object_array_add(a, o);
+	}
+	return a;
+}
+
+static bool ctl__has_live_sub(const struct rc_ctl *c)
+{
+	return c->env.lc->has_sub && c->env.lc->sub_confirmed && c->env.slot->sub.id != NULL;
+}
+
+static void ctl__sync_filters(struct rc_ctl *c)
+{
+	rc_lifecycle_set_filters_dirty(c->env.lc, rc_sub_filters_differ(c->env.slot,
+			*c->env.desired, *c->env.n_desired));
+	rc_sink_changed(c->env.sink);
+}
+
+/* The desired set becomes list (taken). */
+static void ctl__set_desired(struct rc_ctl *c, char **list, size_t n)
+{
+	rc_strlist_free(*c->env.desired);
+	*c->env.desired = list;
+	*c->env.n_desired = n;
+	ctl__sync_filters(c);
+}
+
+/* Writes set to filters_file: the set less the filters the event_filter lines give (they
+ * come back at every start anyway). Sets c->persisted and c->persist_note. */
+static void ctl__persist(struct rc_ctl *c, char *const *set, size_t n, const char *what)
+{
+	const struct rc_config *cfg = c->env.cfg;
+	char **file = calloc(1, sizeof(*file));
+	size_t n_file = 0;
+	char err[256];
+
+	c->persisted = false;
+	if (cfg->filters_file == NULL) {
+		snprintf(c->persist_note, sizeof(c->persist_note),
+				"no filters_file is configured: the change lasts until the broker restarts");
+		free(file);
+		return;
+	}
+	for (size_t i = 0; file != NULL && i < n; i++)
+		if (!rc_strlist_contains(cfg->event_filters, cfg->n_event_filters, set[i]) &&
+				rc_strlist_add_unique(&file, &n_file, set[i]) != 0) {
+			rc_strlist_free(file);
+			file = NULL;
+		}
+	char header[200];
+	char when[40];
+	rc_ms_to_iso8601(rc_clock_wall_ms(), when, sizeof(when));
+	snprintf(header, sizeof(header), "Event filters of mosquitto-ringcentral, written by the control API (%s)\n"
+			"at %s. One filter per line; re-read on SIGHUP.", what, when);
+	if (file == NULL) {
+		snprintf(c->persist_note, sizeof(c->persist_note), "not written to %s: out of memory",
+				cfg->filters_file);
+	} else if (rc_filters_file_write(cfg->filters_file, file, n_file, header, err, sizeof(err)) != 0) {
+		snprintf(c->persist_note, sizeof(c->persist_note), "%s", err);
+		rc_sink_log(c->env.sink, RC_LOG_WARNING, "control API: %s", err);
+	} else {
+		c->wrote_file = true;
+		/* A filter of an event_filter line that the set dropped comes back at a restart. */
+		bool all = true;
+		for (size_t i = 0; i < cfg->n_event_filters; i++)
+			if (!rc_strlist_contains(set, n, cfg->event_filters[i]))
+				all = false;
+		c->persisted = all;
+		if (!all)
+			snprintf(c->persist_note, sizeof(c->persist_note),
+					"written to %s, but a removed filter given by a plugin_opt_event_filter line "
+					"comes back when the broker restarts", cfg->filters_file);
+	}
+	rc_strlist_free(file);
+}
+
+/* ---------------------------------------------------------------- the commands */
+
+static void ctl__answer_filters(struct rc_ctl *c, struct rc_control_command *cmd)
+{
+	json_object *data = json_object_new_object();
+	const struct rc_subscription *s = &c->env.slot->sub;
+
+	json_object_object_add(data, "eventFilters", ctl__strings(s->event_filters, s->n_event_filters));
+	json_object_object_add(data, "disabledFilters", ctl__disabled(s));
+	json_object_object_add(data, "requestedFilters", ctl__strings(c->want, c->n_want));
+	json_object_object_add(data, "subscriptionId", s->id != NULL ? json_object_new_string(s->id) : NULL);
+	json_object_object_add(data, "persisted", json_object_new_boolean(c->persisted));
+	json_object_object_add(data, "filtersFile", c->env.cfg->filters_file != NULL ?
+			json_object_new_string(c->env.cfg->filters_file) : NULL);
+	if (c->persist_note[0] != '\0')
+		json_object_object_add(data, "note", json_object_new_string(c->persist_note));
+	rc_control_ok(cmd, data);
+}
+
+static void ctl__get_filters(struct rc_ctl *c, struct rc_control_command *cmd)
+{
+	json_object *data = json_object_new_object();
+	const struct rc_subscription *s = &c->env.slot->sub;
+	bool live = ctl__has_live_sub(c);
+
+	json_object_object_add(data, "eventFilters", ctl__strings(*c->env.desired, *c->env.n_desired));
+	json_object_object_add(data, "serverEventFilters", live ?
+			ctl__strings(s->event_filters, s->n_event_filters) : NULL);
+	json_object_object_add(data, "disabledFilters", live ? ctl__disabled(s) : json_object_new_array());
+	json_object_object_add(data, "pending", json_object_new_boolean(c->env.lc->filters_dirty));
+	json_object_object_add(data, "subscriptionId", live ? json_object_new_string(s->id) : NULL);
+	json_object_object_add(data, "filtersFile", c->env.cfg->filters_file != NULL ?
+			json_object_new_string(c->env.cfg->filters_file) : NULL);
+	rc_control_ok(cmd, data);
+}
+
+static void ctl__start_filters(struct rc_ctl *c, struct rc_control_command *cmd)
+{
+	char err[200];
+	bool changed = false;
+
+	if (rc_control_filters_apply(cmd, *c->env.desired, *c->env.n_desired, &c->want, &c->n_want,
+			&changed, err, sizeof(err)) != 0) {
+		rc_control_fail(cmd, "%s", err);
+		return;
+	}
+	if (!changed) {
+		c->persisted = c->env.cfg->filters_file != NULL;
+		snprintf(c->persist_note, sizeof(c->persist_note), "the event filters are unchanged");
+		return; /* answered by ctl__check once the server has this set (it may already) */
+	}
+	c->before = rc_strlist_copy(*c->env.desired, *c->env.n_desired);
+	c->n_before = *c->env.n_desired;
+	char **mine = rc_strlist_copy(c->want, c->n_want);
+	if (c->before == NULL || mine == NULL) {
+		rc_strlist_free(mine);
+		rc_control_fail(cmd, "out of memory");
+		return;
+	}
+	ctl__persist(c, c->want, c->n_want, cmd->name);
+	ctl__set_desired(c, mine, c->n_want);
+	rc_sink_log(c->env.sink, RC_LOG_NOTICE,
+			"control API: %s: %zu event filter(s); updating the subscription", cmd->name, c->n_want);
+}
+
+static void ctl__list_done(void *arg, long status, const char *body, size_t len, const char *error)
+{
+	struct rc_ctl *c = arg;
+
+	if (c->cur == NULL || c->cur->next >= c->cur->n)
+		return;
+	struct rc_control_command *cmd = &c->cur->cmds[c->cur->next];
+	if (cmd->answered || cmd->kind != RC_CTL_LIST_SERVER_SUBSCRIPTIONS)
+		return;
+	if (error != NULL) {
+		rc_control_fail(cmd, "listing the subscriptions failed: %s", error);
+	} else if (status < 200 || status >= 300) {
+		char what[300];
+		rc_http_describe_status(status, body, len, what, sizeof(what));
+		rc_control_fail(cmd, "listing the subscriptions failed: %s", what);
+	} else {
+		const struct rc_sub_slot *slot = c->env.slot;
+		json_object *data = rc_control_subscriptions_data(body, len,
+				ctl__has_live_sub(c) ? slot->sub.id : NULL, slot->owned, slot->n_owned);
+		if (data == NULL)
+			rc_control_fail(cmd, "unreadable subscription list");
+		else
+			rc_control_ok(cmd, data);
+	}
+}
+
+static void ctl__start(struct rc_ctl *c, struct rc_control_command *cmd, int64_t now)
+{
+	const char *state = rc_lc_state_name(c->env.lc->state);
+
+	switch (cmd->kind) {
+	case RC_CTL_GET_STATUS:
+	case RC_CTL_SET_LOG_LEVEL:
+		rc_ctl_answer_local(cmd, c->env.outbox, rc_clock_wall_ms());
+		break;
+	case RC_CTL_GET_EVENT_FILTERS:
+		ctl__get_filters(c, cmd);
+		break;
+	case RC_CTL_SET_EVENT_FILTERS:
+	case RC_CTL_ADD_EVENT_FILTER:
+	case RC_CTL_REMOVE_EVENT_FILTER:
+		ctl__start_filters(c, cmd);
+		break;
+	case RC_CTL_RENEW_NOW:
+		if (!rc_lifecycle_renew_now(c->env.lc))
+			rc_control_fail(cmd, "no active subscription to renew (lifecycle: %s)", state);
+		break;
+	case RC_CTL_RECREATE_SUBSCRIPTION:
+		if (c->env.lc->state == RC_LC_STOPPING || c->env.lc->state == RC_LC_STOPPED) {
+			rc_control_fail(cmd, "the bridge is stopping");
+			break;
+		}
+		c->prev_id = c->env.slot->sub.id != NULL ? strdup(c->env.slot->sub.id) : NULL;
+		/* Without a subscription one is being created anyway: its CREATE answers. */
+		rc_lifecycle_recreate(c->env.lc);
+		rc_sink_log(c->env.sink, RC_LOG_NOTICE, "control API: recreating the subscription");
+		break;
+	case RC_CTL_LIST_SERVER_SUBSCRIPTIONS:
+		if (rc_api_submit(c->env.api, "GET", SUBSCRIPTIONS_PATH, NULL, now, ctl__list_done, c) != 0)
+			rc_control_fail(cmd, "too many API calls waiting; try again later");
+		break;
+	case RC_CTL_INVALID:
+		break;
+	}
+}
+
+/* Progress that shows in the worker's state rather than in an action's end. */
+static void ctl__check(struct rc_ctl *c, struct rc_control_command *cmd)
+{
+	switch (cmd->kind) {
+	case RC_CTL_SET_EVENT_FILTERS:
+	case RC_CTL_ADD_EVENT_FILTER:
+	case RC_CTL_REMOVE_EVENT_FILTER:
+		/* Done once a request carrying this set was accepted and nothing is pending. */
+		if (ctl__has_live_sub(c) && !c->env.lc->filters_dirty &&
+				rc_strlist_same_set(c->env.slot->accepted, c->env.slot->n_accepted, c->want, c->n_want))
+			ctl__answer_filters(c, cmd);
+		break;
+	case RC_CTL_RENEW_NOW:
+		/* Neither asked for nor in flight any more, without an answer: the subscription went. */
+		if (!c->env.lc->renew_requested && c->env.lc->in_flight != RC_ACT_RENEW &&
+				c->env.lc->in_flight != RC_ACT_CHECK)
+			rc_control_fail(cmd, "the subscription was lost before it could be renewed; "
+					"subscribing again");
+		break;
+	default:
+		break;
+	}
+}
+
+void rc_ctl_action_done(struct rc_ctl *c, enum rc_lc_action act, enum rc_lc_outcome out,
+		char *const *sent, size_t n_sent, const char *what, int64_t now)
+{
+	(void)now;
+	if (c->cur == NULL || c->cur->next >= c->cur->n || !c->started)
+		return;
+	struct rc_control_command *cmd = &c->cur->cmds[c->cur->next];
+	if (cmd->answered)
+		return;
+	const struct rc_subscription *s = &c->env.slot->sub;
+	switch (cmd->kind) {
+	case RC_CTL_SET_EVENT_FILTERS:
+	case RC_CTL_ADD_EVENT_FILTER:
+	case RC_CTL_REMOVE_EVENT_FILTER:
+		if ((act == RC_ACT_CREATE || act == RC_ACT_MODIFY) && out == RC_OUT_REJECTED &&
+				c->before != NULL && rc_strlist_same_set(sent, n_sent, c->want, c->n_want)) {
+			/* The server will not take this set: retrying it would only fail again. */
+			if (rc_strlist_same_set(*c->env.desired, *c->env.n_desired, c->want, c->n_want)) {
+				char **back = rc_strlist_copy(c->before, c->n_before);
+				if (back != NULL) {
+					ctl__set_desired(c, back, c->n_before);
+					if (c->wrote_file)
+						ctl__persist(c, c->before, c->n_before, "restored after a refusal");
+				}
+			}
+			rc_control_fail(cmd, "the server refused the event filters (%s); the previous set "
+					"is kept", what != NULL ? what : "rejected");
+			rc_sink_log(c->env.sink, RC_LOG_WARNING,
+					"control API: %s refused by the server; the previous event filters are kept",
+					cmd->name);
+		}
+		break;
+	case RC_CTL_RENEW_NOW:
+		if (act != RC_ACT_RENEW && act != RC_ACT_CHECK)
+			break;
+		if (out == RC_OUT_OK) {
+			json_object *data = json_object_new_object();
+			json_object_object_add(data, "subscriptionId", s->id != NULL ? json_object_new_string(s->id) : NULL);
+			json_object_object_add(data, "expirationTime", s->expiration_time != NULL ?
+					json_object_new_string(s->expiration_time) : NULL);
+			json_object_object_add(data, "action", json_object_new_string(act == RC_ACT_RENEW ?
+					"renew" : "check"));
+			rc_control_ok(cmd, data);
+		} else {
+			rc_control_fail(cmd, "%s failed: %s", rc_lc_action_name(act), what != NULL ? what : "?");
+		}
+		break;
+	case RC_CTL_RECREATE_SUBSCRIPTION:
+		if (act != RC_ACT_CREATE)
+			break;
+		if (out == RC_OUT_OK) {
+			json_object *data = json_object_new_object();
+			json_object_object_add(data, "previousSubscriptionId", c->prev_id != NULL ?
+					json_object_new_string(c->prev_id) : NULL);
+			json_object_object_add(data, "subscriptionId", s->id != NULL ? json_object_new_string(s->id) : NULL);
+			json_object_object_add(data, "expirationTime", s->expiration_time != NULL ?
+					json_object_new_string(s->expiration_time) : NULL);
+			rc_control_ok(cmd, data);
+		} else {
+			rc_control_fail(cmd, "create failed: %s; the bridge keeps trying",
+					what != NULL ? what : "?");
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+static void ctl__send(struct rc_ctl *c, struct rc_control_request *req)
+{
+	struct rc_outbox_msg *m = rc_ctl_response_msg(req, c->env.response_topic);
+
+	if (m == NULL || rc_outbox_push(c->env.outbox, m) == 0)
+		rc_sink_log(c->env.sink, RC_LOG_WARNING, "control API: a response could not be queued");
+}
+
+void rc_ctl_step(struct rc_ctl *c, int64_t now, int64_t *wake_at)
+{
+	for (;;) {
+		if (c->cur == NULL && (c->cur = ctl__take(c)) == NULL)
+			return;
+		struct rc_control_request *req = c->cur;
+		while (req->next < req->n) {
+			struct rc_control_command *cmd = &req->cmds[req->next];
+			if (!cmd->answered && !c->started) {
+				c->started = true;
+				c->deadline = now + c->timeout_ms;
+				ctl__start(c, cmd, now);
+			}
+			if (!cmd->answered)
+				ctl__check(c, cmd);
+			if (!cmd->answered && now >= c->deadline)
+				rc_control_fail(cmd, "not done within %lld s; what it started is still under way",
+						(long long)(c->timeout_ms / 1000));
+			if (!cmd->answered) {
+				if (c->deadline < *wake_at)
+					*wake_at = c->deadline;
+				return;
+			}
+			ctl__reset_command(c);
+			req->next++;
+		}
+		ctl__send(c, req);
+		rc_control_request_free(req);
+		c->cur = NULL;
+	}
+}

@@ -1,0 +1,39 @@
+/* fuzz_control.c - libFuzzer target: control API requests (rc_control.h) parsed, filter
+ * set changes applied and responses rendered, as the broker thread and the worker do. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include "rc_control.h"
+#include "rc_strlist.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *current[] = { "/restapi/v1.0/account/~/extension/~/presence", "/b", NULL };
+	struct rc_control_request *req = rc_control_parse((const char *)data, size, data,
+			size < 16 ? size : 16);
+
+	if (req == NULL)
+		return 0;
+	for (size_t i = 0; i < req->n; i++) {
+		struct rc_control_command *cmd = &req->cmds[i];
+		char **out = NULL;
+		size_t n = 0;
+		bool changed;
+		char err[200];
+		if (cmd->answered)
+			continue;
+		if (rc_control_filters_apply(cmd, current, 2, &out, &n, &changed, err, sizeof(err)) == 0)
+			rc_strlist_free(out);
+		if (i % 2)
+			rc_control_ok(cmd, json_object_new_object());
+		else
+			rc_control_fail(cmd, "fuzz %zu", i);
+	}
+	size_t len;
+	free(rc_control_response(req, &len));
+	rc_control_request_free(req);
+	/* The same bytes as a subscription list. */
+	json_object *d = rc_control_subscriptions_data((const char *)data, size, "s1", NULL, 0);
+	json_object_put(d);
+	return 0;
+}
