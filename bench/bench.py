@@ -61,11 +61,11 @@ SECTIONS = ("throughput", "ceiling", "latency", "idle", "rss", "rtt")
 MODES = {
     "full": dict(counts=(20_000, 200_000), sizes=(300, 2048, 16384), qos=(0, 1),
                  row_seconds=12, latency_seconds=30, latency_rate=20, idle_seconds=60,
-                 rss_warmup=20_000, rss_count=1_000_000, rss_seconds=40,
+                 rss_warmup=1_000_000, rss_count=1_000_000, rss_seconds=40,
                  rtt_idle_seconds=5, rtt_burst=200_000, stall_seconds=8, rtt_interval_ms=10),
     "quick": dict(counts=(2_000, 20_000), sizes=(300, 2048, 16384), qos=(0, 1),
                   row_seconds=4, latency_seconds=5, latency_rate=20, idle_seconds=10,
-                  rss_warmup=20_000, rss_count=100_000, rss_seconds=8,
+                  rss_warmup=100_000, rss_count=100_000, rss_seconds=8,
                   rtt_idle_seconds=3, rtt_burst=20_000, stall_seconds=6, rtt_interval_ms=10),
 }
 SMALL = 300                 # bytes: the latency, rss and rtt notifications
@@ -418,7 +418,11 @@ class Bench:
                 start_kb = rig.memory_kb(pid)
                 # A small window: a warm-up cut at its time limit leaves little behind.
                 window = 3 * chunking(SMALL, cfg["rss_count"])[0]
-                warm = self.burst(env, SMALL, cfg["rss_warmup"], cfg["rss_seconds"] / 2,
+                # As long as the measured burst: the broker's heap (the plugin's worker arena,
+                # the outbox, the broker's queues) grows to the high-water mark of such a
+                # burst once, then stays; 3,000,000 grew it as much as 1,000,000 did (5 MB
+                # after a warm-up of 20,000). What is left to see is growth per message.
+                warm = self.burst(env, SMALL, cfg["rss_warmup"], cfg["rss_seconds"],
                                   ("c",), "rss-warmup", window)
                 if warm["cut"]:
                     self.settle(env)
