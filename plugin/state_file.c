@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <json-c/json.h>
+#include "rc_file_replace.h"
 #include "rc_json.h"
 #include "rc_state_file.h"
 #include "rc_strlist.h"
@@ -183,36 +184,24 @@ static char *state__render(const struct rc_saved_state *s)
 int rc_state_file_save(const char *path, const struct rc_saved_state *s, char *err, size_t errlen)
 {
 	char *text = state__render(s);
-	char *tmp = NULL;
-	int fd = -1;
 
-	if (text == NULL || asprintf(&tmp, "%s.tmp", path) < 0) {
+	if (text == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	size_t len = strlen(text);
+	char *line = realloc(text, len + 2);   /* the file ends with a newline */
+	if (line == NULL) {
 		free(text);
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	/* A leftover temporary file would keep its own mode (and could be a symlink): start
-	 * from a fresh one that only we can have made. */
-	unlink(tmp);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	size_t len = strlen(text);
-	int ok = fd >= 0 && write(fd, text, len) == (ssize_t)len && write(fd, "\n", 1) == 1 &&
-			fsync(fd) == 0;
-	int saved_errno = errno;
-	if (fd >= 0 && close(fd) != 0)
-		ok = 0;
-	/* rename() is what makes the update atomic: a crash leaves the old file or the new. */
-	if (ok && rename(tmp, path) != 0) {
-		saved_errno = errno;
-		ok = 0;
-	}
-	if (!ok) {
-		snprintf(err, errlen, "cannot write %s: %s", path, strerror(saved_errno));
-		unlink(tmp);
-	}
-	free(tmp);
-	free(text);
-	return ok ? 0 : -1;
+	line[len] = '\n';
+	line[len + 1] = '\0';
+	/* 0600: it holds the subscription's PubNub keys. */
+	int rc = rc_file_replace(path, line, len + 1, 0600, err, errlen);
+	free(line);
+	return rc;
 }
 
 void rc_state_file_remove(const char *path)
