@@ -8,7 +8,7 @@
  * - each covered extension's info (GET /restapi/v1.0/account/~/extension/{id}): its name
  *   and number name the Home Assistant device (rc_ha_extension.name/number); once per
  *   extension, a failure retried with back-off (RC_HA_INFO_RETRY_MS, doubling up to
- *   RC_HA_INFO_RETRY_MAX_MS, and again at each new subscription), logged once per
+ *   RC_HA_INFO_RETRY_MAX_MS, and at once when a subscription is recreated), logged once per
  *   extension until it succeeds;
  * - each covered extension's presence (GET .../extension/{id}/presence, with
  *   ?detailedTelephonyState=true when its filter asks for it), once per subscription epoch:
@@ -77,7 +77,8 @@ int rc_ha_state_covered(struct rc_ha_state *st, struct rc_ha_extension *exts, si
 		const char *owner_id, int64_t now);
 
 /* The subscription was adopted: new_subscription after a CREATE or the first RESUME (a
- * new epoch: every covered presence is read again, failed info lookups are due again),
+ * new epoch: every covered presence is read again; from the second one on, failed info
+ * lookups are due again at once),
  * false after a MODIFY (only extensions not yet read in this epoch). Before the first
  * call no presence is read: a read before the subscription exists could miss a change. */
 void rc_ha_state_subscribed(struct rc_ha_state *st, bool new_subscription, int64_t now);

@@ -173,6 +173,10 @@ int rc_ha_state_covered(struct rc_ha_state *st, struct rc_ha_extension *exts, si
 
 void rc_ha_state_subscribed(struct rc_ha_state *st, bool new_subscription, int64_t now)
 {
+	/* The first subscription follows the login (and the first lookups) within moments:
+	 * only a later one retries failed lookups early. */
+	bool again = new_subscription && st->epoch > 0;
+
 	st->now = now;
 	if (new_subscription || st->epoch == 0)
 		st->epoch++;
@@ -183,7 +187,7 @@ void rc_ha_state_subscribed(struct rc_ha_state *st, bool new_subscription, int64
 			continue;
 		e->pres_failures = 0;
 		e->pres_at = 0;
-		if (!e->info_known) {
+		if (again && !e->info_known && !e->info_busy) {
 			e->info_at = 0;   /* a failed lookup is tried again now */
 			e->info_failures = 0;
 		}

@@ -1280,7 +1280,9 @@ class Handler(BaseHTTPRequestHandler):
                 self.close_connection = True
         finally:
             if not path.startswith("/_sim/"):
-                logged = {k: v[0] for k, v in query.items()} if path.startswith("/v2/") else {}
+                # PubNub's and the account resources' queries carry no secret.
+                logged = ({k: v[0] for k, v in query.items()}
+                          if path.startswith(("/v2/", "/restapi/v1.0/account/")) else {})
                 sim.log.record(method, path, logged, status, time.monotonic() - started,
                                self.headers.get("User-Agent"))
 
