@@ -27,9 +27,12 @@ pubnub_origin are both its URL). It follows ../../shared/docs/ringcentral-protoc
   POST Medium: 429 CMN-301 with Retry-After and X-Rate-Limit-* over the limit, a 60 s
   penalty that restarts with every request; /_sim/config rate_limits lowers them).
 - Tests drive it through a control API under /_sim/ (no auth, JSON): notify, requests,
-  subscriptions, config, fault (FaultInjector), expire, revoke, sms (what was sent),
-  presence (set a call's telephonyStatus and activeCalls, notified like a PUT). --demo emits a realistic
-  stream of presence, call and SMS events.
+  subscriptions, config, fault (FaultInjector; a rule with "hold": name keeps its request
+  waiting until POST /_sim/fault/release names it, GET /_sim/fault lists those held),
+  expire, revoke, sms (what was sent), presence (set a call's telephonyStatus and
+  activeCalls, userStatus, dndStatus, ..., notified like a PUT unless "notify": false),
+  extension (set an extension's name and extensionNumber, adding it if new). --demo emits
+  a realistic stream of presence, call and SMS events.
 - WebSocket delivery: wsg.py's Gateway on its own TLS port; POST /restapi/oauth/wstoken
   hands out its URI and short-lived ws tokens bound to the caller's login session; its
   subscriptions live in the same SubscriptionStore and /_sim/notify reaches them too;
