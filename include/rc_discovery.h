@@ -37,6 +37,11 @@ struct rc_ha_extension {
 	char *name;                        /* NULL: not known yet ("Extension <number or id>") */
 	char *number;                      /* extensionNumber; NULL: not known yet */
 	bool detailed;                     /* its presence filter asks detailedTelephonyState=true */
+	/* The event its presence notifications carry: the presence filter (the detailed one
+	 * if both are given) with a `~` extension written as the id; the account as the
+	 * filter has it. NULL: no presence filter. (A REST read of the presence is published
+	 * as a notification of this event: rc_ha_state.h.) */
+	char *presence_event;
 	/* Per kind, the topic its notifications are published on, as an MQTT subscription
 	 * filter (NULL: the filters do not cover that kind). RingCentral writes the account of
 	 * an event URL either as `~` or as the account's number (both are seen for the same

@@ -31,6 +31,7 @@ struct rc_outbox_msg {
 	char *event;            /* MQTT v5 user properties; NULL: not sent (a message that is */
 	char *uuid;             /* not a notification: a response, a discovery config, ...) */
 	char *subscription_id;
+	char *source;           /* user property `source` (e.g. "rest": read, not notified); NULL: none */
 	/* How it is published. With has_options false (calloc's zero) the configured qos and
 	 * retain apply and nothing expires: every notification without a rule of its own. */
 	bool has_options;

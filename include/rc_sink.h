@@ -34,6 +34,9 @@ struct rc_sink {
 	bool changed;                                /* the status must be derived again */
 	bool has_error;                              /* error holds a new last_error */
 	char error[RC_STATUS_TEXT_MAX];
+	/* Told the event of every notification the pipeline publishes (NULL: nobody). */
+	void (*on_publish)(void *arg, const char *event, size_t len);
+	void *on_publish_arg;
 	/* The last notifications pushed, oldest first (a ring; NULL unless kept). */
 	struct rc_sink_pushed *recent;
 	size_t recent_cap, recent_head, recent_n;
@@ -48,6 +51,11 @@ void rc_sink_destroy(struct rc_sink *s);
  * both (see rc_pipeline_process). */
 void rc_sink_deliver(struct rc_sink *s, const char *str, size_t len, json_object *obj,
 		int64_t now);
+/* A notification the bridge made itself (obj, borrowed: e.g. a presence read over REST,
+ * rc_ha_state.h): the same pipeline, topic and topic_map rule as a delivered one, the
+ * message marked with source (its `source` user property), but neither counted as
+ * received nor told to on_publish. Returns true if it was pushed. */
+bool rc_sink_inject(struct rc_sink *s, json_object *obj, const char *source, int64_t now);
 /* A notification that could not even be handed to the pipeline. detail: printable, "" if
  * none. */
 void rc_sink_drop(struct rc_sink *s, enum rc_drop_cause cause, const char *detail, int64_t now);

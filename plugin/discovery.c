@@ -33,6 +33,7 @@ void rc_ha_extensions_free(struct rc_ha_extension *ext, size_t n)
 		free(ext[i].id);
 		free(ext[i].name);
 		free(ext[i].number);
+		free(ext[i].presence_event);
 		for (int k = 0; k < RC_HA_KIND_COUNT; k++)
 			free(ext[i].topic[k]);
 	}
@@ -152,6 +153,22 @@ static int ha__filter_kind(const char *filter, const char **ext, size_t *ext_len
 	return -1;
 }
 
+/* filter with its extension level (the first after /extension/) written as id. */
+static char *ha__resolve(const char *filter, const char *id, size_t id_len)
+{
+	const char *lv = strstr(filter, "/extension/");
+	char *out = NULL;
+
+	if (lv == NULL)
+		return NULL;
+	lv += 11;
+	const char *after = strchr(lv, '/');
+	if (after == NULL || asprintf(&out, "%.*s%.*s%s", (int)(lv - filter), filter, (int)id_len, id,
+			after) < 0)
+		return NULL;
+	return out;
+}
+
 int rc_ha_extensions(const struct rc_config *cfg, char *const *filters, size_t n_filters,
 		const char *owner_id, struct rc_ha_extension **out, size_t *n_out)
 {
@@ -189,6 +206,11 @@ int rc_ha_extensions(const struct rc_config *cfg, char *const *filters, size_t n
 				goto nomem;
 			}
 			n++;
+		}
+		if (kind == RC_HA_PRESENCE && (ext[i].presence_event == NULL || (detailed && !ext[i].detailed))) {
+			free(ext[i].presence_event);
+			if ((ext[i].presence_event = ha__resolve(filters[f], id, id_len)) == NULL)
+				goto nomem;
 		}
 		ext[i].detailed = ext[i].detailed || (kind == RC_HA_PRESENCE && detailed);
 		if (ext[i].topic[kind] == NULL &&

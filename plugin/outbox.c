@@ -28,6 +28,7 @@ void rc_outbox_msg_free(struct rc_outbox_msg *m)
 	free(m->event);
 	free(m->uuid);
 	free(m->subscription_id);
+	free(m->source);
 	free(m->correlation);
 	free(m);
 }

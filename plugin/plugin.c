@@ -130,6 +130,9 @@ static bool plugin__publish_message(struct rc_plugin *p, const struct rc_outbox_
 	if (ok && m->subscription_id != NULL)
 		ok = mosquitto_property_add_string_pair(&props, MQTT_PROP_USER_PROPERTY, "subscriptionId",
 				m->subscription_id) == MOSQ_ERR_SUCCESS;
+	if (ok && m->source != NULL)
+		ok = mosquitto_property_add_string_pair(&props, MQTT_PROP_USER_PROPERTY, "source", m->source)
+				== MOSQ_ERR_SUCCESS;
 	if (ok && m->has_options && m->expiry_s > 0)
 		ok = mosquitto_property_add_int32(&props, MQTT_PROP_MESSAGE_EXPIRY_INTERVAL, m->expiry_s)
 				== MOSQ_ERR_SUCCESS;

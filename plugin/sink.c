@@ -103,10 +103,35 @@ void rc_sink_deliver(struct rc_sink *s, const char *str, size_t len, json_object
 	s->outbox->status_dirty = true;
 	rc_outbox_unlock(s->outbox);
 
-	if (pr == RC_PIPE_DROP)
+	if (pr == RC_PIPE_DROP) {
 		sink__log_drop(s, cause, detail, now);
-	else if (pr == RC_PIPE_PUBLISH)
+	} else if (pr == RC_PIPE_PUBLISH) {
+		if (s->on_publish != NULL)
+			s->on_publish(s->on_publish_arg, m->event, strlen(m->event));
 		sink__push(s, m);
+	}
+}
+
+bool rc_sink_inject(struct rc_sink *s, json_object *obj, const char *source, int64_t now)
+{
+	struct rc_outbox_msg *m = NULL;
+	enum rc_drop_cause cause = RC_DROP_BAD_PAYLOAD;
+	char detail[96];
+
+	detail[0] = '\0';
+	enum rc_pipeline_result pr = rc_pipeline_process(&s->pipeline, NULL, 0, obj, &m, &cause,
+			detail, sizeof(detail));
+	if (pr != RC_PIPE_PUBLISH) {
+		if (pr == RC_PIPE_DROP)
+			sink__log_drop(s, cause, detail, now);
+		return false;
+	}
+	if (source != NULL && (m->source = strdup(source)) == NULL) {
+		rc_outbox_msg_free(m);
+		return false;
+	}
+	sink__push(s, m);
+	return true;
 }
 
 uint64_t rc_sink_mark(struct rc_sink *s)

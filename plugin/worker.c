@@ -22,6 +22,7 @@
 #include "rc_api.h"
 #include "rc_clock.h"
 #include "rc_discovery.h"
+#include "rc_ha_state.h"
 #include "rc_control_exec.h"
 #include "rc_http.h"
 #include "rc_lifecycle.h"
@@ -96,6 +97,7 @@ struct rc_worker {
 	char **ha_keys;
 	size_t n_ha_keys;
 	char *owner_id;
+	struct rc_ha_state *ha;       /* names and presence over REST (NULL: homeassistant off) */
 	/* REST calls besides the lifecycle's, and the control API's commands (NULL when
 	 * control_api is off). */
 	struct rc_api *api;
@@ -179,6 +181,10 @@ static void worker__ha_publish(struct rc_worker *w)
 		rc_sink_log(&w->sink, RC_LOG_WARNING, "Home Assistant discovery: out of memory");
 		return;
 	}
+	/* The names learned so far go into the configs; new extensions get looked up. */
+	if (known && w->ha != NULL &&
+			rc_ha_state_covered(w->ha, exts, n_exts, w->owner_id, rc_clock_now_ms()) != 0)
+		rc_sink_log(&w->sink, RC_LOG_WARNING, "Home Assistant state: out of memory");
 	struct rc_outbox_msg *m = rc_ha_discovery(w->cfg, exts, n_exts, known ? w->ha_keys : NULL,
 			known ? w->n_ha_keys : 0, &keys, &n_keys);
 	rc_ha_extensions_free(exts, n_exts);
@@ -201,6 +207,82 @@ static void worker__ha_publish(struct rc_worker *w)
 	}
 	rc_sink_log(&w->sink, RC_LOG_INFO, "Home Assistant discovery published (%zu extension device(s))",
 			n_exts);
+}
+
+/* ---------------------------------------------------------------- Home Assistant state */
+
+/* rc_ha_state.h's doors into the worker: the API door, the pipeline (a presence read over
+ * REST goes out as the notification it stands for, marked source=rest), discovery, the
+ * log, uuids and the wall clock. */
+static int worker__ha_submit(void *arg, const char *method, const char *path, int64_t now,
+		rc_api_done_fn on_done, void *done_arg)
+{
+	struct rc_worker *w = arg;
+
+	return rc_api_submit(w->api, method, path, NULL, now, on_done, done_arg);
+}
+
+static void worker__ha_inject(void *arg, json_object *notification, int64_t now)
+{
+	struct rc_worker *w = arg;
+
+	rc_sink_inject(&w->sink, notification, "rest", now);
+}
+
+static void worker__ha_rediscover(void *arg)
+{
+	worker__ha_publish(arg);
+}
+
+static void worker__ha_log(void *arg, enum rc_log_level level, const char *line)
+{
+	struct rc_worker *w = arg;
+
+	rc_sink_log(&w->sink, level, "%s", line);
+}
+
+static void worker__ha_uuid(void *arg, char *buf, size_t len)
+{
+	struct rc_worker *w = arg;
+
+	rc_rng_uuid(&w->rng, buf, len);
+}
+
+static void worker__ha_timestamp(void *arg, char *buf, size_t len)
+{
+	(void)arg;
+	rc_ms_to_iso8601(rc_clock_wall_ms(), buf, len);
+}
+
+static void worker__ha_seen(void *arg, const char *event, size_t len)
+{
+	rc_ha_state_seen(arg, event, len);
+}
+
+static int worker__ha_new(struct rc_worker *w)
+{
+	struct rc_ha_state_env env = {
+		.submit = worker__ha_submit, .publish = worker__ha_inject,
+		.rediscover = worker__ha_rediscover, .log = worker__ha_log, .uuid = worker__ha_uuid,
+		.timestamp = worker__ha_timestamp, .arg = w,
+	};
+
+	if (!w->cfg->homeassistant)
+		return 0;
+	if ((w->ha = rc_ha_state_new(&env)) == NULL)
+		return -1;
+	/* A real presence notification makes a REST read asked for before it stale. */
+	w->sink.on_publish = worker__ha_seen;
+	w->sink.on_publish_arg = w->ha;
+	return 0;
+}
+
+/* A subscription was adopted: a new one (CREATE, or RESUME at start) cannot replay what
+ * happened while there was none, so presence is read again; a MODIFY may cover more. */
+static void worker__ha_subscribed(struct rc_worker *w, enum rc_lc_action act, int64_t now)
+{
+	if (w->ha != NULL && (act == RC_ACT_CREATE || act == RC_ACT_RESUME || act == RC_ACT_MODIFY))
+		rc_ha_state_subscribed(w->ha, act != RC_ACT_MODIFY, now);
 }
 
 /* ---------------------------------------------------------------- state file */
@@ -461,6 +543,7 @@ static void worker__finish(struct rc_worker *w, long status, CURLcode result, co
 				free(w->resume_id);
 				w->resume_id = NULL;
 				w->state_dirty = true;
+				worker__ha_subscribed(w, act, now);
 			}
 			break;
 		}
@@ -612,6 +695,8 @@ static void worker__begin_stop(struct rc_worker *w, int64_t now)
 {
 	w->stopping = true;
 	w->stop_deadline = now + RC_STOP_BUDGET_MS;
+	if (w->ha != NULL)
+		rc_ha_state_stop(w->ha);
 	w->ops->begin_stop(w->transport);
 	if (w->rest_busy) {
 		/* A stalled request must not hold up the shutdown. */
@@ -649,6 +734,8 @@ static void worker__step_doors(struct rc_worker *w, int64_t now, int64_t *wake)
 	if (w->stopping)
 		return;
 	bool token = w->lc.has_access && now < w->lc.access_expires_at && w->token.access_token != NULL;
+	if (w->ha != NULL)
+		rc_ha_state_step(w->ha, now, wake);
 	rc_api_step(w->api, now, token ? w->token.access_token : NULL, w->lc.api_blocked_until, wake);
 	if (w->ctl != NULL)
 		rc_ctl_step(w->ctl, now, wake);
@@ -783,6 +870,7 @@ static void worker__free(struct rc_worker *w)
 	/* Calls in flight leave the multi handle before it goes; their callbacks may still
 	 * reach the control API's executor, which goes after them. */
 	rc_api_free(w->api, "the bridge is stopping");
+	rc_ha_state_free(w->ha);
 	rc_ctl_free(w->ctl);
 	free(w->response_topic);
 	if (w->ops != NULL && w->transport != NULL)
@@ -815,7 +903,7 @@ static int worker__new_doors(struct rc_worker *w)
 		.hooks = { worker__api_rate_limited, worker__api_unauthorized, w },
 	};
 
-	if ((w->api = rc_api_new(&as)) == NULL)
+	if ((w->api = rc_api_new(&as)) == NULL || worker__ha_new(w) != 0)
 		return -1;
 	if (!w->cfg->control_api)
 		return 0;

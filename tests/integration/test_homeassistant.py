@@ -44,6 +44,14 @@ def configs(w, topic, n=1, timeout=30):
     return msgs[-1].json()
 
 
+def named(w, topic, name, timeout=30):
+    """The first config on topic whose device is called name (the extension's name comes
+    from a REST lookup after the first config, which has the fallback name)."""
+    return w.wait_for(lambda ms: next((m.json() for m in ms if m.topic == topic and m.payload
+                                       and m.json()["device"]["name"] == name), None),
+                      timeout, "a config on %s named %r" % (topic, name))
+
+
 def publish(port, topic, payload, retain=False):
     c = mqtt.Client(protocol=mqtt.MQTTv5)
     c.connect("127.0.0.1", port)
@@ -75,7 +83,15 @@ def test_complete_schema_valid_device_set():
             MqttWatcher(broker.port, "#") as w:
         wait_online(w)
         bridge = configs(w, BRIDGE_CONFIG)
-        ext = configs(w, EXT_CONFIG % OWNER)
+        # First with the fallback name, then with the simulator directory's name and
+        # number (GET .../extension/{id}); unique_ids stay id-based.
+        first = configs(w, EXT_CONFIG % OWNER)
+        ext = named(w, EXT_CONFIG % OWNER, "Front Desk")
+        assert [m.json()["device"]["name"] for m in w.on_topic(EXT_CONFIG % OWNER)][0] == \
+            "Extension %s" % OWNER
+        assert ext["device"]["serial_number"] == "101"
+        assert {c["unique_id"] for c in ext["components"].values()} == \
+            {c["unique_id"] for c in first["components"].values()}
         # Exactly these two devices: the simulator's account has one extension here.
         devices = {m.topic for m in w.on_topic("homeassistant/") if m.payload}
         assert devices == {BRIDGE_CONFIG, EXT_CONFIG % OWNER}, devices
@@ -102,7 +118,6 @@ def test_complete_schema_valid_device_set():
         e = check_device_config(ext, STATE)
         assert set(e) == {"telephony", "presence", "dnd", "on_call", "incoming_call",
                           "incoming_sms"}, set(e)
-        assert ext["device"]["name"] == "Extension %s" % OWNER
         assert ext["device"]["via_device"] in bridge["device"]["identifiers"]
         assert ext["origin"]["name"] == bridge["origin"]["name"] == "mosquitto-ringcentral"
         uids = [c["unique_id"] for c in list(b.values()) + list(e.values())]
@@ -182,12 +197,13 @@ def check_examples(bridge, ext, w):
 def test_resent_when_home_assistant_comes_online():
     with Sim() as sim, Broker(ha_opts(sim)) as broker, \
             MqttWatcher(broker.port, "homeassistant/device/#") as w:
-        first = configs(w, EXT_CONFIG % OWNER)
+        first = named(w, EXT_CONFIG % OWNER, "Front Desk")
         configs(w, BRIDGE_CONFIG)
         before = len(w.on_topic("homeassistant/device/"))
+        n_ext, n_bridge = len(w.on_topic(EXT_CONFIG % OWNER)), len(w.on_topic(BRIDGE_CONFIG))
         publish(broker.port, "homeassistant/status", "online")
-        w.wait_for(lambda ms: len([m for m in ms if m.topic == EXT_CONFIG % OWNER]) >= 2
-                   and len([m for m in ms if m.topic == BRIDGE_CONFIG]) >= 2, 20,
+        w.wait_for(lambda ms: len([m for m in ms if m.topic == EXT_CONFIG % OWNER]) >= n_ext + 1
+                   and len([m for m in ms if m.topic == BRIDGE_CONFIG]) >= n_bridge + 1, 20,
                    "the configs again after homeassistant/status online")
         again = [m for m in w.on_topic(EXT_CONFIG % OWNER)][-1]
         assert again.retain is False and again.json() == first
@@ -197,8 +213,8 @@ def test_resent_when_home_assistant_comes_online():
             s.wait_for(lambda ms: [m for m in ms if m.payload == b"offline"], 10,
                        "the status message passed through")
         publish(broker.port, "homeassistant/status", "online")
-        w.wait_for(lambda ms: len([m for m in ms if m.topic == EXT_CONFIG % OWNER]) >= 3, 20,
-                   "a third config")
+        w.wait_for(lambda ms: len([m for m in ms if m.topic == EXT_CONFIG % OWNER]) >= n_ext + 2,
+                   20, "the configs a third time")
         assert len(w.on_topic("homeassistant/device/")) == before + 4
 
 
@@ -211,7 +227,10 @@ def test_removed_extension_cleared_on_reload():
     with Sim() as sim, Broker(ha_opts(sim, event_filter=None, filters_file=filters)) as broker, \
             MqttWatcher(broker.port, "homeassistant/#") as w:
         configs(w, EXT_CONFIG % "101")
-        configs(w, EXT_CONFIG % OWNER)
+        named(w, EXT_CONFIG % OWNER, "Front Desk")
+        # 101 is not in the simulator's directory: its lookup fails (404), it keeps its
+        # fallback name, and that is logged once.
+        broker.wait_log(r"cannot read extension 101's name \(HTTP 404\)")
         with open(filters, "w") as f:
             f.write("%s\n" % PRESENCE_FILTER)      # 101 and the SMS filter go
         broker.sighup()
@@ -219,7 +238,11 @@ def test_removed_extension_cleared_on_reload():
                                          and not m.payload], 20, "101's config cleared")
         assert cleared[0].retain is False   # live; the broker drops the retained message
         assert read_retained(broker.port, EXT_CONFIG % "101") is None
-        ext = configs(w, EXT_CONFIG % OWNER, n=2)
+        ext = w.wait_for(lambda ms: next((m.json() for m in ms if m.topic == EXT_CONFIG % OWNER
+                                          and m.payload and "incoming_sms" in m.json()["components"]
+                                          and len(m.json()["components"]["incoming_sms"]) == 1),
+                                         None), 20, "the config after the reload")
+        assert ext["device"]["name"] == "Front Desk"
         # The SMS entity of the extension that stays is removed with a platform-only stub.
         assert ext["components"]["incoming_sms"] == {"platform": "event"}, ext["components"]
         assert "telephony" in ext["components"]

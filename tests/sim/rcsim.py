@@ -27,9 +27,12 @@ pubnub_origin are both its URL). It follows ../../shared/docs/ringcentral-protoc
   POST Medium: 429 CMN-301 with Retry-After and X-Rate-Limit-* over the limit, a 60 s
   penalty that restarts with every request; /_sim/config rate_limits lowers them).
 - Tests drive it through a control API under /_sim/ (no auth, JSON): notify, requests,
-  subscriptions, config, fault (FaultInjector), expire, revoke, sms (what was sent),
-  presence (set a call's telephonyStatus and activeCalls, notified like a PUT). --demo emits a realistic
-  stream of presence, call and SMS events.
+  subscriptions, config, fault (FaultInjector; a rule with "hold": name keeps its request
+  waiting until POST /_sim/fault/release names it, GET /_sim/fault lists those held),
+  expire, revoke, sms (what was sent), presence (set a call's telephonyStatus and
+  activeCalls, userStatus, dndStatus, ..., notified like a PUT unless "notify": false),
+  extension (set an extension's name and extensionNumber, adding it if new). --demo emits
+  a realistic stream of presence, call and SMS events.
 - WebSocket delivery: wsg.py's Gateway on its own TLS port; POST /restapi/oauth/wstoken
   hands out its URI and short-lived ws tokens bound to the caller's login session; its
   subscriptions live in the same SubscriptionStore and /_sim/notify reaches them too;
@@ -559,6 +562,31 @@ class FaultInjector:
     def __init__(self):
         self.lock = threading.Lock()
         self.rules = []
+        self.holding = {}           # hold name -> Event: requests held until released
+
+    def hold(self, name, stopping, limit=120):
+        """A rule with "hold": name keeps its request waiting (before anything else of the
+        rule applies) until POST /_sim/fault/release names it, so that a test can act
+        while a request is certainly in flight; at most limit seconds."""
+        with self.lock:
+            ev = self.holding.setdefault(name, threading.Event())
+        deadline = time.monotonic() + limit
+        while not ev.wait(0.05) and not stopping.is_set() and time.monotonic() < deadline:
+            pass
+        with self.lock:
+            if self.holding.get(name) is ev:
+                del self.holding[name]
+
+    def release(self, name):
+        with self.lock:
+            ev = self.holding.get(name)
+        if ev is not None:
+            ev.set()
+        return ev is not None
+
+    def held(self):
+        with self.lock:
+            return sorted(self.holding)
 
     def add(self, rule):
         if not isinstance(rule, dict):
@@ -1030,15 +1058,33 @@ class Simulator:
             with self.directory.lock:
                 return 200, {"sms": list(self.directory.sms)}
         if path == "/_sim/presence" and method == "POST":
-            # A call's progress as the telephony side would set it (tests, the demo).
+            # A call's progress as the telephony side would set it (tests, the demo); with
+            # "notify": false the state changes silently (what a REST read will find).
             ext = self.directory.resolve("~", str(body.get("extensionId", OWNER_ID)))
             with self.directory.lock:
                 p = self.directory.presence[ext]
-                for k in ("telephonyStatus", "activeCalls"):
+                for k in ("telephonyStatus", "activeCalls", "userStatus", "dndStatus",
+                          "meetingStatus", "message"):
                     if k in body:
                         p[k] = body[k]
-            self.notify_presence(ext)
+            if body.get("notify", True):
+                self.notify_presence(ext)
             return 200, self.directory.presence_info(ext, True)
+        if path == "/_sim/extension" and method == "POST":
+            # The directory's name and extensionNumber of an extension (added if new).
+            ext = str(body.get("extensionId", OWNER_ID))
+            d = self.directory
+            with d.lock:
+                e = d.ext.setdefault(ext, {"name": "", "extensionNumber": "", "type": "User",
+                                           "status": "Enabled", "sms_numbers": []})
+                for k in ("name", "extensionNumber", "type", "status"):
+                    if k in body:
+                        e[k] = body[k]
+                d.presence.setdefault(ext, {"userStatus": "Available", "dndStatus": "TakeAllCalls",
+                                            "telephonyStatus": "NoCall",
+                                            "meetingStatus": "Disconnected", "message": "",
+                                            "activeCalls": []})
+            return 200, d.info(ext)
         if path == "/_sim/subscriptions" and method == "GET":
             return 200, {"subscriptions": self.subs.snapshot()}
         if path == "/_sim/config" and method == "POST":
@@ -1048,6 +1094,10 @@ class Simulator:
         if path == "/_sim/fault" and method == "POST":
             self.faults.add(body)
             return 200, {}
+        if path == "/_sim/fault" and method == "GET":
+            return 200, {"holding": self.faults.held()}
+        if path == "/_sim/fault/release" and method == "POST":
+            return 200, {"released": self.faults.release(str(body.get("name")))}
         if path == "/_sim/fault/clear" and method == "POST":
             self.faults.clear()
             return 200, {}
@@ -1193,6 +1243,8 @@ class Handler(BaseHTTPRequestHandler):
                 return
             fault = sim.faults.take(method, path)
             if fault:
+                if fault.get("hold"):
+                    sim.faults.hold(str(fault["hold"]), sim.stopping)
                 if fault.get("delay"):
                     sim.stopping.wait(float(fault["delay"]))
                 if fault.get("close"):
@@ -1231,7 +1283,9 @@ class Handler(BaseHTTPRequestHandler):
                 self.close_connection = True
         finally:
             if not path.startswith("/_sim/"):
-                logged = {k: v[0] for k, v in query.items()} if path.startswith("/v2/") else {}
+                # PubNub's and the account resources' queries carry no secret.
+                logged = ({k: v[0] for k, v in query.items()}
+                          if path.startswith(("/v2/", "/restapi/v1.0/account/")) else {})
                 sim.log.record(method, path, logged, status, time.monotonic() - started,
                                self.headers.get("User-Agent"))
 

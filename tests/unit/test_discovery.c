@@ -49,6 +49,10 @@ static void test_coverage(void)
 	CU_ASSERT_FALSE(e[1].detailed);
 	CU_ASSERT_PTR_NOT_NULL(e[1].topic[RC_HA_PRESENCE]);
 	CU_ASSERT_STRING_EQUAL(e[1].topic[RC_HA_MISSED_CALLS], "ringcentral/account/+/extension/101/missed-calls");
+	/* The event a presence read is published as: `~` extension resolved, account kept. */
+	CU_ASSERT_STRING_EQUAL(e[0].presence_event,
+			"/restapi/v1.0/account/~/extension/401550809004/presence?detailedTelephonyState=true");
+	CU_ASSERT_STRING_EQUAL(e[1].presence_event, "/restapi/v1.0/account/~/extension/101/presence");
 	rc_ha_extensions_free(e, n);
 
 	/* Before login the owner is unknown: `~` filters cover nothing yet. */
