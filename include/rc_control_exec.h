@@ -49,6 +49,9 @@ struct rc_ctl_env {
 	char ***desired;            /* the worker's desired filter set (NULL-terminated) */
 	size_t *n_desired;
 	const char *response_topic;
+	/* Told after the desired set changed (Home Assistant's devices follow it); may be NULL. */
+	void (*filters_changed)(void *arg);
+	void *arg;
 };
 
 struct rc_ctl;

@@ -211,6 +211,8 @@ static void ctl__set_desired(struct rc_ctl *c, char **list, size_t n)
 	*c->env.desired = list;
 	*c->env.n_desired = n;
 	ctl__sync_filters(c);
+	if (c->env.filters_changed != NULL)
+		c->env.filters_changed(c->env.arg);
 }
 
 /* Writes set to filters_file: the set less the filters the event_filter lines give (they

@@ -891,6 +891,12 @@ static void worker__free(struct rc_worker *w)
 	free(w);
 }
 
+/* A control API filter change: Home Assistant's devices follow the filters, as on SIGHUP. */
+static void worker__ctl_filters_changed(void *arg)
+{
+	worker__ha_publish(arg);
+}
+
 static int worker__new_doors(struct rc_worker *w)
 {
 	struct rc_api_settings as = {
@@ -915,6 +921,7 @@ static int worker__new_doors(struct rc_worker *w)
 		.cfg = w->cfg, .outbox = w->outbox, .sink = &w->sink, .lc = &w->lc, .slot = &w->slot,
 		.api = w->api, .desired = &w->desired, .n_desired = &w->n_desired,
 		.response_topic = w->response_topic,
+		.filters_changed = worker__ctl_filters_changed, .arg = w,
 	};
 	/* A command may wait for a request that times out and is tried again. */
 	int64_t timeout = 2 * (int64_t)w->cfg->request_timeout * 1000 + 10000;

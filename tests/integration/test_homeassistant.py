@@ -249,6 +249,21 @@ def test_removed_extension_cleared_on_reload():
         check_device_config(ext, STATE)
 
 
+def test_devices_follow_a_control_api_filter_change():
+    # The control API changes the filters without a reload: the devices follow all the same.
+    from test_control import Control
+    other = "/restapi/v1.0/account/~/extension/101/presence"
+    with Sim() as sim, Broker(ha_opts(sim, control_api="true")) as broker, \
+            MqttWatcher(broker.port, "homeassistant/#") as w, Control(broker.port) as ctl:
+        configs(w, EXT_CONFIG % OWNER)
+        ctl.one("addEventFilter", eventFilter=other)
+        added = configs(w, EXT_CONFIG % "101")
+        check_device_config(added, STATE)
+        ctl.one("removeEventFilter", eventFilter=other)
+        w.wait_for(lambda ms: [m for m in ms if m.topic == EXT_CONFIG % "101" and not m.payload],
+                   30, "101's config cleared")
+
+
 def test_retained_presence_survives_restart_events_do_not():
     d = tempfile.mkdtemp(prefix="rcha-")
     persistence = "persistence true\npersistence_location %s/\nautosave_interval 0\n" % d
@@ -280,4 +295,5 @@ def test_retained_presence_survives_restart_events_do_not():
 if __name__ == "__main__":
     run_tests([test_complete_schema_valid_device_set, test_resent_when_home_assistant_comes_online,
                test_removed_extension_cleared_on_reload,
+               test_devices_follow_a_control_api_filter_change,
                test_retained_presence_survives_restart_events_do_not])
