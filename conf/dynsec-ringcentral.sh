@@ -12,7 +12,9 @@
 #                     a broader allow in another of the client's roles if this role has
 #                     the higher role priority (addClientRole/addGroupRole ... <priority>).
 # ringcentral-admin   may also publish to $CONTROL/ringcentral/# (the control
-#                     API, plugin_opt_control_api true) and receive its answers.
+#                     API, plugin_opt_control_api true) and to the command topics
+#                     ringcentral/bridge/command/# (presence, SMS, re-subscribe), and
+#                     receive their answers; the reader role may not.
 # Groups ringcentral-readers (reader role) and ringcentral-admins (both roles) carry them.
 # Then add users:
 #   mosquitto_ctrl ... dynsec createClient <user>
@@ -29,14 +31,23 @@ ds createRole ringcentral-reader
 ds addRoleACL ringcentral-reader subscribePattern 'ringcentral/#' allow
 ds addRoleACL ringcentral-reader publishClientReceive 'ringcentral/#' allow
 ds addRoleACL ringcentral-reader publishClientSend 'ringcentral/#' deny 100
+# The command topics' SMS texts and answers are not for readers.
+ds addRoleACL ringcentral-reader subscribePattern 'ringcentral/bridge/command/#' deny 100
+ds addRoleACL ringcentral-reader publishClientReceive 'ringcentral/bridge/command/#' deny 100
 
 ds createRole ringcentral-admin
 ds addRoleACL ringcentral-admin publishClientSend '$CONTROL/ringcentral/#' allow
 ds addRoleACL ringcentral-admin subscribePattern '$CONTROL/ringcentral/#' allow
 ds addRoleACL ringcentral-admin publishClientReceive '$CONTROL/ringcentral/#' allow
+# The command topics (presence, SMS, re-subscribe) and their answers; priority above the
+# reader role's denies.
+ds addRoleACL ringcentral-admin publishClientSend 'ringcentral/bridge/command/#' allow 200
+ds addRoleACL ringcentral-admin subscribePattern 'ringcentral/bridge/command/#' allow 200
+ds addRoleACL ringcentral-admin publishClientReceive 'ringcentral/bridge/command/#' allow 200
 
 ds createGroup ringcentral-readers
 ds addGroupRole ringcentral-readers ringcentral-reader
 ds createGroup ringcentral-admins
 ds addGroupRole ringcentral-admins ringcentral-reader
-ds addGroupRole ringcentral-admins ringcentral-admin
+# Priority 10: the admin role is checked before the reader role and its denies.
+ds addGroupRole ringcentral-admins ringcentral-admin 10

@@ -70,7 +70,21 @@ struct rc_config {
 	bool control_api;        /* answer requests on control_topic (rc_control.h) */
 	char *control_topic;     /* $CONTROL/<topic_prefix>/v1 unless given; answers on
 	                          * <control_topic>/response */
+	/* Commands back to RingCentral (rc_command.h, rc_control.h): each kind off unless
+	 * turned on, on the command topics and on the control API alike. */
+	bool command_presence;   /* setPresence: PUT .../extension/{id}/presence */
+	bool command_sms;        /* sendSms: POST .../extension/~/sms */
+	char *sms_from;          /* E.164: the number SMS are sent from; required with command_sms */
+	char **sms_notify_to;    /* E.164 numbers with a Home Assistant notify entity each
+	                          * (NULL-terminated, n_sms_notify_to of them) */
+	size_t n_sms_notify_to;
 };
+
+/* True if any option needs the broker thread to look at client messages (MOSQ_EVT_MESSAGE):
+ * Home Assistant's birth message, or a command topic. */
+bool rc_config_hears_messages(const struct rc_config *cfg);
+/* True if the worker's command executor is needed: the control API or any command topic. */
+bool rc_config_has_commands(const struct rc_config *cfg);
 
 /* Called for non-fatal findings (deprecated names, secret files readable by group/others).
  * The message never contains a secret. */

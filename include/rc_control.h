@@ -37,7 +37,13 @@ enum rc_control_kind {
 	RC_CTL_RECREATE_SUBSCRIPTION,
 	RC_CTL_LIST_SERVER_SUBSCRIPTIONS,
 	RC_CTL_SET_LOG_LEVEL,          /* "level": error|warning|notice|info|debug */
+	RC_CTL_SET_PRESENCE,           /* "extensionId", "dndStatus" and/or "userStatus" */
+	RC_CTL_SEND_SMS,               /* "to" (E.164 string or array of them), "text" */
 };
+
+#define RC_CONTROL_MAX_SMS_TO 10         /* recipients of one SMS */
+#define RC_CONTROL_MAX_SMS_TEXT 1000     /* characters of an SMS text (RingCentral's limit) */
+#define RC_CONTROL_MAX_TOPIC 512         /* bytes of an MQTT v5 response topic */
 
 struct rc_control_command {
 	enum rc_control_kind kind;
@@ -48,11 +54,19 @@ struct rc_control_command {
 	size_t n_filters;
 	char *filter;           /* addEventFilter / removeEventFilter: validated */
 	int level;              /* setLogLevel: an enum rc_log_level value */
+	char *extension_id;     /* setPresence: "~" or digits */
+	char *dnd_status;       /* setPresence: canonical spelling; NULL: unchanged */
+	char *user_status;      /* setPresence: likewise */
+	char **to;              /* sendSms: E.164 numbers, NULL-terminated, n_to of them */
+	size_t n_to;
+	char *text;             /* sendSms: the message; user data, never logged */
 
 	/* The answer. */
 	bool answered;
 	char *error;            /* NULL: success */
 	json_object *data;      /* owned; NULL: none */
+	json_object *detail;    /* owned; on failure only, NULL: none: members (httpStatus,
+	                         * errorCode, errorMessage, retryAfter) added to the answer */
 };
 
 struct rc_control_request {
@@ -61,6 +75,10 @@ struct rc_control_request {
 	unsigned char *correlation;   /* the MQTT v5 correlation data of the request; owned */
 	size_t correlation_len;
 	size_t next;                  /* the first command not yet answered (worker's cursor) */
+	char *response_topic;         /* owned; NULL: the control API's response topic */
+	bool single;                  /* a command topic's request (rc_command.h): exactly one
+	                               * command, answered with its own object, not
+	                               * {"responses":[...]} */
 };
 
 /* Parses a request payload (len bytes, no terminator needed). Never refuses: whatever is
@@ -88,6 +106,39 @@ void rc_control_fail(struct rc_control_command *cmd, const char *fmt, ...)
 /* Answers every unanswered command of req with the same error. */
 void rc_control_fail_all(struct rc_control_request *req, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* Fails, with detail (owned from here; may be NULL) added to the answer. */
+void rc_control_fail_detail(struct rc_control_command *cmd, json_object *detail,
+		const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* One command object ({"command": ..., fields}) parsed into cmd (zeroed by the caller):
+ * what rc_control_parse does for each element of "commands"; the command topics
+ * (rc_command.h) build their command object and parse it here, so that both doors
+ * validate alike. */
+void rc_control_parse_command(struct rc_control_command *cmd, json_object *obj);
+
+/* Which commands back to RingCentral this door accepts: a command whose kind is off is
+ * answered with an error naming the option that turns it on. recreate: whether
+ * recreateSubscription is allowed (always on the control API; with homeassistant on the
+ * command topic). */
+struct rc_control_gates {
+	bool presence;   /* plugin_opt_command_presence */
+	bool sms;        /* plugin_opt_command_sms */
+	bool recreate;
+	const char *recreate_option;   /* what turns recreate on, for the error */
+};
+void rc_control_gate(struct rc_control_request *req, const struct rc_control_gates *g);
+
+/* Value checks, pure: the canonical spelling of a DND status (TakeAllCalls,
+ * DoNotAcceptAnyCalls, DoNotAcceptDepartmentCalls, TakeDepartmentCallsOnly) or user status
+ * (Available, Busy, Offline), any case; NULL if it is none. */
+const char *rc_control_dnd_status(const char *s);
+const char *rc_control_user_status(const char *s);
+/* True for an E.164 number: '+' and 7 to 15 digits. */
+bool rc_control_e164(const char *s);
+/* NULL if text is a usable SMS text (valid UTF-8, 1 to RC_CONTROL_MAX_SMS_TEXT
+ * characters, len bytes, no NUL); else why not. */
+const char *rc_control_sms_text_problem(const char *text, size_t len);
 
 /* The response JSON (heap, caller frees; length in *len), every command in order (an
  * unanswered one as an error, which cannot happen when rc_control_request_done). NULL on

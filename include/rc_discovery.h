@@ -9,8 +9,10 @@
  * Device-based discovery (one retained config per device on
  * `<homeassistant_prefix>/device/<object_id>/config`, its entities as components): the
  * bridge device (connectivity from `<topic_prefix>/bridge/state`, diagnostics from
- * `<topic_prefix>/bridge/status`, a "Re-subscribe" button), and one device per covered
- * extension, whose entities read the notification topics the plugin publishes. */
+ * `<topic_prefix>/bridge/status`, a "Re-subscribe" button, with command_sms a notify
+ * entity per sms_notify_to number), and one device per covered extension, whose entities
+ * read the notification topics the plugin publishes (with command_presence, selects for
+ * its DND and user status that publish to its presence command topic). */
 #ifndef RC_DISCOVERY_H
 #define RC_DISCOVERY_H
 
@@ -19,8 +21,9 @@
 #include "rc_config.h"
 #include "rc_outbox.h"
 
-/* Where the "Re-subscribe" button sends its command: the control API's request topic. */
-#define RC_HA_CONTROL_TOPIC "$CONTROL/ringcentral/v1"
+/* Where the "Re-subscribe" button publishes (under topic_prefix): a command topic of its
+ * own (rc_command.h), which an ACL can grant to Home Assistant without the control API. */
+#define RC_HA_RESUBSCRIBE_LEVELS "/bridge/command/resubscribe"
 
 /* The kinds of notification an extension's entities are built from. */
 enum rc_ha_kind {

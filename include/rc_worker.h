@@ -34,10 +34,11 @@ void rc_worker_reload(struct rc_worker *w);
  * announced itself on <homeassistant_prefix>/status). Never blocks on the network. */
 void rc_worker_rediscover(struct rc_worker *w);
 
-/* Hands a control API request (rc_control.h) that needs the worker over to it (a bounded
- * queue: rc_control_exec.h); the answer comes back through the outbox. Never blocks.
- * Returns 0 (the worker owns req), or -1 (control_api off, or the queue is full: req
- * stays the caller's, who answers it). Callable before the thread starts. */
+/* Hands a control API or command topic request (rc_control.h, rc_command.h) that needs
+ * the worker over to it (a bounded queue: rc_control_exec.h); the answer comes back
+ * through the outbox. Never blocks. Returns 0 (the worker owns req), or -1 (neither the
+ * control API nor a command topic is on, or the queue is full: req stays the caller's,
+ * who answers it). Callable before the thread starts. */
 int rc_worker_submit(struct rc_worker *w, struct rc_control_request *req);
 
 /* True if a restart continues from a saved position (state_file, with a transport that

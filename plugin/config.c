@@ -18,11 +18,13 @@
 #include <curl/curl.h>
 #include <openssl/crypto.h>
 #include "rc_config.h"
+#include "rc_control.h"
 #include "rc_strlist.h"
 #include "rc_topic.h"
 
 #define RC_SECRET_FILE_MAX (64 * 1024)
 #define RC_CONFIG_DEFAULT_PREFIX "ringcentral"
+#define RC_CONFIG_MAX_SMS_NOTIFY 20   /* sms_notify_to lines: one notify entity each */
 
 /* The options that may be given once only, as bits in a "seen" mask. */
 enum config_once {
@@ -32,7 +34,8 @@ enum config_once {
 	ONCE_TOPIC_PREFIX, ONCE_PAYLOAD, ONCE_QOS, ONCE_RETAIN, ONCE_STATE_FILE, ONCE_CAFILE,
 	ONCE_MAX_NOTIFICATION_SIZE, ONCE_REQUEST_TIMEOUT, ONCE_POLL_TIMEOUT,
 	ONCE_HEARTBEAT_INTERVAL, ONCE_PONG_TIMEOUT, ONCE_WAKE_BROKER, ONCE_HOMEASSISTANT,
-	ONCE_HOMEASSISTANT_PREFIX, ONCE_CONTROL_API, ONCE_CONTROL_TOPIC,
+	ONCE_HOMEASSISTANT_PREFIX, ONCE_CONTROL_API, ONCE_CONTROL_TOPIC, ONCE_COMMAND_PRESENCE,
+	ONCE_COMMAND_SMS, ONCE_SMS_FROM,
 };
 
 static const char *const once_names[] = {
@@ -41,7 +44,7 @@ static const char *const once_names[] = {
 	"pubnub_origin", "expires_in", "renew_margin", "topic_prefix", "payload", "qos", "retain",
 	"state_file", "cafile", "max_notification_size", "request_timeout", "poll_timeout",
 	"heartbeat_interval", "pong_timeout", "wake_broker", "homeassistant", "homeassistant_prefix",
-	"control_api", "control_topic",
+	"control_api", "control_topic", "command_presence", "command_sms", "sms_from",
 };
 
 struct config_parser {
@@ -102,6 +105,8 @@ void rc_config_free(struct rc_config *cfg)
 	free(cfg->cafile);
 	free(cfg->homeassistant_prefix);
 	free(cfg->control_topic);
+	free(cfg->sms_from);
+	rc_strlist_free(cfg->sms_notify_to);
 	*cfg = (struct rc_config){0};
 }
 
@@ -642,6 +647,18 @@ static int config__option(struct config_parser *p, const char *key, const char *
 		return config__add_filter(p, value);
 	if (strcmp(key, "topic_map") == 0)
 		return config__add_topic_map(p, value);
+	if (strcmp(key, "sms_notify_to") == 0) {
+		if (!rc_control_e164(value))
+			return config__fail(p, key, "must be an E.164 number ('+' and 7 to 15 digits, "
+					"e.g. +15551234567), got '%s'", value);
+		if (c->n_sms_notify_to >= RC_CONFIG_MAX_SMS_NOTIFY)
+			return config__fail(p, key, "at most %d numbers", RC_CONFIG_MAX_SMS_NOTIFY);
+		if (c->sms_notify_to == NULL && (c->sms_notify_to = calloc(1, sizeof(char *))) == NULL)
+			return config__fail(p, key, "out of memory");
+		if (rc_strlist_add_unique(&c->sms_notify_to, &c->n_sms_notify_to, value) != 0)
+			return config__fail(p, key, "out of memory");
+		return 0;
+	}
 
 	for (size_t o = 0; o < sizeof(once_names) / sizeof(once_names[0]); o++) {
 		if (strcmp(key, once_names[o]) != 0)
@@ -700,6 +717,13 @@ static int config__option(struct config_parser *p, const char *key, const char *
 		case ONCE_HOMEASSISTANT_PREFIX: return config__ha_prefix(p, value);
 		case ONCE_CONTROL_API: return config__bool(p, key, value, &c->control_api);
 		case ONCE_CONTROL_TOPIC: return config__control_topic(p, value);
+		case ONCE_COMMAND_PRESENCE: return config__bool(p, key, value, &c->command_presence);
+		case ONCE_COMMAND_SMS: return config__bool(p, key, value, &c->command_sms);
+		case ONCE_SMS_FROM:
+			if (!rc_control_e164(value))
+				return config__fail(p, key, "must be an E.164 number ('+' and 7 to 15 digits, "
+						"e.g. +15551234567), got '%s'", value);
+			return config__string(p, key, value, &c->sms_from);
 		case ONCE_MAX_NOTIFICATION_SIZE:
 			if (config__long(p, key, value, 1024, 16777216, &v) != 0)
 				return -1;
@@ -785,7 +809,25 @@ static int config__check_whole(struct config_parser *p)
 	config__warn_unused(p);
 	if (config__given(p, ONCE_CONTROL_TOPIC) && !c->control_api && p->warn != NULL)
 		p->warn(p->userdata, "plugin_opt_control_topic has no effect while plugin_opt_control_api is false");
+	if (c->command_sms && c->sms_from == NULL)
+		return config__fail(p, "sms_from", "required with plugin_opt_command_sms true (the "
+				"E.164 number SMS are sent from, one of the logged-in extension's SMS numbers)");
+	if (!c->command_sms && c->sms_from != NULL && p->warn != NULL)
+		p->warn(p->userdata, "plugin_opt_sms_from has no effect while plugin_opt_command_sms is false");
+	if (c->n_sms_notify_to > 0 && !(c->command_sms && c->homeassistant) && p->warn != NULL)
+		p->warn(p->userdata, "plugin_opt_sms_notify_to has no effect without plugin_opt_command_sms "
+				"true and plugin_opt_homeassistant true");
 	return 0;
+}
+
+bool rc_config_hears_messages(const struct rc_config *cfg)
+{
+	return cfg->homeassistant || cfg->command_presence || cfg->command_sms;
+}
+
+bool rc_config_has_commands(const struct rc_config *cfg)
+{
+	return cfg->control_api || rc_config_hears_messages(cfg);
 }
 
 static void config__defaults(struct rc_config *c)

@@ -29,7 +29,45 @@ static const struct {
 	{ "recreateSubscription", RC_CTL_RECREATE_SUBSCRIPTION },
 	{ "listServerSubscriptions", RC_CTL_LIST_SERVER_SUBSCRIPTIONS },
 	{ "setLogLevel", RC_CTL_SET_LOG_LEVEL },
+	{ "setPresence", RC_CTL_SET_PRESENCE },
+	{ "sendSms", RC_CTL_SEND_SMS },
 };
+
+/* RingCentral's PresenceInfo values (PUT .../presence). */
+static const char *const control__dnd[] = {
+	"TakeAllCalls", "DoNotAcceptAnyCalls", "DoNotAcceptDepartmentCalls", "TakeDepartmentCallsOnly",
+};
+static const char *const control__user[] = { "Available", "Busy", "Offline" };
+
+static const char *control__one_of(const char *s, const char *const *list, size_t n)
+{
+	for (size_t i = 0; s != NULL && i < n; i++)
+		if (strcasecmp(s, list[i]) == 0)
+			return list[i];
+	return NULL;
+}
+
+const char *rc_control_dnd_status(const char *s)
+{
+	return control__one_of(s, control__dnd, sizeof(control__dnd) / sizeof(control__dnd[0]));
+}
+
+const char *rc_control_user_status(const char *s)
+{
+	return control__one_of(s, control__user, sizeof(control__user) / sizeof(control__user[0]));
+}
+
+bool rc_control_e164(const char *s)
+{
+	size_t n = 0;
+
+	if (s == NULL || s[0] != '+')
+		return false;
+	for (const char *c = s + 1; *c != '\0'; c++, n++)
+		if (*c < '0' || *c > '9')
+			return false;
+	return n >= 7 && n <= 15;
+}
 
 static const char *const control__levels[] = {
 	[RC_LOG_ERR] = "error", [RC_LOG_WARNING] = "warning", [RC_LOG_NOTICE] = "notice",
@@ -99,6 +137,8 @@ static void control__vfail(struct rc_control_command *cmd, const char *fmt, va_l
 		text = NULL;
 	json_object_put(cmd->data);
 	cmd->data = NULL;
+	json_object_put(cmd->detail);
+	cmd->detail = NULL;
 	free(cmd->error);
 	/* No memory: still an error, with no words to it. */
 	cmd->error = text != NULL ? text : strdup("");
@@ -112,6 +152,17 @@ void rc_control_fail(struct rc_control_command *cmd, const char *fmt, ...)
 	va_start(ap, fmt);
 	control__vfail(cmd, fmt, ap);
 	va_end(ap);
+}
+
+void rc_control_fail_detail(struct rc_control_command *cmd, json_object *detail,
+		const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	control__vfail(cmd, fmt, ap);
+	va_end(ap);
+	cmd->detail = detail;
 }
 
 void rc_control_fail_all(struct rc_control_request *req, const char *fmt, ...)
@@ -134,6 +185,16 @@ static void control__command_free(struct rc_control_command *cmd)
 	free(cmd->filter);
 	free(cmd->error);
 	json_object_put(cmd->data);
+	json_object_put(cmd->detail);
+	free(cmd->extension_id);
+	free(cmd->dnd_status);
+	free(cmd->user_status);
+	rc_strlist_free(cmd->to);
+	if (cmd->text != NULL) {
+		/* User data: not left behind in freed memory. */
+		memset(cmd->text, 0, strlen(cmd->text));
+		free(cmd->text);
+	}
 }
 
 void rc_control_request_free(struct rc_control_request *req)
@@ -144,6 +205,7 @@ void rc_control_request_free(struct rc_control_request *req)
 		control__command_free(&req->cmds[i]);
 	free(req->cmds);
 	free(req->correlation);
+	free(req->response_topic);
 	free(req);
 }
 
@@ -276,8 +338,110 @@ static void control__parse_level(struct rc_control_command *c, json_object *obj)
 		rc_control_fail(c, "Missing or invalid level (error, warning, notice, info or debug)");
 }
 
+const char *rc_control_sms_text_problem(const char *text, size_t len)
+{
+	size_t chars = 0;
+
+	if (len == 0)
+		return "text must not be empty";
+	if (memchr(text, '\0', len) != NULL || strlen(text) != len || !control__utf8(text))
+		return "text must be valid UTF-8 without NUL";
+	for (size_t i = 0; i < len; i++)
+		if (((unsigned char)text[i] & 0xC0) != 0x80)
+			chars++;
+	if (chars > RC_CONTROL_MAX_SMS_TEXT)
+		return "text must not be longer than 1000 characters";
+	return NULL;
+}
+
+/* setPresence: extensionId ("~" or digits; default "~"), dndStatus and/or userStatus. */
+static void control__parse_presence(struct rc_control_command *c, json_object *obj)
+{
+	const char *ext = "~", *dnd = NULL, *user = NULL, *canon;
+	int r;
+
+	if ((r = control__string(obj, "extensionId", &ext)) == -1 || (r == 1 && !(strcmp(ext, "~") == 0 ||
+			(strlen(ext) > 0 && strlen(ext) <= 32 && strspn(ext, "0123456789") == strlen(ext))))) {
+		rc_control_fail(c, "Invalid extensionId (\"~\" or the extension's numeric id)");
+		return;
+	}
+	if (r == 0)
+		ext = "~";
+	if ((r = control__string(obj, "dndStatus", &dnd)) == -1 ||
+			(r == 1 && (canon = rc_control_dnd_status(dnd)) == NULL)) {
+		rc_control_fail(c, "Invalid dndStatus (TakeAllCalls, DoNotAcceptAnyCalls, "
+				"DoNotAcceptDepartmentCalls or TakeDepartmentCallsOnly)");
+		return;
+	}
+	if (r == 1 && (c->dnd_status = strdup(canon)) == NULL)
+		goto nomem;
+	if ((r = control__string(obj, "userStatus", &user)) == -1 ||
+			(r == 1 && (canon = rc_control_user_status(user)) == NULL)) {
+		rc_control_fail(c, "Invalid userStatus (Available, Busy or Offline)");
+		return;
+	}
+	if (r == 1 && (c->user_status = strdup(canon)) == NULL)
+		goto nomem;
+	if (c->dnd_status == NULL && c->user_status == NULL) {
+		rc_control_fail(c, "Missing dndStatus or userStatus");
+		return;
+	}
+	if ((c->extension_id = strdup(ext)) == NULL)
+		goto nomem;
+	return;
+nomem:
+	rc_control_fail(c, "out of memory");
+}
+
+/* sendSms: to (an E.164 string or an array of 1 to 10), text. */
+static void control__parse_sms(struct rc_control_command *c, json_object *obj)
+{
+	json_object *to;
+	const char *text, *problem;
+
+	if (!json_object_object_get_ex(obj, "to", &to) || to == NULL ||
+			!(json_object_is_type(to, json_type_string) || json_object_is_type(to, json_type_array))) {
+		rc_control_fail(c, "Missing or invalid to (an E.164 number such as +15551234567, or an "
+				"array of them)");
+		return;
+	}
+	size_t n = json_object_is_type(to, json_type_array) ? json_object_array_length(to) : 1;
+	if (n == 0 || n > RC_CONTROL_MAX_SMS_TO) {
+		rc_control_fail(c, "to must name 1 to %d numbers", RC_CONTROL_MAX_SMS_TO);
+		return;
+	}
+	if ((c->to = calloc(1, sizeof(*c->to))) == NULL)
+		goto nomem;
+	for (size_t i = 0; i < n; i++) {
+		json_object *one = json_object_is_type(to, json_type_array) ?
+				json_object_array_get_idx(to, i) : to;
+		if (!json_object_is_type(one, json_type_string) ||
+				!rc_control_e164(json_object_get_string(one))) {
+			rc_control_fail(c, "Invalid to (an E.164 number such as +15551234567: '+' and 7 to "
+					"15 digits)");
+			return;
+		}
+		if (rc_strlist_add_unique(&c->to, &c->n_to, json_object_get_string(one)) != 0)
+			goto nomem;
+	}
+	if (control__string(obj, "text", &text) != 1) {
+		rc_control_fail(c, "Missing or invalid text (a string)");
+		return;
+	}
+	size_t len = (size_t)json_object_get_string_len(json_object_object_get(obj, "text"));
+	if ((problem = rc_control_sms_text_problem(text, len)) != NULL) {
+		rc_control_fail(c, "%s", problem);
+		return;
+	}
+	if ((c->text = strdup(text)) == NULL)
+		goto nomem;
+	return;
+nomem:
+	rc_control_fail(c, "out of memory");
+}
+
 /* One element of "commands". */
-static void control__parse_command(struct rc_control_command *c, json_object *obj)
+void rc_control_parse_command(struct rc_control_command *c, json_object *obj)
 {
 	const char *name, *corr;
 
@@ -322,6 +486,12 @@ static void control__parse_command(struct rc_control_command *c, json_object *ob
 		break;
 	case RC_CTL_SET_LOG_LEVEL:
 		control__parse_level(c, obj);
+		break;
+	case RC_CTL_SET_PRESENCE:
+		control__parse_presence(c, obj);
+		break;
+	case RC_CTL_SEND_SMS:
+		control__parse_sms(c, obj);
 		break;
 	default:
 		break;
@@ -385,12 +555,52 @@ struct rc_control_request *rc_control_parse(const char *payload, size_t len,
 	}
 	req->n = n;
 	for (size_t i = 0; i < n; i++)
-		control__parse_command(&req->cmds[i], json_object_array_get_idx(commands, i));
+		rc_control_parse_command(&req->cmds[i], json_object_array_get_idx(commands, i));
 	json_object_put(root);
 	return req;
 }
 
 /* ---------------------------------------------------------------- answers */
+
+void rc_control_gate(struct rc_control_request *req, const struct rc_control_gates *g)
+{
+	for (size_t i = 0; i < req->n; i++) {
+		struct rc_control_command *c = &req->cmds[i];
+		if (c->answered)
+			continue;
+		if (c->kind == RC_CTL_SET_PRESENCE && !g->presence)
+			rc_control_fail(c, "presence commands are disabled: set plugin_opt_command_presence true");
+		else if (c->kind == RC_CTL_SEND_SMS && !g->sms)
+			rc_control_fail(c, "SMS commands are disabled: set plugin_opt_command_sms true");
+		else if (c->kind == RC_CTL_RECREATE_SUBSCRIPTION && !g->recreate)
+			rc_control_fail(c, "the re-subscribe command is disabled: set %s",
+					g->recreate_option != NULL ? g->recreate_option : "plugin_opt_control_api true");
+	}
+}
+
+/* One command's answer: {"command", "error" and its detail | "data", "correlationData"}. */
+static json_object *control__answer(const struct rc_control_command *c)
+{
+	json_object *r = json_object_new_object();
+
+	if (r == NULL)
+		return NULL;
+	json_object_object_add(r, "command",
+			json_object_new_string(c->name != NULL ? c->name : "Unknown command"));
+	if (!c->answered || c->error != NULL) {
+		json_object_object_add(r, "error",
+				json_object_new_string(c->answered ? c->error : "Not answered"));
+		if (c->answered && c->detail != NULL) {
+			json_object_object_foreach(c->detail, key, val)
+				json_object_object_add(r, key, json_object_get(val));
+		}
+	} else if (c->data != NULL) {
+		json_object_object_add(r, "data", json_object_get(c->data));
+	}
+	if (c->correlation != NULL)
+		json_object_object_add(r, "correlationData", json_object_new_string(c->correlation));
+	return r;
+}
 
 char *rc_control_response(const struct rc_control_request *req, size_t *len)
 {
@@ -403,22 +613,20 @@ char *rc_control_response(const struct rc_control_request *req, size_t *len)
 		json_object_put(list);
 		return NULL;
 	}
-	json_object_object_add(root, "responses", list);
-	for (size_t i = 0; i < req->n; i++) {
-		const struct rc_control_command *c = &req->cmds[i];
-		json_object *r = json_object_new_object();
-		if (r == NULL)
-			goto done;
-		json_object_array_add(list, r);
-		json_object_object_add(r, "command",
-				json_object_new_string(c->name != NULL ? c->name : "Unknown command"));
-		if (!c->answered || c->error != NULL)
-			json_object_object_add(r, "error",
-					json_object_new_string(c->answered ? c->error : "Not answered"));
-		else if (c->data != NULL)
-			json_object_object_add(r, "data", json_object_get(c->data));
-		if (c->correlation != NULL)
-			json_object_object_add(r, "correlationData", json_object_new_string(c->correlation));
+	if (req->single && req->n == 1) {
+		/* A command topic's answer: the one command's object itself. */
+		json_object_put(root);
+		json_object_put(list);
+		if ((root = control__answer(&req->cmds[0])) == NULL)
+			return NULL;
+	} else {
+		json_object_object_add(root, "responses", list);
+		for (size_t i = 0; i < req->n; i++) {
+			json_object *r = control__answer(&req->cmds[i]);
+			if (r == NULL)
+				goto done;
+			json_object_array_add(list, r);
+		}
 	}
 	const char *text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN |
 			JSON_C_TO_STRING_NOSLASHESCAPE);

@@ -13,12 +13,14 @@
 #include "rc_control_exec.h"
 #include "rc_filters_file.h"
 #include "rc_http.h"
+#include "rc_json.h"
 #include "rc_logsafe.h"
 #include "rc_rest.h"
 #include "rc_status.h"
 #include "rc_strlist.h"
 
 #define SUBSCRIPTIONS_PATH "/restapi/v1.0/subscription"
+#define SMS_PATH "/restapi/v1.0/account/~/extension/~/sms"
 
 struct rc_ctl {
 	struct rc_ctl_env env;
@@ -40,6 +42,15 @@ struct rc_ctl {
 	char persist_note[300];              /* why not, or how it failed; "" if it did not */
 	bool wrote_file;
 	char *prev_id;                       /* recreateSubscription: the id it replaces */
+	uint64_t call_seq;                   /* the API call the current command waits for */
+};
+
+/* What an API call's callback is given: a call outlives its command when the command
+ * timed out, so the answer only counts for the command that made it. Freed by the
+ * callback (rc_api calls it exactly once). */
+struct ctl_call {
+	struct rc_ctl *c;
+	uint64_t seq;
 };
 
 struct rc_ctl *rc_ctl_new(const struct rc_ctl_env *env, size_t max_queued,
@@ -148,7 +159,7 @@ struct rc_outbox_msg *rc_ctl_response_msg(const struct rc_control_request *req, 
 
 	if (m == NULL)
 		return NULL;
-	m->topic = strdup(topic);
+	m->topic = strdup(req->response_topic != NULL ? req->response_topic : topic);
 	m->payload = rc_control_response(req, &m->payload_len);
 	m->has_options = true;
 	m->own = true;
@@ -329,22 +340,97 @@ static void ctl__start_filters(struct rc_ctl *c, struct rc_control_command *cmd)
 			"control API: %s: %zu event filter(s); updating the subscription", cmd->name, c->n_want);
 }
 
-static void ctl__list_done(void *arg, long status, const char *body, size_t len, const char *error)
+/* A RingCentral error answer as the command's error: the text, and the HTTP status,
+ * errorCode, message and (for a 429) the seconds until calls go out again as members of
+ * the answer. The error texts are escaped and bounded by rc_api_error_parse. */
+static void ctl__api_error(struct rc_ctl *c, struct rc_control_command *cmd, const char *what,
+		long status, const char *body, size_t len, int64_t now)
 {
-	struct rc_ctl *c = arg;
+	struct rc_api_error e;
+	char text[300];
+	json_object *detail = json_object_new_object();
 
-	if (c->cur == NULL || c->cur->next >= c->cur->n)
+	rc_api_error_parse(body != NULL ? body : "", body != NULL ? len : 0, &e);
+	rc_http_describe_status(status, body, len, text, sizeof(text));
+	json_object_object_add(detail, "httpStatus", json_object_new_int((int)status));
+	if (e.code[0] != '\0')
+		json_object_object_add(detail, "errorCode", json_object_new_string(e.code));
+	if (e.message[0] != '\0')
+		json_object_object_add(detail, "errorMessage", json_object_new_string(e.message));
+	if (status == 429) {
+		/* The API door moved the shared window to the end of Retry-After before this. */
+		int64_t wait = c->env.lc->api_blocked_until - now;
+		long secs = wait > 0 ? (long)((wait + 999) / 1000) : 0;
+		json_object_object_add(detail, "retryAfter", json_object_new_int64(secs));
+		rc_control_fail_detail(cmd, detail, "%s: %s (rate limited: RingCentral API calls of "
+				"the bridge wait %ld s)", what, text, secs);
+		return;
+	}
+	rc_control_fail_detail(cmd, detail, "%s: %s", what, text);
+}
+
+static json_object *ctl__member(json_object *o, const char *key)
+{
+	json_object *v = NULL;
+
+	if (o == NULL || !json_object_object_get_ex(o, key, &v) || v == NULL ||
+			json_object_is_type(v, json_type_object) || json_object_is_type(v, json_type_array))
+		return NULL;
+	/* A string either way: ids are numbers in some answers and strings in others. */
+	return json_object_new_string(json_object_get_string(v));
+}
+
+/* The success data of setPresence and sendSms, from RingCentral's answer. */
+static json_object *ctl__api_data(const struct rc_control_command *cmd, const char *body, size_t len)
+{
+	json_object *root = NULL, *data = json_object_new_object();
+
+	if (data == NULL || rc_json_parse(body, len, &root) != RC_JSON_OK ||
+			!json_object_is_type(root, json_type_object)) {
+		json_object_put(root);
+		return data;
+	}
+	if (cmd->kind == RC_CTL_SET_PRESENCE) {
+		static const char *const keys[] = { "dndStatus", "userStatus", "presenceStatus",
+			"telephonyStatus" };
+		json_object *ext = NULL;
+		json_object_object_get_ex(root, "extension", &ext);
+		json_object *id = ctl__member(ext, "id");
+		json_object_object_add(data, "extensionId", id != NULL ? id :
+				json_object_new_string(cmd->extension_id));
+		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+			json_object_object_add(data, keys[i], ctl__member(root, keys[i]));
+	} else {
+		json_object_object_add(data, "id", ctl__member(root, "id"));
+		json_object_object_add(data, "messageStatus", ctl__member(root, "messageStatus"));
+		json_object *to = json_object_new_array();
+		for (size_t i = 0; to != NULL && i < cmd->n_to; i++)
+			json_object_array_add(to, json_object_new_string(cmd->to[i]));
+		json_object_object_add(data, "to", to);
+	}
+	json_object_put(root);
+	return data;
+}
+
+static void ctl__api_done(void *arg, long status, const char *body, size_t len, const char *error)
+{
+	struct ctl_call *call = arg;
+	struct rc_ctl *c = call->c;
+	bool mine = c->cur != NULL && c->cur->next < c->cur->n && c->call_seq == call->seq;
+
+	free(call);
+	if (!mine)
 		return;
 	struct rc_control_command *cmd = &c->cur->cmds[c->cur->next];
-	if (cmd->answered || cmd->kind != RC_CTL_LIST_SERVER_SUBSCRIPTIONS)
+	const char *what = cmd->kind == RC_CTL_LIST_SERVER_SUBSCRIPTIONS ? "listing the subscriptions failed" :
+			cmd->kind == RC_CTL_SET_PRESENCE ? "setting the presence failed" : "sending the SMS failed";
+	if (cmd->answered)
 		return;
 	if (error != NULL) {
-		rc_control_fail(cmd, "listing the subscriptions failed: %s", error);
+		rc_control_fail(cmd, "%s: %s", what, error);
 	} else if (status < 200 || status >= 300) {
-		char what[300];
-		rc_http_describe_status(status, body, len, what, sizeof(what));
-		rc_control_fail(cmd, "listing the subscriptions failed: %s", what);
-	} else {
+		ctl__api_error(c, cmd, what, status, body, len, rc_clock_now_ms());
+	} else if (cmd->kind == RC_CTL_LIST_SERVER_SUBSCRIPTIONS) {
 		const struct rc_sub_slot *slot = c->env.slot;
 		json_object *data = rc_control_subscriptions_data(body, len,
 				ctl__has_live_sub(c) ? slot->sub.id : NULL, slot->owned, slot->n_owned);
@@ -352,7 +438,84 @@ static void ctl__list_done(void *arg, long status, const char *body, size_t len,
 			rc_control_fail(cmd, "unreadable subscription list");
 		else
 			rc_control_ok(cmd, data);
+	} else {
+		rc_control_ok(cmd, ctl__api_data(cmd, body, len));
+		if (cmd->kind == RC_CTL_SET_PRESENCE)
+			rc_sink_log(c->env.sink, RC_LOG_NOTICE, "command: presence of extension %s set%s%s%s%s",
+					cmd->extension_id, cmd->dnd_status != NULL ? ", dndStatus " : "",
+					cmd->dnd_status != NULL ? cmd->dnd_status : "",
+					cmd->user_status != NULL ? ", userStatus " : "",
+					cmd->user_status != NULL ? cmd->user_status : "");
+		else
+			/* Neither the text nor the recipients: user data. */
+			rc_sink_log(c->env.sink, RC_LOG_NOTICE, "command: SMS sent to %zu recipient(s)", cmd->n_to);
 	}
+}
+
+/* Submits the current command's API call; false if the door refused it. */
+static bool ctl__call(struct rc_ctl *c, const char *method, const char *path, const char *body,
+		int64_t now)
+{
+	struct ctl_call *call = malloc(sizeof(*call));
+
+	if (call == NULL)
+		return false;
+	call->c = c;
+	call->seq = ++c->call_seq;
+	if (rc_api_submit(c->env.api, method, path, body, now, ctl__api_done, call) != 0) {
+		free(call);
+		return false;
+	}
+	return true;
+}
+
+static void ctl__start_presence(struct rc_ctl *c, struct rc_control_command *cmd, int64_t now)
+{
+	json_object *body = json_object_new_object();
+	char path[128];
+
+	snprintf(path, sizeof(path), "/restapi/v1.0/account/~/extension/%s/presence", cmd->extension_id);
+	if (cmd->dnd_status != NULL)
+		json_object_object_add(body, "dndStatus", json_object_new_string(cmd->dnd_status));
+	if (cmd->user_status != NULL)
+		json_object_object_add(body, "userStatus", json_object_new_string(cmd->user_status));
+	const char *text = body != NULL ? json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN) : NULL;
+	if (text == NULL)
+		rc_control_fail(cmd, "out of memory");
+	else if (!ctl__call(c, "PUT", path, text, now))
+		rc_control_fail(cmd, "too many API calls waiting; try again later");
+	json_object_put(body);
+}
+
+static void ctl__start_sms(struct rc_ctl *c, struct rc_control_command *cmd, int64_t now)
+{
+	json_object *body = json_object_new_object(), *from = json_object_new_object();
+	json_object *to = json_object_new_array();
+
+	if (c->env.cfg->sms_from == NULL) {
+		/* The configuration refuses command_sms without sms_from; this is belt and braces. */
+		rc_control_fail(cmd, "no sending number: set plugin_opt_sms_from");
+		json_object_put(body);
+		json_object_put(from);
+		json_object_put(to);
+		return;
+	}
+	json_object_object_add(from, "phoneNumber", json_object_new_string(c->env.cfg->sms_from));
+	json_object_object_add(body, "from", from);
+	for (size_t i = 0; to != NULL && i < cmd->n_to; i++) {
+		json_object *one = json_object_new_object();
+		json_object_object_add(one, "phoneNumber", json_object_new_string(cmd->to[i]));
+		json_object_array_add(to, one);
+	}
+	json_object_object_add(body, "to", to);
+	json_object_object_add(body, "text", json_object_new_string(cmd->text));
+	const char *text = body != NULL ? json_object_to_json_string_ext(body,
+			JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE) : NULL;
+	if (text == NULL)
+		rc_control_fail(cmd, "out of memory");
+	else if (!ctl__call(c, "POST", SMS_PATH, text, now))
+		rc_control_fail(cmd, "too many API calls waiting; try again later");
+	json_object_put(body);
 }
 
 static void ctl__start(struct rc_ctl *c, struct rc_control_command *cmd, int64_t now)
@@ -387,8 +550,14 @@ static void ctl__start(struct rc_ctl *c, struct rc_control_command *cmd, int64_t
 		rc_sink_log(c->env.sink, RC_LOG_NOTICE, "control API: recreating the subscription");
 		break;
 	case RC_CTL_LIST_SERVER_SUBSCRIPTIONS:
-		if (rc_api_submit(c->env.api, "GET", SUBSCRIPTIONS_PATH, NULL, now, ctl__list_done, c) != 0)
+		if (!ctl__call(c, "GET", SUBSCRIPTIONS_PATH, NULL, now))
 			rc_control_fail(cmd, "too many API calls waiting; try again later");
+		break;
+	case RC_CTL_SET_PRESENCE:
+		ctl__start_presence(c, cmd, now);
+		break;
+	case RC_CTL_SEND_SMS:
+		ctl__start_sms(c, cmd, now);
 		break;
 	case RC_CTL_INVALID:
 		break;

@@ -428,9 +428,33 @@ static json_object *ha__bridge(struct ha_build *b, const char *device_id, const 
 	}
 	c = ha__component(b, cmps, config_topic, device_id, "resubscribe", "button", "Re-subscribe");
 	if (c != NULL) {
+		char *topic = NULL;
+		if (asprintf(&topic, "%s" RC_HA_RESUBSCRIBE_LEVELS, b->cfg->topic_prefix) < 0) {
+			topic = NULL;
+			b->ok = false;
+		}
 		ha__str(b, c, "entity_category", "config");
-		ha__str(b, c, "command_topic", RC_HA_CONTROL_TOPIC);
-		ha__str(b, c, "payload_press", "{\"commands\":[{\"command\":\"recreateSubscription\"}]}");
+		if (topic != NULL)
+			ha__str(b, c, "command_topic", topic);
+		free(topic);
+	}
+	/* A notify entity per number Home Assistant may text: its message alone is published,
+	 * so the number is in the topic (rc_command.h: sms/<digits>). */
+	for (size_t i = 0; b->cfg->command_sms && i < b->cfg->n_sms_notify_to; i++) {
+		const char *number = b->cfg->sms_notify_to[i];
+		char cid[40], ename[60], *topic = NULL;
+		snprintf(cid, sizeof(cid), "sms_%s", number + 1);
+		snprintf(ename, sizeof(ename), "SMS to %s", number);
+		c = ha__component(b, cmps, config_topic, device_id, cid, "notify", ename);
+		if (c == NULL)
+			continue;
+		if (asprintf(&topic, "%s/bridge/command/sms/%s", b->cfg->topic_prefix, number + 1) < 0) {
+			b->ok = false;
+			continue;
+		}
+		ha__str(b, c, "command_topic", topic);
+		ha__str(b, c, "icon", "mdi:message-arrow-right");
+		free(topic);
 	}
 	ha__add(b, root, "components", cmps);
 	cmps = NULL;
@@ -480,6 +504,58 @@ static json_object *ha__event_types(struct ha_build *b, const char *type)
 		return NULL;
 	}
 	return a;
+}
+
+/* With command_presence: a select for the DND status and one for the user status, both
+ * publishing the bare value to the extension's presence command topic (rc_command.h tells
+ * the two sets apart) and reading the current one from the presence notifications. */
+static void ha__presence_selects(struct ha_build *b, json_object *cmps,
+		const struct rc_ha_extension *e, const char *device_id, const char *config_topic)
+{
+	static const struct {
+		const char *cid, *name, *field, *icon, *options[4];
+	} sel[] = {
+		{ "dnd_select", "Do not disturb mode", "dndStatus", "mdi:phone-cancel",
+			{ "TakeAllCalls", "DoNotAcceptAnyCalls", "DoNotAcceptDepartmentCalls",
+			  "TakeDepartmentCallsOnly" } },
+		{ "user_status", "User status", "userStatus", "mdi:account-clock",
+			{ "Available", "Busy", "Offline", NULL } },
+	};
+	char *topic = NULL;
+
+	if (asprintf(&topic, "%s/bridge/command/presence/%s", b->cfg->topic_prefix, e->id) < 0) {
+		b->ok = false;
+		return;
+	}
+	for (size_t i = 0; i < sizeof(sel) / sizeof(sel[0]); i++) {
+		json_object *c = ha__component(b, cmps, config_topic, device_id, sel[i].cid, "select",
+				sel[i].name), *opts = json_object_new_array();
+		char list[160] = "", tpl[400];
+		size_t used = 0;
+		if (c == NULL || opts == NULL) {
+			json_object_put(opts);
+			b->ok = c != NULL ? false : b->ok;
+			continue;
+		}
+		for (size_t k = 0; k < 4 && sel[i].options[k] != NULL; k++) {
+			json_object_array_add(opts, json_object_new_string(sel[i].options[k]));
+			used += (size_t)snprintf(list + used, sizeof(list) - used, "%s'%s'", k ? ", " : "",
+					sel[i].options[k]);
+		}
+		ha__add(b, c, "options", opts);
+		ha__str(b, c, "command_topic", topic);
+		ha__str(b, c, "icon", sel[i].icon);
+		if (e->topic[RC_HA_PRESENCE] != NULL) {
+			ha__str(b, c, "state_topic", e->topic[RC_HA_PRESENCE]);
+			/* A notification without the field keeps the current option; "None" (no option
+			 * yet) rather than a value Home Assistant would reject. */
+			snprintf(tpl, sizeof(tpl), "{{ b.%s if b.%s is defined and b.%s in [%s] else "
+					"(this.state if this.state in [%s] else 'None') }}", sel[i].field, sel[i].field,
+					sel[i].field, list, list);
+			ha__template(b, c, tpl);
+		}
+	}
+	free(topic);
 }
 
 static json_object *ha__extension(struct ha_build *b, const struct rc_ha_extension *e,
@@ -589,6 +665,8 @@ static json_object *ha__extension(struct ha_build *b, const struct rc_ha_extensi
 					"{% endif %}");
 		}
 	}
+	if (b->cfg->command_presence)
+		ha__presence_selects(b, cmps, e, device_id, config_topic);
 	ha__add(b, root, "components", cmps);
 	return root;
 }

@@ -28,6 +28,7 @@
 #include <mqtt_protocol.h>
 #include "rc_backlog.h"
 #include "rc_clock.h"
+#include "rc_command.h"
 #include "rc_config.h"
 #include "rc_discovery.h"
 #include "rc_control.h"
@@ -70,7 +71,7 @@ struct rc_plugin {
 	bool worker_running;       /* its thread was started (at the first TICK) */
 	bool tick_registered;
 	bool reload_registered;
-	bool message_registered;   /* homeassistant: to hear Home Assistant's birth message */
+	bool message_registered;   /* homeassistant or a command kind: client messages */
 	bool control_registered;
 };
 
@@ -291,6 +292,25 @@ static int plugin__on_tick(int event, void *event_data, void *userdata)
 	return MOSQ_ERR_SUCCESS;
 }
 
+/* A parsed request (the control API's or a command topic's, which names its response
+ * topic): handed to the worker if a command needs it, else answered now. Takes req. */
+static void plugin__dispatch(struct rc_plugin *p, struct rc_control_request *req)
+{
+	if (rc_control_request_needs_worker(req)) {
+		if (rc_worker_submit(p->worker, req) == 0)
+			return;
+		rc_control_fail_all(req, "too many control requests waiting; try again later");
+	}
+	int64_t now = rc_clock_wall_ms();
+	for (size_t i = 0; i < req->n; i++)
+		rc_ctl_answer_local(&req->cmds[i], &p->outbox, now);
+	struct rc_outbox_msg *m = rc_ctl_response_msg(req, p->response_topic);
+	if (m == NULL || !plugin__publish_message(p, m))
+		mosquitto_log_printf(MOSQ_LOG_WARNING, "ringcentral: a control response could not be published");
+	rc_outbox_msg_free(m);
+	rc_control_request_free(req);
+}
+
 /* Control API requests (rc_control.h). The broker checked the publisher's ACL for the
  * topic before calling this, on its own thread: parse, then answer at once what needs
  * nothing of the worker, or hand the request over (rc_worker_submit). Always
@@ -324,19 +344,11 @@ static int plugin__on_control(int event, void *event_data, void *userdata)
 			rc_logsafe_str(who, sizeof(who), id != NULL ? id : "?"),
 			rc_logsafe_str(safe_cmds, sizeof(safe_cmds), cmds));
 
-	if (rc_control_request_needs_worker(req)) {
-		if (rc_worker_submit(p->worker, req) == 0)
-			return MOSQ_ERR_SUCCESS;
-		rc_control_fail_all(req, "too many control requests waiting; try again later");
-	}
-	int64_t now = rc_clock_wall_ms();
-	for (size_t i = 0; i < req->n; i++)
-		rc_ctl_answer_local(&req->cmds[i], &p->outbox, now);
-	struct rc_outbox_msg *m = rc_ctl_response_msg(req, p->response_topic);
-	if (m == NULL || !plugin__publish_message(p, m))
-		mosquitto_log_printf(MOSQ_LOG_WARNING, "ringcentral: a control response could not be published");
-	rc_outbox_msg_free(m);
-	rc_control_request_free(req);
+	struct rc_control_gates gates = {
+		.presence = p->cfg.command_presence, .sms = p->cfg.command_sms, .recreate = true,
+	};
+	rc_control_gate(req, &gates);
+	plugin__dispatch(p, req);
 	return MOSQ_ERR_SUCCESS;
 }
 
@@ -356,21 +368,75 @@ static int plugin__on_reload(int event, void *event_data, void *userdata)
 	return MOSQ_ERR_PLUGIN_DEFER;
 }
 
-/* Every message a client publishes passes here (homeassistant only): Home Assistant's
- * `<homeassistant_prefix>/status` = `online` (it has restarted and forgotten what it was
- * told) asks the worker to publish discovery again. A prefix compare and nothing else on
- * the broker thread; the message itself goes on untouched (2.0.x hands on what the
- * callback leaves in event_data, and stops at the first callback that does not answer
- * success). */
+/* A message on a command topic (rc_command.h): parsed, gated by its option, handed to
+ * the worker or answered at once, on the MQTT v5 response topic the publisher named (with
+ * its correlation data) or else on `<topic>/response`. The broker checked the
+ * publisher's write access to the command topic before this. */
+static void plugin__on_command(struct rc_plugin *p, const struct mosquitto_evt_message *ed,
+		enum rc_command_topic t, const char *arg)
+{
+	void *corr = NULL;
+	char *rtopic = NULL;
+	uint16_t corr_len = 0;
+	const char *problem = NULL;
+
+	if (ed->properties != NULL) {
+		mosquitto_property_read_binary(ed->properties, MQTT_PROP_CORRELATION_DATA, &corr,
+				&corr_len, false);
+		mosquitto_property_read_string(ed->properties, MQTT_PROP_RESPONSE_TOPIC, &rtopic, false);
+	}
+	struct rc_control_request *req = rc_command_parse(t, arg, ed->payload, ed->payloadlen,
+			corr, corr_len);
+	mosquitto_free(corr);
+	if (req == NULL) {
+		mosquitto_free(rtopic);
+		return;
+	}
+	if (rtopic != NULL && (problem = rc_command_response_topic_problem(p->cfg.topic_prefix, rtopic)) != NULL)
+		rc_control_fail(&req->cmds[0], "Invalid response topic: %s", problem);
+	/* An unusable response topic is refused on the default one, where the client can hear why. */
+	if (rtopic != NULL && problem == NULL)
+		req->response_topic = strdup(rtopic);
+	else if (asprintf(&req->response_topic, "%s/response", ed->topic) < 0)
+		req->response_topic = NULL;
+	mosquitto_free(rtopic);
+	if (req->response_topic == NULL) {
+		rc_control_request_free(req);
+		return;
+	}
+	struct rc_control_gates gates = {
+		.presence = p->cfg.command_presence, .sms = p->cfg.command_sms,
+		.recreate = p->cfg.homeassistant, .recreate_option = "plugin_opt_homeassistant true",
+	};
+	rc_control_gate(req, &gates);
+	char who[RC_LOGSAFE_BUF];
+	const char *id = ed->client != NULL ? mosquitto_client_id(ed->client) : NULL;
+	mosquitto_log_printf(MOSQ_LOG_INFO, "ringcentral: command from %s: %s",
+			rc_logsafe_str(who, sizeof(who), id != NULL ? id : "?"), req->cmds[0].name);
+	plugin__dispatch(p, req);
+}
+
+/* Every message a client publishes passes here (homeassistant or a command kind on):
+ * Home Assistant's `<homeassistant_prefix>/status` = `online` (it has restarted and
+ * forgotten what it was told) asks the worker to publish discovery again, and a command
+ * topic's message becomes a command. Two prefix compares for any other message; the
+ * message itself goes on untouched (2.0.x hands on what the callback leaves in
+ * event_data, and stops at the first callback that does not answer success). */
 static int plugin__on_message(int event, void *event_data, void *userdata)
 {
 	struct rc_plugin *p = userdata;
 	struct mosquitto_evt_message *ed = event_data;
+	const char *arg;
+	enum rc_command_topic t;
 
 	(void)event;
-	if (p->worker != NULL && ed->topic != NULL &&
+	if (p->worker == NULL || ed->topic == NULL)
+		return MOSQ_ERR_SUCCESS;
+	if (p->cfg.homeassistant &&
 			rc_ha_is_birth(p->cfg.homeassistant_prefix, ed->topic, ed->payload, ed->payloadlen))
 		rc_worker_rediscover(p->worker);
+	else if ((t = rc_command_topic(p->cfg.topic_prefix, ed->topic, &arg)) != RC_CMDT_NONE)
+		plugin__on_command(p, ed, t, arg);
 	return MOSQ_ERR_SUCCESS;
 }
 
@@ -522,7 +588,7 @@ RC_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **us
 			&p->tick_registered)) != MOSQ_ERR_SUCCESS ||
 			(rc = plugin__register(p, MOSQ_EVT_RELOAD, plugin__on_reload, "reload",
 			&p->reload_registered)) != MOSQ_ERR_SUCCESS ||
-			(p->cfg.homeassistant &&
+			(rc_config_hears_messages(&p->cfg) &&
 			 (rc = plugin__register(p, MOSQ_EVT_MESSAGE, plugin__on_message, "message",
 			 &p->message_registered)) != MOSQ_ERR_SUCCESS) ||
 			(rc = plugin__register_control(p)) != MOSQ_ERR_SUCCESS)

@@ -98,8 +98,8 @@ struct rc_worker {
 	size_t n_ha_keys;
 	char *owner_id;
 	struct rc_ha_state *ha;       /* names and presence over REST (NULL: homeassistant off) */
-	/* REST calls besides the lifecycle's, and the control API's commands (NULL when
-	 * control_api is off). */
+	/* REST calls besides the lifecycle's, and the control API's and command topics'
+	 * commands (NULL when neither is on). */
 	struct rc_api *api;
 	struct rc_ctl *ctl;
 	char *response_topic;
@@ -911,7 +911,8 @@ static int worker__new_doors(struct rc_worker *w)
 
 	if ((w->api = rc_api_new(&as)) == NULL || worker__ha_new(w) != 0)
 		return -1;
-	if (!w->cfg->control_api)
+	/* The command topics need the executor too (their answers carry their own topic). */
+	if (!rc_config_has_commands(w->cfg))
 		return 0;
 	if (asprintf(&w->response_topic, "%s/response", w->cfg->control_topic) < 0) {
 		w->response_topic = NULL;

@@ -204,6 +204,31 @@ static void block__check_access(struct block_check *bc, const struct rc_conf_opt
 	free(dir);
 }
 
+/* The command topics: what each enabled kind opens, so that the ACL lines follow. */
+static void block__check_commands(struct block_check *bc, const struct rc_config *cfg)
+{
+	static const struct { const char *option, *what, *levels; } kinds[] = {
+		{ "command_presence", "presence commands", "presence/<extensionId>" },
+		{ "command_sms", "SMS commands", "sms and sms/<digits>" },
+	};
+	const char *file;
+	int line;
+	char shown[SHOWN], text[SHOWN * 2 + 128];
+
+	rc_logsafe_str(shown, sizeof(shown), cfg->topic_prefix);
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		bool on = i == 0 ? cfg->command_presence : cfg->command_sms;
+		if (!on)
+			continue;
+		block__locate(bc->block, kinds[i].option, strlen(kinds[i].option), &file, &line);
+		snprintf(text, sizeof(text), "%s on %s/bridge/command/%s", kinds[i].what, shown,
+				kinds[i].levels);
+		check_report(bc->ck, CHECK_OK, file, line, "plugin_opt_%s: %s (answers on <topic>/response); "
+				"only clients the broker's ACLs let publish there can use it: grant %s/bridge/command/# "
+				"to Home Assistant and administrators only", kinds[i].option, text, shown);
+	}
+}
+
 /* The control API: its topic, and whether filter changes can be written back to the
  * filters_file (a temporary file renamed over it: its directory must be writable by the
  * broker's user; else a change lasts until a restart). */
@@ -361,6 +386,8 @@ static void block__check(struct check *ck, const struct rc_conf_plugin *b,
 
 	if (parsed && cfg.control_api)
 		block__check_control(&bc, &cfg);
+	if (parsed)
+		block__check_commands(&bc, &cfg);
 	if (online && parsed)
 		check_online(ck, &cfg, have_saved ? &saved : NULL);
 	else if (online)

@@ -1,8 +1,10 @@
 /* fuzz_control.c - libFuzzer target: control API requests (rc_control.h) parsed, filter
  * set changes applied and responses rendered, as the broker thread and the worker do. */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "rc_command.h"
 #include "rc_control.h"
 #include "rc_strlist.h"
 
@@ -32,6 +34,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t len;
 	free(rc_control_response(req, &len));
 	rc_control_request_free(req);
+	/* The same bytes on every command topic (the first byte picks the argument). */
+	static const char *const args[] = { "~", "401550809004", "", "12a", "15551234567", "1" };
+	for (int t = RC_CMDT_PRESENCE; t <= RC_CMDT_RESUBSCRIBE; t++) {
+		struct rc_control_request *one = rc_command_parse((enum rc_command_topic)t,
+				args[size > 0 ? data[0] % 6 : 0], (const char *)data, size, data, size < 8 ? size : 8);
+		struct rc_control_gates g = { .presence = size % 2 == 0, .sms = size % 3 == 0 };
+		if (one == NULL)
+			continue;
+		rc_control_gate(one, &g);
+		free(rc_control_response(one, &len));
+		rc_control_request_free(one);
+	}
+	char topic[64];
+	snprintf(topic, sizeof(topic), "p/bridge/command/%.*s", (int)(size < 40 ? size : 40), (const char *)data);
+	(void)rc_command_topic("p", topic, NULL);
+	(void)rc_command_response_topic_problem("p", topic);
 	/* The same bytes as a subscription list. */
 	json_object *d = rc_control_subscriptions_data((const char *)data, size, "s1", NULL, 0);
 	json_object_put(d);

@@ -1,7 +1,7 @@
 """ha_schema.py - Home Assistant's MQTT discovery schema, as far as the plugin uses it.
 
 Written from Home Assistant's own validation (homeassistant/components/mqtt: schemas.py
-DEVICE_DISCOVERY_SCHEMA, config.py MQTT_RO_SCHEMA/MQTT_RW_SCHEMA, event.py, button.py,
+DEVICE_DISCOVERY_SCHEMA, config.py MQTT_RO_SCHEMA/MQTT_RW_SCHEMA, event.py, button.py, select.py, notify.py,
 util.py valid_subscribe_topic/valid_publish_topic) so that the tests can check a
 discovery payload field by field without Home Assistant, and render its value templates
 the way MqttValueTemplate does (value, value_json, this) with Jinja2 (Debian's
@@ -16,6 +16,9 @@ REQUIRED = {
     "binary_sensor": ("state_topic",),
     "event": ("state_topic", "event_types"),
     "button": ("command_topic",),
+    # select.py: command_topic and a non-empty list of options; notify.py: command_topic.
+    "select": ("command_topic", "options"),
+    "notify": ("command_topic",),
 }
 ENTITY_CATEGORIES = ("config", "diagnostic")
 
@@ -80,6 +83,10 @@ def check_device_config(cfg, state_topic):
                 valid_subscribe_topic(c[key])
         if "command_topic" in c:
             valid_publish_topic(c["command_topic"])
+        if "options" in c:
+            assert isinstance(c["options"], list) and c["options"], (cid, c)
+            assert all(isinstance(o, str) and o for o in c["options"]), (cid, c)
+            assert len(set(c["options"])) == len(c["options"]), (cid, c)
         if "event_types" in c:
             assert isinstance(c["event_types"], list) and c["event_types"], (cid, c)
             assert all(isinstance(t, str) and t for t in c["event_types"]), (cid, c)

@@ -42,6 +42,7 @@ PRESENCE_TOPIC = "ringcentral/account/~/extension/401550809004/presence"
 SMS_EVENT = "/restapi/v1.0/account/~/extension/823476228762/message-store/instant?type=SMS"
 SMS_TOPIC = "ringcentral/account/~/extension/823476228762/message-store/instant"
 CONTROL = "$CONTROL/ringcentral/v1"
+COMMAND = "ringcentral/bridge/command/resubscribe"
 SMS_FILTER = "/restapi/v1.0/account/~/extension/~/message-store/instant?type=SMS"
 
 # The README's broker lines for the acl_file recipe (loaded with the test's own paths).
@@ -234,6 +235,14 @@ def check_recipe(sim, broker, label, outsiders, outsider_suback):
                 "0x%02x / 0x%02x" % (rc_reader, rc_admin)
             assert rc_reader == NOT_AUTHORIZED, rc_reader
             assert rc_admin < 0x80, rc_admin
+            # The command topics (SMS texts): the admin may publish there, the reader may
+            # neither publish nor read what the admin sent (checked with (b) below).
+            rc_reader = reader.publish_acked(COMMAND, b"PRESS")
+            rc_admin = admin.publish_acked(COMMAND, b"PRESS")
+            observed["%s: PUBACK on %s to reader / admin" % (label, COMMAND)] = \
+                "0x%02x / 0x%02x" % (rc_reader, rc_admin)
+            assert rc_reader == NOT_AUTHORIZED, rc_reader
+            assert rc_admin < 0x80, rc_admin
 
             # (b) The plugin's own notifications still arrive, byte for byte.
             sent_p = sim.notify(PRESENCE_EVENT, {"telephonyStatus": "CallConnected"})
@@ -247,6 +256,7 @@ def check_recipe(sim, broker, label, outsiders, outsider_suback):
             assert not reader.got(PRESENCE_TOPIC, FORGED_PRESENCE), reader.messages
             assert not reader.got(STATE, b"offline"), reader.got(STATE)
             assert not admin.got(CONTROL)
+            assert not reader.got(COMMAND), reader.got(COMMAND)
 
             # (c) Outsiders received nothing at all: not the retained state and status, not
             # the notifications, not the forgeries.

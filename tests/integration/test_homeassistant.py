@@ -19,7 +19,7 @@ import paho.mqtt.client as mqtt
 
 from ha_schema import check_device_config, event_fired, render, topic_matches
 from harness import (PRESENCE_FILTER, Broker, MqttWatcher, Sim, read_retained, run_tests,
-                     wait_online, websocket_opts)
+                     wait_online, wait_until, websocket_opts)
 
 OWNER = "401550809004"
 ACCOUNT = "37439510"
@@ -103,9 +103,10 @@ def test_complete_schema_valid_device_set():
         assert (b["connectivity"]["payload_on"], b["connectivity"]["payload_off"]) == \
             ("online", "offline")
         assert b["connectivity"]["device_class"] == "connectivity"
-        assert b["resubscribe"]["command_topic"] == "$CONTROL/ringcentral/v1"
-        assert json.loads(b["resubscribe"]["payload_press"]) == \
-            {"commands": [{"command": "recreateSubscription"}]}
+        # Its own command topic (Home Assistant's default payload_press, PRESS): it works
+        # without the control API, and an ACL can grant it alone (test_commands.py presses it).
+        assert b["resubscribe"]["command_topic"] == "ringcentral/bridge/command/resubscribe"
+        assert "payload_press" not in b["resubscribe"]
         status = [m for m in w.on_topic("ringcentral/bridge/status")][-1]
         s = status.json()
         for cid in ("received", "dropped", "transport", "expiration"):
@@ -192,6 +193,45 @@ def check_examples(bridge, ext, w):
     for kind in ("presence", "message-store/instant"):
         assert any(topic_matches(s, m.topic) for s in subs for m in w.on_topic("ringcentral/account/")
                    if m.topic.endswith(kind)), kind
+
+
+def test_command_entities():
+    """With command_presence and command_sms: per extension a DND and a user status select
+    on the presence command topic, reading the presence notifications; per sms_notify_to
+    number a notify entity on the bridge. A select's pick, published as Home Assistant
+    does, changes the simulator's presence, and the notification moves the select."""
+    with Sim() as sim, Broker(ha_opts(sim, command_presence="true", command_sms="true",
+                                      sms_from="+15551230000",
+                                      sms_notify_to="+15559870001")) as broker, \
+            MqttWatcher(broker.port, "#") as w:
+        wait_online(w)
+        b = check_device_config(configs(w, BRIDGE_CONFIG), STATE)
+        e = check_device_config(configs(w, EXT_CONFIG % OWNER), STATE)
+        n = b["sms_15559870001"]
+        assert n["platform"] == "notify" and n["name"] == "SMS to +15559870001", n
+        assert n["command_topic"] == "ringcentral/bridge/command/sms/15559870001", n
+        dnd, user = e["dnd_select"], e["user_status"]
+        assert dnd["platform"] == user["platform"] == "select"
+        assert dnd["options"] == ["TakeAllCalls", "DoNotAcceptAnyCalls",
+                                  "DoNotAcceptDepartmentCalls", "TakeDepartmentCallsOnly"], dnd
+        assert user["options"] == ["Available", "Busy", "Offline"], user
+        topic = "ringcentral/bridge/command/presence/" + OWNER
+        assert dnd["command_topic"] == user["command_topic"] == topic
+        # Home Assistant's select publishes the option as it is.
+        publish(broker.port, dnd["command_topic"], "DoNotAcceptAnyCalls")
+        m = arrived_on(w, dnd["state_topic"], lambda m: b'DoNotAcceptAnyCalls' in m.payload,
+                       "the presence notification")
+        assert render(dnd["value_template"], m.payload) == "DoNotAcceptAnyCalls"
+        assert render(user["value_template"], m.payload) == "Available"
+        # A notification without the field keeps the option; none yet reads as None.
+        other = json.dumps({"uuid": "x", "event": "e", "body": {"telephonyStatus": "Ringing"}})
+        assert render(dnd["value_template"], other, "TakeAllCalls") == "TakeAllCalls"
+        assert render(dnd["value_template"], other, "unknown") == "None"
+        # Its notify entity: the message alone, to the number in the topic.
+        publish(broker.port, n["command_topic"], "Front door open")
+        sms = wait_until(lambda: sim.call("GET", "/_sim/sms")["sms"], 30, "the SMS")
+        assert sms[0]["to"] == [{"phoneNumber": "+15559870001"}] and sms[0]["subject"] == \
+            "Front door open", sms
 
 
 def test_resent_when_home_assistant_comes_online():
@@ -293,7 +333,7 @@ def test_retained_presence_survives_restart_events_do_not():
 
 
 if __name__ == "__main__":
-    run_tests([test_complete_schema_valid_device_set, test_resent_when_home_assistant_comes_online,
+    run_tests([test_complete_schema_valid_device_set, test_command_entities, test_resent_when_home_assistant_comes_online,
                test_removed_extension_cleared_on_reload,
                test_devices_follow_a_control_api_filter_change,
                test_retained_presence_survives_restart_events_do_not])

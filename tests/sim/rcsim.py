@@ -25,7 +25,8 @@ pubnub_origin are both its URL). It follows ../../shared/docs/ringcentral-protoc
   extension's SMS numbers, to E.164 numbers, text 1..1000 characters; 400 CMN-101 or
   MSG-304 otherwise), each counted in RingCentral's rate-limit groups (GET Light, PUT and
   POST Medium: 429 CMN-301 with Retry-After and X-Rate-Limit-* over the limit, a 60 s
-  penalty that restarts with every request; /_sim/config rate_limits lowers them).
+  penalty that restarts with every request; /_sim/config rate_limits lowers them and
+  rate_window shortens the window).
 - Tests drive it through a control API under /_sim/ (no auth, JSON): notify, requests,
   subscriptions, config, fault (FaultInjector; a rule with "hold": name keeps its request
   waiting until POST /_sim/fault/release names it, GET /_sim/fault lists those held),
@@ -195,7 +196,7 @@ class Settings:
                "cache_size", "cache_seconds", "max_subscriptions", "disabled_filters",
                "invalid_filters",
                "encryption", "ws_token_ttl", "ws_recovery_timeout", "ws_recovery_buffer_size",
-               "ws_idle_timeout", "ws_absolute_timeout", "ws_uri", "rate_limits")
+               "ws_idle_timeout", "ws_absolute_timeout", "ws_uri", "rate_limits", "rate_window")
 
     def __init__(self, args):
         self.access_token_ttl = args.access_token_ttl
@@ -222,6 +223,9 @@ class Settings:
         # Requests per minute per rate-limit group for the extension, presence and SMS
         # endpoints (RingCentral's per-user limits; tests lower them to reach a 429).
         self.rate_limits = dict(RATE_LIMITS)
+        # The window and penalty in seconds (RingCentral's: 60); tests shorten it to see a
+        # client wait for Retry-After and then succeed.
+        self.rate_window = RATE_WINDOW
 
     def update(self, changes):
         for k in changes:
@@ -676,21 +680,22 @@ class Directory:
         """Counts one request of group; raises 429 CMN-301 over the limit, with RingCentral's
         X-Rate-Limit-* headers and Retry-After."""
         limit = int(self.s.rate_limits.get(group, RATE_LIMITS[group]))
+        window = int(self.s.rate_window)
         now = time.time()
         with self.lock:
-            hits = [t for t in self.hits.get(group, []) if t > now - RATE_WINDOW]
+            hits = [t for t in self.hits.get(group, []) if t > now - window]
             if self.penalty.get(group, 0) > now or len(hits) >= limit:
-                self.penalty[group] = now + RATE_WINDOW     # restarts with every request
+                self.penalty[group] = now + window     # restarts with every request
                 raise HttpError(429, {"errorCode": "CMN-301", "message": "Request rate exceeded",
                                       "errors": [{"errorCode": "CMN-301",
                                                   "message": "Request rate exceeded"}]},
-                                {"Retry-After": RATE_WINDOW, "X-Rate-Limit-Group": group,
+                                {"Retry-After": window, "X-Rate-Limit-Group": group,
                                  "X-Rate-Limit-Limit": limit, "X-Rate-Limit-Remaining": 0,
-                                 "X-Rate-Limit-Window": RATE_WINDOW})
+                                 "X-Rate-Limit-Window": window})
             hits.append(now)
             self.hits[group] = hits
             return {"X-Rate-Limit-Group": group, "X-Rate-Limit-Limit": limit,
-                    "X-Rate-Limit-Remaining": limit - len(hits), "X-Rate-Limit-Window": RATE_WINDOW}
+                    "X-Rate-Limit-Remaining": limit - len(hits), "X-Rate-Limit-Window": window}
 
     def resolve(self, account, ext):
         if account not in ("~", ACCOUNT_ID):

@@ -1176,6 +1176,9 @@ static const struct rc_option once_options[] = {
 	{ "homeassistant_prefix", "ha" },
 	{ "control_api", "true" },
 	{ "control_topic", "$CONTROL/rc/v1" },
+	{ "command_presence", "true" },
+	{ "command_sms", "false" },
+	{ "sms_from", "+15551230000" },
 };
 
 static void test_given_twice_and_empty(void)
@@ -1384,9 +1387,70 @@ static void test_control_options(void)
 		CU_ASSERT_TRUE(with_fails("control_topic", bad[i], "control_topic", NULL));
 }
 
+/* command_presence, command_sms (off by default), sms_from (E.164, required with
+ * command_sms), sms_notify_to (repeatable, E.164). */
+static void test_command_options(void)
+{
+	struct rc_config cfg;
+	struct opts o;
+	struct warnings w = { 0, "" };
+
+	base_jwt(&o);
+	if (parse_ok(&o, &cfg, &w) == 0) {
+		CU_ASSERT_FALSE(cfg.command_presence);
+		CU_ASSERT_FALSE(cfg.command_sms);
+		CU_ASSERT_PTR_NULL(cfg.sms_from);
+		CU_ASSERT_FALSE(rc_config_has_commands(&cfg));
+		CU_ASSERT_FALSE(rc_config_hears_messages(&cfg));
+		rc_config_free(&cfg);
+	}
+	base_jwt(&o);
+	add(&o, "command_sms", "true");
+	CU_ASSERT_TRUE(parse_fails(&o, "sms_from", "required with plugin_opt_command_sms true"));
+	base_jwt(&o);
+	add(&o, "command_sms", "true");
+	add(&o, "sms_from", "+15551230000");
+	add(&o, "homeassistant", "true");
+	add(&o, "sms_notify_to", "+15559870001");
+	add(&o, "sms_notify_to", "+15559870002");
+	add(&o, "sms_notify_to", "+15559870001");
+	w.n = 0;
+	if (parse_ok(&o, &cfg, &w) == 0) {
+		CU_ASSERT_TRUE(cfg.command_sms);
+		CU_ASSERT_STRING_EQUAL(cfg.sms_from, "+15551230000");
+		CU_ASSERT_EQUAL(cfg.n_sms_notify_to, 2);
+		CU_ASSERT_TRUE(rc_config_hears_messages(&cfg));
+		CU_ASSERT_EQUAL(w.n, 0);
+		rc_config_free(&cfg);
+	}
+	/* Given without what makes them matter: named in a warning. */
+	base_jwt(&o);
+	add(&o, "sms_from", "+15551230000");
+	w.n = 0;
+	if (parse_ok(&o, &cfg, &w) == 0) {
+		CU_ASSERT_EQUAL(w.n, 1);
+		CU_ASSERT_PTR_NOT_NULL(strstr(w.last, "plugin_opt_sms_from has no effect"));
+		rc_config_free(&cfg);
+	}
+	base_jwt(&o);
+	add(&o, "control_api", "true");
+	if (parse_ok(&o, &cfg, &w) == 0) {
+		CU_ASSERT_TRUE(rc_config_has_commands(&cfg));
+		CU_ASSERT_FALSE(rc_config_hears_messages(&cfg));
+		rc_config_free(&cfg);
+	}
+	static const char *const bad[] = { "15551230000", "+1555", "+1555123000012345", "+1555 1230000", "x" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CU_ASSERT_TRUE(with_fails("sms_from", bad[i], "sms_from", "E.164"));
+		CU_ASSERT_TRUE(with_fails("sms_notify_to", bad[i], "sms_notify_to", "E.164"));
+	}
+	CU_ASSERT_TRUE(with_fails("command_presence", "maybe", "command_presence", "true or false"));
+}
+
 int main(void)
 {
 	static const struct rc_test_case cases[] = {
+		{ "command options", test_command_options },
 		{ "ws url problem", test_ws_url_problem },
 		{ "defaults", test_defaults },
 		{ "url_allowed", test_url_allowed },

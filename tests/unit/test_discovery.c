@@ -147,9 +147,9 @@ static void test_device_configs(void)
 	CU_ASSERT_STRING_EQUAL(field(c, "payload_off"), "offline");
 	CU_ASSERT_STRING_EQUAL(field(c, "unique_id"), "rc_ringcentral_bridge_connectivity");
 	c = component(root, "resubscribe");
-	CU_ASSERT_STRING_EQUAL(field(c, "command_topic"), "$CONTROL/ringcentral/v1");
-	CU_ASSERT_STRING_EQUAL(field(c, "payload_press"),
-			"{\"commands\":[{\"command\":\"recreateSubscription\"}]}");
+	/* Its own command topic, not the control API's (off by default, configurable). */
+	CU_ASSERT_STRING_EQUAL(field(c, "command_topic"), "ringcentral/bridge/command/resubscribe");
+	CU_ASSERT_FALSE(json_object_object_get_ex(c, "payload_press", NULL));
 	CU_ASSERT_STRING_EQUAL(field(component(root, "last_error"), "state_topic"), "ringcentral/bridge/status");
 	CU_ASSERT_STRING_EQUAL(field(component(root, "expiration"), "device_class"), "timestamp");
 	json_object_put(root);
