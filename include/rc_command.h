@@ -46,10 +46,11 @@ struct rc_control_request *rc_command_parse(enum rc_command_topic t, const char 
 		const char *payload, size_t len, const void *correlation, size_t correlation_len);
 
 /* NULL if topic is a response topic the plugin may publish an answer on for a client
- * (an MQTT v5 Response Topic): a valid topic name without wildcards, at most
- * RC_CONTROL_MAX_TOPIC bytes, not starting with '$', and not under
- * `<topic_prefix>/bridge` except under `<topic_prefix>/bridge/command/` (the bridge's own
- * state and status cannot be imitated); else why not. */
+ * (an MQTT v5 Response Topic): a valid topic name without wildcards or control
+ * characters, at most RC_CONTROL_MAX_TOPIC bytes, under `<topic_prefix>/bridge/command/`
+ * (the plugin publishes answers as the broker, unchecked by ACLs, so only where the ACL
+ * that lets a client command lets it read, and where no notification, status or other
+ * application's topic lies); else why not. */
 const char *rc_command_response_topic_problem(const char *topic_prefix, const char *topic);
 
 #endif

@@ -22,6 +22,10 @@
 #include <json-c/json.h>
 
 #define RC_CONTROL_MAX_COMMANDS 32       /* per request */
+/* Bytes of a request's payload, refused before it is parsed: the broker thread parses
+ * requests, and one publish may carry 256 MB. The largest sensible request (200 filters of
+ * 2 KB) is well below. */
+#define RC_CONTROL_MAX_PAYLOAD (1024 * 1024)
 #define RC_CONTROL_MAX_FILTERS 200       /* in one setEventFilters */
 #define RC_CONTROL_MAX_FILTER_LEN 2048
 #define RC_CONTROL_MAX_CORRELATION 1024  /* bytes of a command's correlationData */

@@ -60,6 +60,12 @@ static json_object *command__object(enum rc_command_topic t, const char *arg, co
 	*why = "out of memory";
 	if (cmd == NULL)
 		return NULL;
+	if (len > RC_CONTROL_MAX_PAYLOAD) {
+		/* Refused before anything parses it: the broker thread does. */
+		*why = "Payload too large";
+		json_object_put(cmd);
+		return NULL;
+	}
 	switch (t) {
 	case RC_CMDT_RESUBSCRIBE:
 		json_object_object_add(cmd, "command", json_object_new_string("recreateSubscription"));
@@ -198,10 +204,13 @@ const char *rc_command_response_topic_problem(const char *topic_prefix, const ch
 	for (const char *c = topic; *c; c++)
 		if ((unsigned char)*c < 0x20 || *c == 0x7f)
 			return "a response topic must not contain control characters";
-	if (strncmp(topic, topic_prefix, pl) == 0 &&
-			strncmp(topic + pl, "/bridge", 7) == 0 &&
-			(topic[pl + 7] == '\0' || topic[pl + 7] == '/') &&
-			strncmp(topic + pl, COMMAND_LEVEL, strlen(COMMAND_LEVEL)) != 0)
-		return "a response topic must not be the bridge's own topics (only under <topic_prefix>/bridge/command/)";
+	/* The plugin publishes the answer as the broker, which no ACL checks: anywhere else a
+	 * client that may send commands could place messages on notification topics, other
+	 * applications' topics or discovery configs. Under the command topics, the ACL that
+	 * lets it command lets it read its answer, and consumers are denied. */
+	if (strncmp(topic, topic_prefix, pl) != 0 ||
+			strncmp(topic + pl, COMMAND_LEVEL, strlen(COMMAND_LEVEL)) != 0 ||
+			topic[pl + strlen(COMMAND_LEVEL)] == '\0')
+		return "a response topic must be under <topic_prefix>/bridge/command/";
 	return NULL;
 }

@@ -609,6 +609,9 @@ static int config__ha_prefix(struct config_parser *p, const char *value)
 		return config__fail(p, "homeassistant_prefix", "%s, got '%s'",
 				r == RC_TOPIC_BAD_UTF8 ? "must be valid UTF-8 without control characters" :
 				rc_topic_strerror(r), value);
+	/* discovery.c remembers what it published as "<config topic>|<entity>" keys. */
+	if (strchr(value, '|') != NULL)
+		return config__fail(p, "homeassistant_prefix", "must not contain '|', got '%s'", value);
 	return config__string(p, "homeassistant_prefix", value, &p->cfg->homeassistant_prefix);
 }
 

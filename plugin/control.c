@@ -529,6 +529,8 @@ struct rc_control_request *rc_control_parse(const char *payload, size_t len,
 		memcpy(req->correlation, correlation, correlation_len);
 		req->correlation_len = correlation_len;
 	}
+	if (len > RC_CONTROL_MAX_PAYLOAD)
+		return control__single_error(req, "Payload too large (at most 1048576 bytes)");
 	enum rc_json_result jr = rc_json_parse(payload, len, &root);
 	if (jr == RC_JSON_NOMEM) {
 		rc_control_request_free(req);

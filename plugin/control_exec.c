@@ -112,6 +112,9 @@ static void ctl__reset_command(struct rc_ctl *c)
 	c->wrote_file = false;
 	free(c->prev_id);
 	c->prev_id = NULL;
+	/* An API call still out for this command (it timed out) must not answer the next
+	 * one, which may make no call of its own. */
+	c->call_seq++;
 }
 
 void rc_ctl_free(struct rc_ctl *c)

@@ -250,12 +250,15 @@ struct ha_build {
 	bool ok;
 };
 
-static void ha__add(struct ha_build *b, json_object *o, const char *key, json_object *v)
+/* Adds v (taken) to o; false (v freed, the build marked failed) if it could not. */
+static bool ha__add(struct ha_build *b, json_object *o, const char *key, json_object *v)
 {
 	if (v == NULL || json_object_object_add(o, key, v) != 0) {
 		json_object_put(v);
 		b->ok = false;
+		return false;
 	}
+	return true;
 }
 
 static void ha__str(struct ha_build *b, json_object *o, const char *key, const char *v)
@@ -336,8 +339,7 @@ static json_object *ha__component(struct ha_build *b, json_object *cmps, const c
 		b->ok = false;
 	free(uid);
 	free(key);
-	ha__add(b, cmps, cid, c);
-	return c;
+	return ha__add(b, cmps, cid, c) ? c : NULL;
 }
 
 static char *ha__device_id(struct ha_build *b, const char *what)

@@ -35,9 +35,10 @@ int rc_file_replace(const char *path, const void *data, size_t len, mode_t mode,
 		return -1;
 	}
 	int fd = mkstemp(tmp);
+	errno = 0;
 	int ok = fd >= 0 && write(fd, data, len) == (ssize_t)len && fchmod(fd, mode) == 0 &&
 			fsync(fd) == 0;
-	int saved_errno = errno;
+	int saved_errno = errno != 0 ? errno : EIO;   /* a short write sets none */
 	if (fd >= 0 && close(fd) != 0 && ok) {
 		saved_errno = errno;
 		ok = 0;

@@ -205,13 +205,18 @@ static uint64_t plugin__drain(struct rc_plugin *p, size_t max_msgs, size_t max_b
 		mosquitto_log_printf(MOSQ_LOG_WARNING, "ringcentral: %zu log line(s) suppressed", logs_dropped);
 	while (msgs != NULL) {
 		struct rc_outbox_msg *next = msgs->next;
-		if (publish && plugin__publish_message(p, msgs))
-			published++;
-		else if (publish)
-			failed++;
+		bool ok = publish && plugin__publish_message(p, msgs);
+		/* The status and the shutdown count are about notifications: the plugin's own
+		 * messages (discovery configs, answers) are not counted as such. */
+		if (!msgs->own) {
+			if (ok)
+				published++;
+			else if (publish)
+				failed++;
+			taken++;
+		}
 		if (publish)
 			p->handed_over = msgs->seq;
-		taken++;
 		rc_outbox_msg_free(msgs);
 		msgs = next;
 	}

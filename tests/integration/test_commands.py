@@ -110,7 +110,7 @@ class Client:
     def command(self, topic, payload, timeout=90):
         """A v5 command with a response topic and correlation data of its own: its answer."""
         corr = uuid.uuid4().bytes
-        rt = "answers/" + uuid.uuid4().hex
+        rt = "ringcentral/bridge/command/answers/" + uuid.uuid4().hex
         rc = self.send(topic, payload, response_topic=rt, correlation=corr)
         assert rc < 0x80, "PUBACK 0x%02x" % rc
         return self.answer(rt, corr, timeout)
@@ -163,12 +163,16 @@ def test_presence():
             assert error in a["error"], (payload, a)
         a = c.command(CMD + "presence/12ab", "TakeAllCalls")
         assert "Invalid extensionId" in a["error"], a
-        # An unusable response topic: refused on the default one, which the client hears.
-        corr = uuid.uuid4().bytes
-        assert c.send(PRESENCE_CMD, "TakeAllCalls", response_topic="ringcentral/bridge/state",
-                      correlation=corr) == 0
-        a = c.answer(PRESENCE_CMD + "/response", corr)
-        assert "Invalid response topic" in a["error"], a
+        # Unusable response topics (the bridge's state; a topic outside the command space,
+        # where an answer published as the broker would bypass the ACLs): refused on the
+        # default one, which the client hears.
+        for bad in ("ringcentral/bridge/state", "answers/elsewhere",
+                    "ringcentral/account/1/extension/2/presence"):
+            corr = uuid.uuid4().bytes
+            assert c.send(PRESENCE_CMD, "TakeAllCalls", response_topic=bad,
+                          correlation=corr) == 0
+            a = c.answer(PRESENCE_CMD + "/response", corr)
+            assert "Invalid response topic" in a["error"], (bad, a)
         # An extension RingCentral does not know: its error, errorCode and HTTP status.
         a = c.command(CMD + "presence/999999", "TakeAllCalls")
         assert a["errorCode"] == "CMN-102" and a["httpStatus"] == 404, a

@@ -104,6 +104,18 @@ static void test_presence_payloads(void)
 		CU_ASSERT_FALSE(rc_control_request_needs_worker(r));
 		rc_control_request_free(r);
 	}
+	/* Past RC_CONTROL_MAX_PAYLOAD: refused before it is parsed. */
+	size_t n = RC_CONTROL_MAX_PAYLOAD + 1;
+	char *huge = malloc(n + 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(huge);
+	memset(huge, ' ', n);
+	huge[0] = '{';
+	huge[n] = '\0';
+	r = cmd(RC_CMDT_PRESENCE, "123", huge);
+	CU_ASSERT_TRUE(r->cmds[0].answered);
+	CU_ASSERT_PTR_NOT_NULL(strstr(r->cmds[0].error, "Payload too large"));
+	rc_control_request_free(r);
+	free(huge);
 }
 
 static void test_sms_payloads(void)
@@ -223,9 +235,15 @@ static void test_answers(void)
 
 static void test_response_topics(void)
 {
-	CU_ASSERT_PTR_NULL(rc_command_response_topic_problem("ringcentral", "scripts/answers/1"));
 	CU_ASSERT_PTR_NULL(rc_command_response_topic_problem("ringcentral", "ringcentral/bridge/command/x/response"));
-	CU_ASSERT_PTR_NULL(rc_command_response_topic_problem("ringcentral", "ringcentral/bridgex"));
+	CU_ASSERT_PTR_NULL(rc_command_response_topic_problem("ringcentral", "ringcentral/bridge/command/answers/c1"));
+	/* Published as the broker, unchecked by ACLs: only under the command topics. */
+	CU_ASSERT_PTR_NOT_NULL(rc_command_response_topic_problem("ringcentral", "scripts/answers/1"));
+	CU_ASSERT_PTR_NOT_NULL(rc_command_response_topic_problem("ringcentral", "ringcentral/bridgex"));
+	CU_ASSERT_PTR_NOT_NULL(rc_command_response_topic_problem("ringcentral",
+			"ringcentral/account/1/extension/2/presence"));
+	CU_ASSERT_PTR_NOT_NULL(rc_command_response_topic_problem("ringcentral", "ringcentral/bridge/command/"));
+	CU_ASSERT_PTR_NOT_NULL(rc_command_response_topic_problem("ringcentral", "homeassistant/device/x/config"));
 	CU_ASSERT_PTR_NOT_NULL(rc_command_response_topic_problem("ringcentral", "ringcentral/bridge/state"));
 	CU_ASSERT_PTR_NOT_NULL(rc_command_response_topic_problem("ringcentral", "ringcentral/bridge"));
 	CU_ASSERT_PTR_NOT_NULL(rc_command_response_topic_problem("ringcentral", "$SYS/x"));

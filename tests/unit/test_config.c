@@ -1028,6 +1028,7 @@ static void test_homeassistant(void)
 	CU_ASSERT_TRUE(with_fails("homeassistant_prefix", "/ha", "homeassistant_prefix", "'/'"));
 	CU_ASSERT_TRUE(with_fails("homeassistant_prefix", "$ha", "homeassistant_prefix", "'$'"));
 	CU_ASSERT_TRUE(with_fails("homeassistant_prefix", "ha/+", "homeassistant_prefix", "wildcard"));
+	CU_ASSERT_TRUE(with_fails("homeassistant_prefix", "ha|x", "homeassistant_prefix", "'|'"));
 }
 
 /* <prefix>/bridge/ and $ topics are not for notifications: a template whose literal text

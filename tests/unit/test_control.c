@@ -67,6 +67,18 @@ static void test_malformed_payloads(void)
 	CU_ASSERT_EQUAL(r->n, 1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(r->cmds[0].error, "Too many"));
 	rc_control_request_free(r);
+	/* Past RC_CONTROL_MAX_PAYLOAD: refused before it is parsed (valid JSON or not). */
+	size_t n = RC_CONTROL_MAX_PAYLOAD + 1;
+	char *huge = malloc(n + 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(huge);
+	memset(huge, ' ', n);
+	static const char req[] = "{\"commands\":[{\"command\":\"getStatus\"}]}";
+	memcpy(huge, req, sizeof(req) - 1);
+	huge[n] = '\0';
+	r = parse(huge);
+	CU_ASSERT_PTR_NOT_NULL(strstr(r->cmds[0].error, "Payload too large"));
+	rc_control_request_free(r);
+	free(huge);
 }
 
 static void test_commands_parsed(void)
