@@ -55,12 +55,29 @@ struct rc_ha_extension {
 
 /* The extensions filters cover, in first-seen order, each once. A filter whose extension
  * is `~` stands for owner_id (the logged-in extension; NULL: not known yet, so such
- * filters cover nothing yet); a numeric one for itself; others (the account-wide presence
- * filter, whose extensions only a REST listing can name) cover nothing here.
+ * filters cover nothing yet); a numeric one for itself; others cover nothing here (the
+ * account-wide presence filter's extensions are named by a REST listing: rc_ha_state.h,
+ * then rc_ha_extensions_listed).
  * Returns 0 with *out (NULL if none) and *n_out, or -1 on no memory. */
 int rc_ha_extensions(const struct rc_config *cfg, char *const *filters, size_t n_filters,
 		const char *owner_id, struct rc_ha_extension **out, size_t *n_out);
 void rc_ha_extensions_free(struct rc_ha_extension *ext, size_t n);
+
+/* The account-wide presence filter among filters (`/restapi/v1.0/account/<account>/presence`,
+ * any query), the detailed one (detailedTelephonyState=true) if both are given, as RingCentral
+ * then sends the detailed notifications; *detailed says which. NULL: there is none. */
+const char *rc_ha_account_presence(char *const *filters, size_t n_filters, bool *detailed);
+
+/* Adds to *exts (rc_ha_extensions' list, *n entries) the extensions listed over REST (ids,
+ * n_ids) as covered by account_filter (rc_ha_account_presence's). RingCentral delivers an
+ * account-wide presence notification with the per-extension event
+ * `/restapi/v1.0/account/<account>/extension/<id>/presence` (plus the filter's query), so
+ * such an extension's presence_event is that (the account as the filter writes it) and its
+ * presence topic is rc_ha_state_topic's, exactly a per-extension filter's. An extension
+ * already covered keeps its own presence filter unless only the account filter is detailed.
+ * Returns 0, or -1 on no memory (*exts stays a valid list of *n entries). */
+int rc_ha_extensions_listed(const struct rc_config *cfg, const char *account_filter,
+		char *const *ids, size_t n_ids, struct rc_ha_extension **exts, size_t *n);
 
 /* The topic (as above, `+` for the account where it is a whole level) on which a
  * notification of extension ext_id with the event path suffix (e.g. "presence") is

@@ -21,6 +21,19 @@
  *   after the GET was submitted is newer than the answer: the answer is then dropped. A
  *   failure is retried with back-off (RC_HA_PRESENCE_RETRY_MS doubling up to
  *   RC_HA_PRESENCE_RETRY_MAX_MS) within the same epoch; a 404 is not retried.
+ * - with an account-wide presence filter (rc_ha_account_presence), the account's
+ *   extensions (GET /restapi/v1.0/account/~/extension?type=User&status=Enabled&perPage=
+ *   RC_HA_LIST_PER_PAGE&page=N, page after page while the answer names a next one, at most
+ *   RC_HA_LIST_MAX extensions, a warning beyond): after every subscription adopted while
+ *   such a filter is on (a new one, or a MODIFY: the filters changed), so that the list is
+ *   only ever read once the subscription delivers their presence. The listed extensions
+ *   (rc_ha_state_listed) become devices (rc_ha_extensions_listed), named from the list
+ *   itself (no per-extension lookup), and their presence is read like any other's. A
+ *   listing replaces the previous one only when complete; one that changes the set, a
+ *   name or a number asks for discovery again (an extension gone from the account has its
+ *   device cleared). A failure is retried with back-off (RC_HA_LIST_RETRY_MS doubling up
+ *   to RC_HA_LIST_RETRY_MAX_MS, and at once at the next subscription), logged once until a
+ *   listing succeeds.
  *
  * At most RC_HA_MAX_CALLS calls of this module wait or run in the door at once, so the
  * control API always finds room there. Everything the module does to the world goes
@@ -42,6 +55,17 @@
 #define RC_HA_INFO_RETRY_MAX_MS (60 * 60 * 1000)
 #define RC_HA_PRESENCE_RETRY_MS (30 * 1000)
 #define RC_HA_PRESENCE_RETRY_MAX_MS (10 * 60 * 1000)
+#define RC_HA_LIST_PER_PAGE 100
+#define RC_HA_LIST_MAX 1000
+#define RC_HA_LIST_RETRY_MS (60 * 1000)
+#define RC_HA_LIST_RETRY_MAX_MS (60 * 60 * 1000)
+
+/* An extension of a listing page. Strings owned (rc_ha_listed_free). */
+struct rc_ha_listed {
+	char *id;                 /* numeric, as event URLs carry it */
+	char *name;               /* NULL: none given */
+	char *number;             /* extensionNumber; NULL: none given */
+};
 
 struct rc_ha_state_env {
 	/* rc_api_submit's contract (0: on_done will be called once, later; -1: refused, try
@@ -91,6 +115,15 @@ void rc_ha_state_seen(struct rc_ha_state *st, const char *event, size_t len);
  * env.rediscover here (never from inside another call into the module). */
 void rc_ha_state_step(struct rc_ha_state *st, int64_t now, int64_t *wake_at);
 
+/* Whether an account-wide presence filter is among the filters, each time discovery is
+ * about to be published (before rc_ha_state_listed). Off forgets the listed extensions and
+ * any listing under way; on, the next adopted subscription starts a listing. */
+void rc_ha_state_account(struct rc_ha_state *st, bool on);
+
+/* The ids of the last complete listing (valid until the next call into the module), *n of
+ * them; NULL with *n 0 before one or with the account filter off. */
+char *const *rc_ha_state_listed(const struct rc_ha_state *st, size_t *n);
+
 /* From now on failures are not logged (the door answers "stopping"). */
 void rc_ha_state_stop(struct rc_ha_state *st);
 
@@ -116,5 +149,18 @@ json_object *rc_ha_presence_notification(const char *body, size_t len, const cha
  * when absent or empty (heap strings the caller frees). Returns 0, or -1 if body is not a
  * JSON object or on no memory. */
 int rc_ha_extension_info(const char *body, size_t len, char **name, char **number);
+
+/* Pure: one page of GET .../extension (GetExtensionListResponse: {uri, records[{id,
+ * extensionNumber, name, contact{firstName, lastName}, type, status, ...}], paging{page,
+ * totalPages, perPage, totalElements, pageStart, pageEnd}, navigation{firstPage, nextPage,
+ * previousPage, lastPage}}). *records gets the records that have an id (a number or a
+ * string of digits), named as rc_ha_extension_info names them; a record whose type is not
+ * User or whose status is not Enabled is skipped (the query asked for those only). *more:
+ * another page follows (navigation.nextPage, else paging.page below paging.totalPages;
+ * never after a page without records). Returns 0, or -1 if body is not a JSON object with
+ * a records array, or on no memory (*records NULL). */
+int rc_ha_extension_page(const char *body, size_t len, struct rc_ha_listed **records,
+		size_t *n, bool *more);
+void rc_ha_listed_free(struct rc_ha_listed *r, size_t n);
 
 #endif

@@ -227,6 +227,81 @@ nomem:
 	return -1;
 }
 
+/* True if filter is `/restapi/v1.0/account/<account>/presence` with any query. */
+static bool ha__account_presence(const char *filter, bool *detailed)
+{
+	size_t api = strlen(HA_API);
+	const char *query = strchr(filter, '?');
+	size_t path_len = query != NULL ? (size_t)(query - filter) : strlen(filter);
+
+	if (path_len <= api || strncmp(filter, HA_API, api) != 0)
+		return false;
+	const char *acc = filter + api, *slash = memchr(acc, '/', path_len - api);
+	if (slash == NULL || slash == acc || (size_t)(filter + path_len - slash) != 9 ||
+			strncmp(slash, "/presence", 9) != 0)
+		return false;
+	*detailed = query != NULL && strstr(query, "detailedTelephonyState=true") != NULL;
+	return true;
+}
+
+const char *rc_ha_account_presence(char *const *filters, size_t n_filters, bool *detailed)
+{
+	const char *found = NULL;
+	bool d;
+
+	*detailed = false;
+	for (size_t f = 0; f < n_filters; f++) {
+		if (!ha__account_presence(filters[f], &d) || (found != NULL && (*detailed || !d)))
+			continue;
+		found = filters[f];
+		*detailed = d;
+	}
+	return found;
+}
+
+int rc_ha_extensions_listed(const struct rc_config *cfg, const char *account_filter,
+		char *const *ids, size_t n_ids, struct rc_ha_extension **exts, size_t *n)
+{
+	bool detailed;
+
+	if (account_filter == NULL || !ha__account_presence(account_filter, &detailed))
+		return 0;
+	const char *query = strchr(account_filter, '?');
+	size_t path_len = query != NULL ? (size_t)(query - account_filter) : strlen(account_filter);
+	size_t base_len = path_len - 9;   /* up to the account, without "/presence" */
+
+	for (size_t k = 0; k < n_ids; k++) {
+		if (!ha__digits(ids[k], strlen(ids[k])))
+			continue;
+		size_t i = 0;
+		while (i < *n && strcmp((*exts)[i].id, ids[k]) != 0)
+			i++;
+		if (i == *n) {
+			struct rc_ha_extension *more = realloc(*exts, (*n + 1) * sizeof(**exts));
+			if (more == NULL)
+				return -1;
+			*exts = more;
+			memset(&more[*n], 0, sizeof(more[*n]));
+			if ((more[*n].id = strdup(ids[k])) == NULL)
+				return -1;
+			(*n)++;
+		}
+		struct rc_ha_extension *e = &(*exts)[i];
+		if (e->presence_event != NULL && (e->detailed || !detailed))
+			continue;
+		char *ev = NULL;
+		if (asprintf(&ev, "%.*s/extension/%s/presence%s", (int)base_len, account_filter, ids[k],
+				query != NULL ? query : "") < 0)
+			return -1;
+		free(e->presence_event);
+		e->presence_event = ev;
+		e->detailed = detailed;
+		if (e->topic[RC_HA_PRESENCE] == NULL)
+			e->topic[RC_HA_PRESENCE] = rc_ha_state_topic(cfg, e->id, ha_suffix[RC_HA_PRESENCE]);
+	}
+	return 0;
+}
+
 char *rc_ha_extension_name(const struct rc_ha_extension *ext)
 {
 	char *s = NULL;

@@ -7,7 +7,9 @@
  * read was asked for wins over the read (the `seen` count), since RingCentral's answer
  * carries no sequence number to compare. Why per-epoch bookkeeping rather than a queue: a
  * new subscription makes every earlier read worthless, and an epoch number says so in one
- * increment. */
+ * increment. Why the account's extensions are listed only after a subscription: a listed
+ * extension's presence is read at once, which is only right once the subscription
+ * delivers its notifications (the same rule as for a per-extension filter). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +18,9 @@
 #include "rc_json.h"
 
 #define HA_PATH "/restapi/v1.0/account/~/extension/"
+#define HA_LIST_PATH "/restapi/v1.0/account/~/extension?type=User&status=Enabled&perPage=%d&page=%u"
+/* However many pages the server says there are: never more than the bound needs. */
+#define HA_LIST_MAX_PAGES (RC_HA_LIST_MAX + 1)
 
 struct ha_ext {
 	char *id;
@@ -41,6 +46,8 @@ struct ha_call {
 	struct rc_ha_state *st;
 	char *id;
 	bool presence;
+	bool list;                    /* a page of the account's extensions (id NULL) */
+	unsigned gen;                 /* the listing it belongs to */
 	unsigned epoch;
 	uint64_t seen;                /* ext->seen when submitted */
 };
@@ -55,6 +62,19 @@ struct rc_ha_state {
 	bool stopping;
 	int64_t now;                  /* the latest clock reading handed in */
 	char *owner_id;
+
+	/* The account-wide presence filter's extensions. */
+	bool account;                 /* such a filter is on */
+	struct rc_ha_listed *listed;  /* the last complete listing */
+	size_t n_listed;
+	char **listed_ids;            /* their ids (borrowed from listed) for rc_ha_state_listed */
+	struct rc_ha_listed *acc;     /* the listing under way: the pages so far */
+	size_t n_acc;
+	unsigned list_page;           /* the next page to ask for; 0: no listing due */
+	unsigned list_gen;            /* listings started: an answer of an older one is dropped */
+	bool list_busy, list_logged, list_capped;
+	unsigned list_failures;
+	int64_t list_at;
 };
 
 struct rc_ha_state *rc_ha_state_new(const struct rc_ha_state_env *env)
@@ -82,6 +102,9 @@ void rc_ha_state_free(struct rc_ha_state *st)
 		ha_ext_free(&st->ext[i]);
 	free(st->ext);
 	free(st->owner_id);
+	rc_ha_listed_free(st->listed, st->n_listed);
+	rc_ha_listed_free(st->acc, st->n_acc);
+	free(st->listed_ids);
 	free(st);
 }
 
@@ -125,6 +148,58 @@ static int ha_set(char **dst, const char *src)
 	return 0;
 }
 
+static const struct rc_ha_listed *ha_listed_find(const struct rc_ha_state *st, const char *id)
+{
+	for (size_t i = 0; i < st->n_listed; i++)
+		if (strcmp(st->listed[i].id, id) == 0)
+			return &st->listed[i];
+	return NULL;
+}
+
+static bool ha_same(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* ha_set, unless it holds src already. */
+static int ha_set_changed(char **dst, const char *src)
+{
+	return ha_same(*dst, src) ? 0 : ha_set(dst, src);
+}
+
+/* Forgets the listing under way (its pages so far); an answer in flight is dropped. */
+static void ha_list_reset(struct rc_ha_state *st)
+{
+	rc_ha_listed_free(st->acc, st->n_acc);
+	st->acc = NULL;
+	st->n_acc = 0;
+	st->list_gen++;
+	st->list_page = 0;
+}
+
+void rc_ha_state_account(struct rc_ha_state *st, bool on)
+{
+	if (on == st->account)
+		return;
+	st->account = on;
+	if (on)
+		return;     /* listed at the next subscription, which will carry the filter */
+	ha_list_reset(st);
+	rc_ha_listed_free(st->listed, st->n_listed);
+	free(st->listed_ids);
+	st->listed = NULL;
+	st->listed_ids = NULL;
+	st->n_listed = 0;
+	st->list_failures = 0;
+	st->list_logged = false;
+}
+
+char *const *rc_ha_state_listed(const struct rc_ha_state *st, size_t *n)
+{
+	*n = st->n_listed;
+	return st->listed_ids;
+}
+
 int rc_ha_state_covered(struct rc_ha_state *st, struct rc_ha_extension *exts, size_t n,
 		const char *owner_id, int64_t now)
 {
@@ -163,6 +238,15 @@ int rc_ha_state_covered(struct rc_ha_state *st, struct rc_ha_extension *exts, si
 				rc = -1;
 		}
 		e->detailed = exts[i].detailed;
+		const struct rc_ha_listed *l = ha_listed_find(st, e->id);
+		if (l != NULL) {
+			/* Listed after the subscription carried the account filter: its presence
+			 * arrives already, and the list named it. */
+			e->waits_subscription = false;
+			if (ha_set_changed(&e->name, l->name) != 0 || ha_set_changed(&e->number, l->number) != 0)
+				rc = -1;
+			e->info_known = true;
+		}
 		if ((e->name != NULL && exts[i].name == NULL && ha_set(&exts[i].name, e->name) != 0) ||
 				(e->number != NULL && exts[i].number == NULL &&
 				 ha_set(&exts[i].number, e->number) != 0))
@@ -180,6 +264,13 @@ void rc_ha_state_subscribed(struct rc_ha_state *st, bool new_subscription, int64
 	st->now = now;
 	if (new_subscription || st->epoch == 0)
 		st->epoch++;
+	/* The subscription now delivers the account's presence: name its extensions. */
+	if (st->account) {
+		ha_list_reset(st);
+		st->list_page = 1;
+		st->list_at = 0;
+		st->list_failures = 0;
+	}
 	for (size_t i = 0; i < st->n; i++) {
 		struct ha_ext *e = &st->ext[i];
 		e->waits_subscription = false;
@@ -317,14 +408,115 @@ static void ha_presence_done(struct rc_ha_state *st, struct ha_ext *e, const str
 	e->pres_logged = e->pres_logged || !st->stopping;
 }
 
+/* The listing is complete: it replaces the last one; discovery again if it changed. */
+static void ha_list_commit(struct rc_ha_state *st)
+{
+	char **ids = st->n_acc > 0 ? calloc(st->n_acc, sizeof(*ids)) : NULL;
+	bool changed = st->n_acc != st->n_listed;
+
+	if (st->n_acc > 0 && ids == NULL)
+		return;     /* no memory: the last listing stays, the next subscription lists again */
+	for (size_t i = 0; i < st->n_acc; i++) {
+		ids[i] = st->acc[i].id;
+		const struct rc_ha_listed *l = ha_listed_find(st, st->acc[i].id);
+		changed = changed || l == NULL || !ha_same(l->name, st->acc[i].name) ||
+				!ha_same(l->number, st->acc[i].number);
+	}
+	rc_ha_listed_free(st->listed, st->n_listed);
+	free(st->listed_ids);
+	st->listed = st->acc;
+	st->n_listed = st->n_acc;
+	st->listed_ids = ids;
+	st->acc = NULL;
+	st->n_acc = 0;
+	st->list_page = 0;
+	st->rediscover = st->rediscover || changed;
+}
+
+static void ha_list_capped(struct rc_ha_state *st)
+{
+	if (!st->list_capped)
+		ha_log(st, RC_LOG_WARNING, "Home Assistant: the account has more than %d extensions; "
+				"only the first %d listed get a device", RC_HA_LIST_MAX, RC_HA_LIST_MAX);
+	st->list_capped = true;
+}
+
+/* Appends a page's records to the listing under way (each id once, at most RC_HA_LIST_MAX). */
+static int ha_list_append(struct rc_ha_state *st, struct rc_ha_listed *r, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		bool dup = false;
+		for (size_t j = 0; j < st->n_acc && !dup; j++)
+			dup = strcmp(st->acc[j].id, r[i].id) == 0;
+		if (dup)
+			continue;
+		if (st->n_acc == RC_HA_LIST_MAX) {
+			ha_list_capped(st);
+			return 0;
+		}
+		struct rc_ha_listed *more = realloc(st->acc, (st->n_acc + 1) * sizeof(*more));
+		if (more == NULL)
+			return -1;
+		st->acc = more;
+		st->acc[st->n_acc++] = r[i];
+		r[i] = (struct rc_ha_listed){ NULL, NULL, NULL };   /* moved */
+	}
+	return 0;
+}
+
+static void ha_list_done(struct rc_ha_state *st, const struct ha_call *c, long status,
+		const char *body, size_t len, const char *error)
+{
+	struct rc_ha_listed *r = NULL;
+	size_t n = 0;
+	bool more = false;
+	char why[160];
+
+	st->list_busy = false;
+	if (c->gen != st->list_gen || !st->account)
+		return;     /* a listing since restarted or turned off */
+	if (error == NULL && status >= 200 && status < 300 &&
+			rc_ha_extension_page(body, len, &r, &n, &more) == 0) {
+		int rc = ha_list_append(st, r, n);
+		rc_ha_listed_free(r, n);
+		if (rc == 0) {
+			st->list_failures = 0;
+			st->list_logged = false;
+			if (more && st->n_acc < RC_HA_LIST_MAX && st->list_page < HA_LIST_MAX_PAGES) {
+				st->list_page++;
+				return;
+			}
+			if (more)
+				ha_list_capped(st);    /* the server has more than the bound takes */
+			ha_list_commit(st);
+			return;
+		}
+		snprintf(why, sizeof(why), "out of memory");
+	} else if (error == NULL && status >= 200 && status < 300) {
+		snprintf(why, sizeof(why), "unreadable answer");
+	} else {
+		ha_describe(status, error, why, sizeof(why));
+	}
+	/* The same page again later; the pages so far are kept. */
+	st->list_failures++;
+	st->list_at = st->now + ha_backoff(st->list_failures, RC_HA_LIST_RETRY_MS,
+			RC_HA_LIST_RETRY_MAX_MS);
+	if (!st->list_logged && !st->stopping)
+		ha_log(st, RC_LOG_WARNING, "Home Assistant: cannot list the account's extensions for "
+				"the account-wide presence filter (%s); trying again later", why);
+	st->list_logged = st->list_logged || !st->stopping;
+}
+
 static void ha_done(void *arg, long status, const char *body, size_t len, const char *error)
 {
 	struct ha_call *c = arg;
 	struct rc_ha_state *st = c->st;
-	struct ha_ext *e = ha_find(st, c->id, strlen(c->id));
+	struct ha_ext *e = c->id != NULL ? ha_find(st, c->id, strlen(c->id)) : NULL;
 
 	st->calls--;
-	if (e != NULL && c->presence)
+	if (c->list)
+		ha_list_done(st, c, status, body, len, error);
+	else if (e != NULL && c->presence)
 		ha_presence_done(st, e, c, status, body, len, error);
 	else if (e != NULL)
 		ha_info_done(st, e, status, body, len, error);
@@ -370,9 +562,33 @@ static void ha_wake(int64_t *wake_at, int64_t at)
 		*wake_at = at;
 }
 
+static void ha_list_submit(struct rc_ha_state *st, int64_t now)
+{
+	char path[200];
+	struct ha_call *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		return;
+	snprintf(path, sizeof(path), HA_LIST_PATH, RC_HA_LIST_PER_PAGE, st->list_page);
+	*c = (struct ha_call){ .st = st, .list = true, .gen = st->list_gen };
+	if (st->env.submit(st->env.arg, "GET", path, now, ha_done, c) != 0) {
+		free(c);
+		return;     /* the door is full: the next step tries again */
+	}
+	st->calls++;
+	st->list_busy = true;
+}
+
 void rc_ha_state_step(struct rc_ha_state *st, int64_t now, int64_t *wake_at)
 {
 	st->now = now;
+	/* The listing first: it decides which devices there are. */
+	if (st->account && st->list_page > 0 && !st->list_busy && !st->stopping) {
+		if (now < st->list_at)
+			ha_wake(wake_at, st->list_at);
+		else if (st->calls < RC_HA_MAX_CALLS)
+			ha_list_submit(st, now);
+	}
 	for (size_t i = 0; i < st->n && !st->stopping; i++) {
 		struct ha_ext *e = &st->ext[i];
 		if (!e->covered)
@@ -423,14 +639,13 @@ static const char *ha_string(json_object *o, const char *key)
 	return json_object_get_string(v);
 }
 
-int rc_ha_extension_info(const char *body, size_t len, char **name, char **number)
+/* Name and number of an ExtensionInfo object (rc_ha_extension_info). */
+static int ha_info_of(json_object *o, char **name, char **number)
 {
-	json_object *o = ha_parse_object(body, len), *contact;
+	json_object *contact;
 	int rc = 0;
 
 	*name = *number = NULL;
-	if (o == NULL)
-		return -1;
 	const char *n = ha_string(o, "name"), *num = ha_string(o, "extensionNumber");
 	if (n != NULL) {
 		*name = strdup(n);
@@ -445,12 +660,128 @@ int rc_ha_extension_info(const char *body, size_t len, char **name, char **numbe
 	}
 	if (rc == 0 && num != NULL && (*number = strdup(num)) == NULL)
 		rc = -1;
-	json_object_put(o);
 	if (rc != 0) {
 		free(*name);
 		*name = NULL;
 	}
 	return rc;
+}
+
+int rc_ha_extension_info(const char *body, size_t len, char **name, char **number)
+{
+	json_object *o = ha_parse_object(body, len);
+
+	*name = *number = NULL;
+	if (o == NULL)
+		return -1;
+	int rc = ha_info_of(o, name, number);
+	json_object_put(o);
+	return rc;
+}
+
+void rc_ha_listed_free(struct rc_ha_listed *r, size_t n)
+{
+	for (size_t i = 0; r != NULL && i < n; i++) {
+		free(r[i].id);
+		free(r[i].name);
+		free(r[i].number);
+	}
+	free(r);
+}
+
+/* The record's id as the digits event URLs carry, into buf; false if it has none. */
+static bool ha_record_id(json_object *rec, char *buf, size_t len)
+{
+	json_object *id;
+
+	if (!json_object_object_get_ex(rec, "id", &id))
+		return false;
+	if (json_object_is_type(id, json_type_int)) {
+		int64_t v = json_object_get_int64(id);
+		if (v <= 0)
+			return false;
+		snprintf(buf, len, "%lld", (long long)v);
+		return true;
+	}
+	if (!json_object_is_type(id, json_type_string))
+		return false;
+	const char *s = json_object_get_string(id);
+	size_t n = strlen(s);
+	if (n == 0 || n >= len || n > 32 || strspn(s, "0123456789") != n)
+		return false;
+	memcpy(buf, s, n + 1);
+	return true;
+}
+
+/* A field the query filtered on: absent is fine, another value is not what was asked. */
+static bool ha_field_is(json_object *rec, const char *key, const char *want)
+{
+	json_object *v;
+
+	return !json_object_object_get_ex(rec, key, &v) || !json_object_is_type(v, json_type_string) ||
+			strcmp(json_object_get_string(v), want) == 0;
+}
+
+static long long ha_int(json_object *o, const char *key, long long dflt)
+{
+	json_object *v;
+
+	if (o == NULL || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int))
+		return dflt;
+	return (long long)json_object_get_int64(v);
+}
+
+int rc_ha_extension_page(const char *body, size_t len, struct rc_ha_listed **records,
+		size_t *n, bool *more)
+{
+	json_object *o = ha_parse_object(body, len), *recs, *nav, *paging, *next;
+	struct rc_ha_listed *r = NULL;
+	size_t cnt = 0;
+
+	*records = NULL;
+	*n = 0;
+	*more = false;
+	if (o == NULL)
+		return -1;
+	if (!json_object_object_get_ex(o, "records", &recs) || !json_object_is_type(recs, json_type_array)) {
+		json_object_put(o);
+		return -1;
+	}
+	size_t total = json_object_array_length(recs);
+	if (total > 0 && (r = calloc(total, sizeof(*r))) == NULL)
+		goto nomem;
+	for (size_t i = 0; i < total; i++) {
+		json_object *rec = json_object_array_get_idx(recs, i);
+		char id[40];
+		if (!json_object_is_type(rec, json_type_object) || !ha_record_id(rec, id, sizeof(id)) ||
+				!ha_field_is(rec, "type", "User") || !ha_field_is(rec, "status", "Enabled"))
+			continue;
+		if ((r[cnt].id = strdup(id)) == NULL)
+			goto nomem;
+		cnt++;
+		if (ha_info_of(rec, &r[cnt - 1].name, &r[cnt - 1].number) != 0)
+			goto nomem;
+	}
+	/* navigation.nextPage is what RingCentral's clients follow; paging is the fallback. */
+	if (total > 0) {
+		if (json_object_object_get_ex(o, "navigation", &nav) &&
+				json_object_is_type(nav, json_type_object) &&
+				json_object_object_get_ex(nav, "nextPage", &next) &&
+				json_object_is_type(next, json_type_object))
+			*more = true;
+		else if (json_object_object_get_ex(o, "paging", &paging) &&
+				json_object_is_type(paging, json_type_object))
+			*more = ha_int(paging, "page", 1) < ha_int(paging, "totalPages", 0);
+	}
+	json_object_put(o);
+	*records = r;
+	*n = cnt;
+	return 0;
+nomem:
+	json_object_put(o);
+	rc_ha_listed_free(r, cnt);
+	*more = false;
+	return -1;
 }
 
 /* Copies key from src to dst if it has one of the JSON type t (a new reference). */

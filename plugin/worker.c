@@ -177,9 +177,20 @@ static void worker__ha_publish(struct rc_worker *w)
 
 	if (!w->cfg->homeassistant)
 		return;
+	bool detailed;
+	const char *account = rc_ha_account_presence(w->desired, w->n_desired, &detailed);
+	if (w->ha != NULL)
+		rc_ha_state_account(w->ha, account != NULL);
 	if (known && rc_ha_extensions(w->cfg, w->desired, w->n_desired, w->owner_id, &exts, &n_exts) != 0) {
 		rc_sink_log(&w->sink, RC_LOG_WARNING, "Home Assistant discovery: out of memory");
 		return;
+	}
+	/* The account-wide presence filter covers the extensions its last listing named. */
+	if (known && account != NULL && w->ha != NULL) {
+		size_t n_ids;
+		char *const *ids = rc_ha_state_listed(w->ha, &n_ids);
+		if (rc_ha_extensions_listed(w->cfg, account, ids, n_ids, &exts, &n_exts) != 0)
+			rc_sink_log(&w->sink, RC_LOG_WARNING, "Home Assistant discovery: out of memory");
 	}
 	/* The names learned so far go into the configs; new extensions get looked up. */
 	if (known && w->ha != NULL &&
@@ -278,7 +289,8 @@ static int worker__ha_new(struct rc_worker *w)
 }
 
 /* A subscription was adopted: a new one (CREATE, or RESUME at start) cannot replay what
- * happened while there was none, so presence is read again; a MODIFY may cover more. */
+ * happened while there was none, so presence is read again; a MODIFY may cover more. Either
+ * lists the account's extensions again for an account-wide presence filter. */
 static void worker__ha_subscribed(struct rc_worker *w, enum rc_lc_action act, int64_t now)
 {
 	if (w->ha != NULL && (act == RC_ACT_CREATE || act == RC_ACT_RESUME || act == RC_ACT_MODIFY))

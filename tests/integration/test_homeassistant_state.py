@@ -8,11 +8,14 @@ lookup keeps the fallback name and is logged once. The current presence is read 
 the notification it stands for (user property source=rest), so the value templates render
 it before any notification; it is read again after every new subscription; and a real
 notification that arrives while the read is in flight wins over the read's answer (a held
-simulator fault makes that deterministic). Every wait is on an MQTT message, a log line or a
-simulator query, with a deadline."""
+simulator fault makes that deterministic). With the account-wide presence filter the
+account's enabled users are listed over REST (page after page) and each becomes a device
+named from the list, whose entities read the topic its presence notifications arrive on; an
+extension gone from the account loses its device at the next listing. Every wait is on an
+MQTT message, a log line or a simulator query, with a deadline."""
 import json
 
-from ha_schema import check_device_config, render
+from ha_schema import check_device_config, render, topic_matches
 from harness import (PRESENCE_FILTER, Broker, MqttWatcher, Sim, read_retained, run_tests,
                      wait_until, websocket_opts, ws_connects)
 
@@ -165,7 +168,89 @@ def test_newer_notification_wins_over_read_in_flight():
             assert "source" not in r.user_properties
 
 
+ACCOUNT_FILTER = "/restapi/v1.0/account/~/presence"
+LIST_PATH = "/restapi/v1.0/account/~/extension"
+SALES = "823476228762"          # in the simulator's directory from the start
+WAREHOUSE = "555000111222"
+DISABLED = "555000333444"
+IVR = "555000555666"
+
+
+def config_topic(ext):
+    return "homeassistant/device/rc_ringcentral_ext_%s/config" % ext
+
+
+def last_config(w, ext):
+    ms = w.on_topic(config_topic(ext))
+    return ms[-1] if ms else None
+
+
+def test_account_wide_filter_lists_extensions():
+    with Sim() as sim:
+        # Three enabled users (two pages of two), a disabled user and an IVR menu, which
+        # the listing's type=User&status=Enabled leaves out.
+        sim.config(extension_page_size=2)
+        sim.call("POST", "/_sim/extension", {"extensionId": WAREHOUSE, "name": "Warehouse",
+                                             "extensionNumber": "103"})
+        sim.call("POST", "/_sim/extension", {"extensionId": DISABLED, "name": "Old Timer",
+                                             "extensionNumber": "104", "status": "Disabled"})
+        sim.call("POST", "/_sim/extension", {"extensionId": IVR, "name": "Main Menu",
+                                             "extensionNumber": "105", "type": "IvrMenu"})
+        names = {OWNER: "Front Desk", SALES: "Sales", WAREHOUSE: "Warehouse"}
+        opts = websocket_opts(sim, event_filter=[ACCOUNT_FILTER], homeassistant="true")
+        with Broker(opts) as broker, MqttWatcher(broker.port, "#") as w:
+            def named(ms):
+                cfgs = {e: last_config(w, e) for e in names}
+                return (all(m is not None and m.payload and m.json()["device"]["name"] == names[e]
+                            for e, m in cfgs.items()) and cfgs)
+            cfgs = w.wait_for(named, 60, "a device per listed extension, named from the list")
+            numbers = {OWNER: "101", SALES: "102", WAREHOUSE: "103"}
+            for ext, m in cfgs.items():
+                cfg = m.json()
+                assert cfg["device"]["serial_number"] == numbers[ext], cfg
+                check_device_config(cfg, STATE)
+            # Two pages, asked as the plugin asks; no per-extension name lookups.
+            lists = sim.requests("GET", LIST_PATH)
+            lists = [r for r in lists if r["path"] == LIST_PATH]
+            assert [r["query"].get("page") for r in lists] == ["1", "2"], lists
+            assert all(r["query"].get("type") == "User" and r["query"].get("status") == "Enabled"
+                       for r in lists), lists
+            assert not [r for r in sim.requests("GET", LIST_PATH + "/")
+                        if "/presence" not in r["path"]]
+            assert not w.on_topic(config_topic(DISABLED)) and not w.on_topic(config_topic(IVR))
+            # Their presence is read at start, published on their presence topics.
+            wanted = {e: cfgs[e].json()["components"]["telephony"]["state_topic"] for e in names}
+            w.wait_for(lambda ms: all(any(topic_matches(wanted[e], m.topic)
+                                          and m.user_properties.get("source") == "rest"
+                                          for m in ms) for e in names), 30,
+                       "a presence read for each listed extension")
+            # A notification for Sales (the account-wide subscription gets Sales' own
+            # event URL) arrives on the topic its device's entities read.
+            sim.call("POST", "/_sim/presence", {"extensionId": SALES, "telephonyStatus": "Ringing"})
+            m = w.wait_for(lambda ms: next((x for x in ms if topic_matches(wanted[SALES], x.topic)
+                                            and "source" not in x.user_properties), None),
+                           30, "Sales' presence notification")
+            assert m.user_properties.get("event") == \
+                "/restapi/v1.0/account/~/extension/%s/presence" % SALES
+            sales = check_device_config(cfgs[SALES].json(), STATE)
+            assert render(sales["telephony"]["value_template"], m.payload) == "Ringing"
+            assert not topic_matches(wanted[OWNER], m.topic)
+
+            # Warehouse leaves the account; the next subscription's listing clears its device.
+            sim.call("POST", "/_sim/extension", {"extensionId": WAREHOUSE, "remove": True})
+            sim.ws_fault("refuse_recovery")
+            sim.ws_fault("drop")
+            w.wait_for(lambda ms: (lambda c: c is not None and not c.payload)(
+                last_config(w, WAREHOUSE)), 60, "Warehouse's device cleared")
+            r = read_retained(broker.port, config_topic(WAREHOUSE))
+            assert r is None or not r.payload
+            for ext in (OWNER, SALES):
+                assert last_config(w, ext).payload, ext
+            assert "cannot list" not in broker.log_text()
+
+
 if __name__ == "__main__":
     run_tests([test_names_and_presence_at_start, test_failed_lookup_keeps_fallback_logged_once,
                test_presence_read_again_after_new_subscription,
-               test_newer_notification_wins_over_read_in_flight])
+               test_newer_notification_wins_over_read_in_flight,
+               test_account_wide_filter_lists_extensions])

@@ -19,9 +19,12 @@ pubnub_origin are both its URL). It follows ../../shared/docs/ringcentral-protoc
 - Bursts (/_sim/notify with count) are built in bulk (bulk.py) and kept as ready JSON
   text, so that the simulator is not what limits a throughput benchmark.
 - Extensions, presence and SMS (Directory): GET /restapi/v1.0/account/{~|id}/extension/{~|id}
-  (name, extensionNumber, type, status), GET and PUT .../presence (userStatus and
+  (name, extensionNumber, type, status), the paged list GET .../account/{~|id}/extension
+  (type and status filters, perPage and page, paging and navigation; /_sim/config
+  extension_page_size caps a page), GET and PUT .../presence (userStatus and
   dndStatus settable and validated; a change is notified to the subscriptions whose
-  presence filter matches, detailed or not), POST .../sms (from must be one of the
+  presence filter matches, detailed or not, the account-wide .../account/~/presence
+  included, with the extension's own event URL), POST .../sms (from must be one of the
   extension's SMS numbers, to E.164 numbers, text 1..1000 characters; 400 CMN-101 or
   MSG-304 otherwise), each counted in RingCentral's rate-limit groups (GET Light, PUT and
   POST Medium: 429 CMN-301 with Retry-After and X-Rate-Limit-* over the limit, a 60 s
@@ -32,7 +35,8 @@ pubnub_origin are both its URL). It follows ../../shared/docs/ringcentral-protoc
   waiting until POST /_sim/fault/release names it, GET /_sim/fault lists those held),
   expire, revoke, sms (what was sent), presence (set a call's telephonyStatus and
   activeCalls, userStatus, dndStatus, ..., notified like a PUT unless "notify": false),
-  extension (set an extension's name and extensionNumber, adding it if new). --demo emits
+  extension (set an extension's name, extensionNumber, type and status, adding it if new;
+  "remove": true deletes it). --demo emits
   a realistic stream of presence, call and SMS events.
 - WebSocket delivery: wsg.py's Gateway on its own TLS port; POST /restapi/oauth/wstoken
   hands out its URI and short-lived ws tokens bound to the caller's login session; its
@@ -60,7 +64,7 @@ import threading
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, padding, serialization
@@ -97,8 +101,15 @@ def iso(ts):
 
 def event_matches(filt, event):
     """Paths (query dropped) with the same number of levels, each equal or '~' on either
-    side: '~' in a filter stands for 'my account/extension', and events may use it too."""
+    side: '~' in a filter stands for 'my account/extension', and events may use it too.
+    The account-wide presence filter /restapi/v1.0/account/{a}/presence matches every
+    extension's presence event of the account, /restapi/v1.0/account/{a}/extension/{id}/
+    presence: RingCentral's "Account Presence Event" page shows such a notification with
+    that per-extension event URL."""
     f, e = urlsplit(filt).path.split("/"), urlsplit(event).path.split("/")
+    if (len(f) == 6 and f[1:4] == ["restapi", "v1.0", "account"] and f[5] == "presence"
+            and len(e) == 8 and e[5] == "extension" and e[7] == "presence"):
+        e = e[:5] + e[7:]
     return len(f) == len(e) and all(a == b or a == "~" or b == "~" for a, b in zip(f, e))
 
 
@@ -196,7 +207,8 @@ class Settings:
                "cache_size", "cache_seconds", "max_subscriptions", "disabled_filters",
                "invalid_filters",
                "encryption", "ws_token_ttl", "ws_recovery_timeout", "ws_recovery_buffer_size",
-               "ws_idle_timeout", "ws_absolute_timeout", "ws_uri", "rate_limits", "rate_window")
+               "ws_idle_timeout", "ws_absolute_timeout", "ws_uri", "rate_limits", "rate_window",
+               "extension_page_size")
 
     def __init__(self, args):
         self.access_token_ttl = args.access_token_ttl
@@ -226,6 +238,9 @@ class Settings:
         # The window and penalty in seconds (RingCentral's: 60); tests shorten it to see a
         # client wait for Retry-After and then succeed.
         self.rate_window = RATE_WINDOW
+        # The most records an extension list page holds, whatever perPage asks (RingCentral
+        # answers up to perPage; tests lower this to see a client follow the pages).
+        self.extension_page_size = 1000
 
     def update(self, changes):
         for k in changes:
@@ -874,6 +889,8 @@ class Simulator:
             parts = path[len("/restapi/v1.0/"):].split("/")
             if len(parts) >= 4 and parts[0] == "account" and parts[2] == "extension":
                 return self.extension(method, parts[1], parts[3], parts[4:], query, raw)
+            if len(parts) == 3 and parts[0] == "account" and parts[2] == "extension":
+                return self.extension_list(method, parts[1], query)
         if path.startswith("/v2/subscribe/") and method == "GET":
             parts = path.split("/")
             if len(parts) != 6 or not parts[3] or not parts[4]:
@@ -919,6 +936,54 @@ class Simulator:
                         else "CMN-100", "Method or resource not supported")
 
     # -- extensions, presence, SMS
+    def extension_list(self, method, account, query):
+        """GET /restapi/v1.0/account/{~|id}/extension (GetExtensionListResponse): the
+        extensions in id order, filtered by type and status (each may be repeated),
+        perPage (1..1000, default 100) and page (from 1); paging and navigation as
+        RingCentral gives them (navigation's nextPage/previousPage only where such a page
+        exists). Light."""
+        d = self.directory
+        if method != "GET":
+            raise api_error(405, "CMN-405", "Method or resource not supported")
+        headers = d.rate("Light")
+        if account not in ("~", ACCOUNT_ID):
+            raise api_error(404, "CMN-102", "Resource for parameter [accountId] is not found",
+                            "accountId")
+        try:
+            page = int(query.get("page", ["1"])[0])
+            per_page = int(query.get("perPage", ["100"])[0])
+        except ValueError:
+            raise api_error(400, "CMN-101", "Parameter [page] value is invalid", "page")
+        if page < 1 or not 1 <= per_page <= 1000:
+            raise api_error(400, "CMN-101", "Parameter [perPage] value is invalid", "perPage")
+        per_page = min(per_page, int(self.s.extension_page_size))
+        types, statuses = query.get("type"), query.get("status")
+        with d.lock:
+            ids = sorted((i for i, e in d.ext.items()
+                          if (not types or e["type"] in types)
+                          and (not statuses or e["status"] in statuses)), key=int)
+            records = [d.info(i) for i in ids[(page - 1) * per_page:page * per_page]]
+        total = len(ids)
+        pages = max(1, (total + per_page - 1) // per_page)
+        base = "https://platform.ringcentral.com/restapi/v1.0/account/%s/extension" % ACCOUNT_ID
+        keep = [(k, v) for k in ("type", "status") for v in query.get(k, [])]
+
+        def nav(p):
+            return {"uri": base + "?" + urlencode(keep + [("page", p), ("perPage", per_page)])}
+        paging = {"page": page, "totalPages": pages, "perPage": per_page,
+                  "totalElements": total}
+        if records:
+            paging["pageStart"] = (page - 1) * per_page
+            paging["pageEnd"] = paging["pageStart"] + len(records) - 1
+        navigation = {"firstPage": nav(1), "lastPage": nav(pages)}
+        if page < pages:
+            navigation["nextPage"] = nav(page + 1)
+        if 1 < page <= pages:
+            navigation["previousPage"] = nav(page - 1)
+        return 200, {"uri": base + "?" + urlencode(keep + [("page", page),
+                                                           ("perPage", per_page)]),
+                     "records": records, "paging": paging, "navigation": navigation}, headers
+
     def extension(self, method, account, ext, rest, query, raw):
         """GET .../extension/{id}; GET and PUT .../presence (a change is notified to the
         subscriptions whose presence filter matches, as RingCentral does); POST .../sms.
@@ -1076,9 +1141,15 @@ class Simulator:
                 self.notify_presence(ext)
             return 200, self.directory.presence_info(ext, True)
         if path == "/_sim/extension" and method == "POST":
-            # The directory's name and extensionNumber of an extension (added if new).
+            # The directory's name and extensionNumber of an extension (added if new), or
+            # with "remove": true the extension deleted from the account.
             ext = str(body.get("extensionId", OWNER_ID))
             d = self.directory
+            if body.get("remove"):
+                with d.lock:
+                    found = d.ext.pop(ext, None) is not None
+                    d.presence.pop(ext, None)
+                return 200, {"removed": found}
             with d.lock:
                 e = d.ext.setdefault(ext, {"name": "", "extensionNumber": "", "type": "User",
                                            "status": "Enabled", "sms_numbers": []})

@@ -449,6 +449,255 @@ static void test_newer_notification_wins(void)
 	world_reset();
 }
 
+/* ---------------------------------------------------------------- the account's extensions */
+
+#define LIST_1 "/restapi/v1.0/account/~/extension?type=User&status=Enabled&perPage=100&page=1"
+#define LIST_2 "/restapi/v1.0/account/~/extension?type=User&status=Enabled&perPage=100&page=2"
+#define ACCOUNT_EVENT(id) "/restapi/v1.0/account/~/extension/" id "/presence"
+
+static void test_extension_page(void)
+{
+	struct rc_ha_listed *r;
+	size_t n;
+	bool more;
+	const char *a = "{\"uri\":\"https://x\",\"records\":["
+		"{\"id\":101,\"extensionNumber\":\"101\",\"name\":\"Front Desk\",\"type\":\"User\",\"status\":\"Enabled\"},"
+		"{\"id\":\"202\",\"contact\":{\"firstName\":\"Bob\",\"lastName\":\"Jones\"}},"
+		"{\"id\":303,\"name\":\"IVR\",\"type\":\"IvrMenu\",\"status\":\"Enabled\"},"
+		"{\"id\":404,\"name\":\"Gone\",\"type\":\"User\",\"status\":\"Disabled\"},"
+		"{\"name\":\"no id\"},{\"id\":\"12a\"},{\"id\":-5},7],"
+		"\"paging\":{\"page\":1,\"totalPages\":2,\"perPage\":8,\"totalElements\":9,\"pageStart\":0,\"pageEnd\":7},"
+		"\"navigation\":{\"firstPage\":{\"uri\":\"https://x?page=1\"},\"nextPage\":{\"uri\":\"https://x?page=2\"},"
+		"\"lastPage\":{\"uri\":\"https://x?page=2\"}}}";
+	CU_ASSERT_EQUAL_FATAL(rc_ha_extension_page(a, strlen(a), &r, &n, &more), 0);
+	CU_ASSERT_EQUAL_FATAL(n, 2);
+	CU_ASSERT_TRUE(more);
+	CU_ASSERT_STRING_EQUAL(r[0].id, "101");
+	CU_ASSERT_STRING_EQUAL(r[0].name, "Front Desk");
+	CU_ASSERT_STRING_EQUAL(r[0].number, "101");
+	CU_ASSERT_STRING_EQUAL(r[1].id, "202");
+	CU_ASSERT_STRING_EQUAL(r[1].name, "Bob Jones");
+	CU_ASSERT_PTR_NULL(r[1].number);
+	rc_ha_listed_free(r, n);
+	/* The last page: no nextPage, page == totalPages. */
+	const char *b = "{\"records\":[{\"id\":505}],\"paging\":{\"page\":2,\"totalPages\":2},"
+		"\"navigation\":{\"firstPage\":{\"uri\":\"u\"},\"previousPage\":{\"uri\":\"u\"}}}";
+	CU_ASSERT_EQUAL_FATAL(rc_ha_extension_page(b, strlen(b), &r, &n, &more), 0);
+	CU_ASSERT_EQUAL(n, 1);
+	CU_ASSERT_FALSE(more);
+	rc_ha_listed_free(r, n);
+	/* Without navigation, paging decides; an empty page never asks for more. */
+	const char *c = "{\"records\":[{\"id\":1}],\"paging\":{\"page\":1,\"totalPages\":3}}";
+	CU_ASSERT_EQUAL_FATAL(rc_ha_extension_page(c, strlen(c), &r, &n, &more), 0);
+	CU_ASSERT_TRUE(more);
+	rc_ha_listed_free(r, n);
+	const char *d = "{\"records\":[],\"paging\":{\"page\":4,\"totalPages\":9},"
+		"\"navigation\":{\"nextPage\":{\"uri\":\"u\"}}}";
+	CU_ASSERT_EQUAL_FATAL(rc_ha_extension_page(d, strlen(d), &r, &n, &more), 0);
+	CU_ASSERT_EQUAL(n, 0);
+	CU_ASSERT_FALSE(more);
+	rc_ha_listed_free(r, n);
+	CU_ASSERT_EQUAL(rc_ha_extension_page("{}", 2, &r, &n, &more), -1);
+	CU_ASSERT_EQUAL(rc_ha_extension_page("{\"records\":{}}", 14, &r, &n, &more), -1);
+	CU_ASSERT_EQUAL(rc_ha_extension_page("nope", 4, &r, &n, &more), -1);
+	CU_ASSERT_PTR_NULL(r);
+}
+
+/* What the worker does at each discovery: the per-extension list plus the listed ones. */
+static struct rc_ha_extension *account_exts(struct rc_ha_state *st, size_t *n, int64_t now)
+{
+	static const struct rc_config cfg = { .topic_prefix = "ringcentral" };
+	static char *filters[] = { "/restapi/v1.0/account/~/presence" };
+	struct rc_ha_extension *e = NULL;
+	bool detailed;
+	const char *acc = rc_ha_account_presence(filters, 1, &detailed);
+	size_t n_ids;
+
+	rc_ha_state_account(st, acc != NULL);
+	CU_ASSERT_EQUAL(rc_ha_extensions(&cfg, filters, 1, "101", &e, n), 0);
+	char *const *ids = rc_ha_state_listed(st, &n_ids);
+	CU_ASSERT_EQUAL(rc_ha_extensions_listed(&cfg, acc, ids, n_ids, &e, n), 0);
+	CU_ASSERT_EQUAL(rc_ha_state_covered(st, e, *n, "101", now), 0);
+	return e;
+}
+
+static void test_account_listing(void)
+{
+	world_reset();
+	struct rc_ha_state *st = rc_ha_state_new(&env);
+	size_t n, n_ids;
+	int64_t wake = INT64_MAX;
+	struct rc_ha_extension *e = account_exts(st, &n, 0);
+
+	/* Nothing before a subscription carries the filter. */
+	CU_ASSERT_EQUAL(n, 0);
+	rc_ha_state_step(st, 0, &wake);
+	CU_ASSERT_EQUAL(n_pending(), 0);
+	rc_ha_extensions_free(e, n);
+	rc_ha_state_subscribed(st, true, 1 * S);
+	rc_ha_state_step(st, 1 * S, &wake);
+	CU_ASSERT_EQUAL(n_pending(), 1);
+	answer(LIST_1, 200, "{\"records\":[{\"id\":101,\"name\":\"Front Desk\",\"extensionNumber\":\"101\"}],"
+			"\"navigation\":{\"nextPage\":{\"uri\":\"u\"}}}", NULL);
+	/* Not complete yet: nothing listed, no discovery. */
+	CU_ASSERT_PTR_NULL(rc_ha_state_listed(st, &n_ids));
+	rc_ha_state_step(st, 1 * S, &wake);
+	CU_ASSERT_EQUAL(world.rediscovers, 0);
+	answer(LIST_2, 200, "{\"records\":[{\"id\":202,\"name\":\"Sales\"}],\"paging\":{\"page\":2,\"totalPages\":2}}",
+			NULL);
+	rc_ha_state_step(st, 1 * S, &wake);
+	CU_ASSERT_EQUAL(world.rediscovers, 1);
+	e = account_exts(st, &n, 1 * S);
+	CU_ASSERT_EQUAL_FATAL(n, 2);
+	CU_ASSERT_STRING_EQUAL(e[0].id, "101");
+	CU_ASSERT_STRING_EQUAL(e[0].name, "Front Desk");
+	CU_ASSERT_STRING_EQUAL(e[0].number, "101");
+	CU_ASSERT_STRING_EQUAL(e[0].presence_event, ACCOUNT_EVENT("101"));
+	CU_ASSERT_STRING_EQUAL(e[0].topic[RC_HA_PRESENCE], "ringcentral/account/+/extension/101/presence");
+	CU_ASSERT_STRING_EQUAL(e[1].name, "Sales");
+	/* Named by the list: no lookup; their presence is read at once (the subscription
+	 * that the listing followed delivers it). */
+	rc_ha_state_step(st, 1 * S, &wake);
+	CU_ASSERT_PTR_NOT_NULL(pending(ACCOUNT_EVENT("101")));
+	CU_ASSERT_PTR_NOT_NULL(pending(ACCOUNT_EVENT("202")));
+	CU_ASSERT_PTR_NULL(pending(INFO_101));
+	answer(ACCOUNT_EVENT("101"), 200, presence_answer, NULL);
+	answer(ACCOUNT_EVENT("202"), 200, "{\"presenceStatus\":\"Available\"}", NULL);
+	CU_ASSERT_EQUAL_FATAL(world.n_published, 2);
+	CU_ASSERT_STRING_EQUAL(str_at(world.published[1], "event", NULL), ACCOUNT_EVENT("202"));
+	rc_ha_extensions_free(e, n);
+
+	/* A failure: logged once, the same page again after the back-off. */
+	rc_ha_state_subscribed(st, false, 2 * S);
+	rc_ha_state_step(st, 2 * S, &wake);
+	answer(LIST_1, 503, "{}", NULL);
+	CU_ASSERT_EQUAL(world.warnings, 1);
+	wake = INT64_MAX;
+	rc_ha_state_step(st, 3 * S, &wake);
+	CU_ASSERT_EQUAL(n_pending(), 0);
+	CU_ASSERT_EQUAL(wake, 2 * S + RC_HA_LIST_RETRY_MS);
+	rc_ha_state_step(st, 2 * S + RC_HA_LIST_RETRY_MS, &wake);
+	answer(LIST_1, 0, NULL, "request failed: Connection refused");
+	CU_ASSERT_EQUAL(world.warnings, 1);
+	wake = INT64_MAX;
+	rc_ha_state_step(st, 3 * S + RC_HA_LIST_RETRY_MS, &wake);
+	CU_ASSERT_EQUAL(wake, 2 * S + 3 * RC_HA_LIST_RETRY_MS);     /* doubled */
+	/* The previous listing stands meanwhile. */
+	rc_ha_state_listed(st, &n_ids);
+	CU_ASSERT_EQUAL(n_ids, 2);
+
+	/* A new subscription lists at once; 202 left the account: the listing says so. */
+	int64_t t = 10 * RC_HA_LIST_RETRY_MS;
+	rc_ha_state_subscribed(st, true, t);
+	rc_ha_state_step(st, t, &wake);
+	answer(LIST_1, 200, "{\"records\":[{\"id\":101,\"name\":\"Front Desk\",\"extensionNumber\":\"101\"}],"
+			"\"paging\":{\"page\":1,\"totalPages\":1}}", NULL);
+	rc_ha_state_step(st, t, &wake);
+	CU_ASSERT_EQUAL(world.rediscovers, 2);
+	e = account_exts(st, &n, t);
+	CU_ASSERT_EQUAL(n, 1);
+	rc_ha_extensions_free(e, n);
+	/* The same listing again changes nothing. */
+	while (n_pending() > 0)
+		for (size_t i = 0; i < world.n_calls; i++)
+			if (!world.calls[i].answered)
+				answer(world.calls[i].path, 200, "{}", NULL);
+	rc_ha_state_subscribed(st, false, t + S);
+	rc_ha_state_step(st, t + S, &wake);
+	answer(LIST_1, 200, "{\"records\":[{\"id\":101,\"name\":\"Front Desk\",\"extensionNumber\":\"101\"}]}", NULL);
+	rc_ha_state_step(st, t + S, &wake);
+	CU_ASSERT_EQUAL(world.rediscovers, 2);
+
+	/* A listing under way when the filter goes is dropped, and so is the last one. */
+	rc_ha_state_subscribed(st, false, t + 2 * S);
+	rc_ha_state_step(st, t + 2 * S, &wake);
+	CU_ASSERT_PTR_NOT_NULL(pending(LIST_1));
+	rc_ha_state_account(st, false);
+	CU_ASSERT_PTR_NULL(rc_ha_state_listed(st, &n_ids));
+	CU_ASSERT_EQUAL(n_ids, 0);
+	answer(LIST_1, 200, "{\"records\":[{\"id\":909}]}", NULL);
+	CU_ASSERT_PTR_NULL(rc_ha_state_listed(st, &n_ids));
+	rc_ha_state_step(st, t + 3 * S, &wake);
+	CU_ASSERT_EQUAL(n_pending(), 0);
+	CU_ASSERT_EQUAL(world.warnings, 1);
+	rc_ha_state_free(st);
+	world_reset();
+}
+
+static void test_account_listing_bounded(void)
+{
+	world_reset();
+	struct rc_ha_state *st = rc_ha_state_new(&env);
+	int64_t wake = INT64_MAX;
+	size_t n_ids;
+	/* Pages of 100 that always say there is another: stops at RC_HA_LIST_MAX, warns once. */
+	size_t cap = 64 + 100 * 40;
+	char *page = malloc(cap);
+	unsigned next = 1;
+
+	rc_ha_state_account(st, true);
+	rc_ha_state_subscribed(st, true, 0);
+	for (int p = 1; p <= 12; p++) {
+		rc_ha_state_step(st, 0, &wake);
+		if (n_pending() == 0)
+			break;
+		size_t o = (size_t)snprintf(page, cap, "{\"records\":[");
+		for (int i = 0; i < 100; i++)
+			o += (size_t)snprintf(page + o, cap - o, "%s{\"id\":%u}", i ? "," : "", next++);
+		snprintf(page + o, cap - o, "],\"navigation\":{\"nextPage\":{\"uri\":\"u\"}}}");
+		for (size_t i = 0; i < world.n_calls; i++)
+			if (!world.calls[i].answered)
+				answer(world.calls[i].path, 200, page, NULL);
+	}
+	rc_ha_state_step(st, 0, &wake);
+	CU_ASSERT_EQUAL(n_pending(), 0);
+	rc_ha_state_listed(st, &n_ids);
+	CU_ASSERT_EQUAL(n_ids, RC_HA_LIST_MAX);
+	CU_ASSERT_EQUAL(world.warnings, 1);        /* the server named more: said once */
+	rc_ha_state_subscribed(st, true, 0);
+	rc_ha_state_step(st, 0, &wake);
+	answer(LIST_1, 200, "{\"records\":[{\"id\":1}]}", NULL);
+	rc_ha_state_listed(st, &n_ids);
+	CU_ASSERT_EQUAL(n_ids, 1);
+	CU_ASSERT_EQUAL(world.warnings, 1);
+	free(page);
+	rc_ha_state_free(st);
+	world_reset();
+}
+
+static void test_account_filter_found(void)
+{
+	static const struct rc_config cfg = { .topic_prefix = "rc" };
+	char *f[] = { "/restapi/v1.0/account/~/extension/~/presence",
+		"/restapi/v1.0/account/~/presence", "/restapi/v1.0/account/~/presence/x",
+		"/restapi/v1.0/account/37439510/presence?detailedTelephonyState=true" };
+	bool d;
+	CU_ASSERT_STRING_EQUAL(rc_ha_account_presence(f, 3, &d), f[1]);
+	CU_ASSERT_FALSE(d);
+	CU_ASSERT_STRING_EQUAL(rc_ha_account_presence(f, 4, &d), f[3]);
+	CU_ASSERT_TRUE(d);
+	CU_ASSERT_PTR_NULL(rc_ha_account_presence(f, 1, &d));
+	/* The detailed account filter's event keeps its account and query; an extension with
+	 * its own detailed filter keeps it. */
+	struct rc_ha_extension *e = NULL;
+	size_t n = 0;
+	char *ids[] = { "101", "x1", "202" };
+	CU_ASSERT_EQUAL_FATAL(rc_ha_extensions(&cfg, f, 1, "101", &e, &n), 0);
+	CU_ASSERT_EQUAL_FATAL(rc_ha_extensions_listed(&cfg, f[3], ids, 3, &e, &n), 0);
+	CU_ASSERT_EQUAL_FATAL(n, 2);
+	CU_ASSERT_STRING_EQUAL(e[0].presence_event, "/restapi/v1.0/account/37439510/extension/101/presence?detailedTelephonyState=true");
+	CU_ASSERT_TRUE(e[0].detailed);
+	CU_ASSERT_STRING_EQUAL(e[1].presence_event, "/restapi/v1.0/account/37439510/extension/202/presence?detailedTelephonyState=true");
+	CU_ASSERT_STRING_EQUAL(e[1].topic[RC_HA_PRESENCE], "rc/account/+/extension/202/presence");
+	rc_ha_extensions_free(e, n);
+	e = NULL;
+	CU_ASSERT_EQUAL_FATAL(rc_ha_extensions(&cfg, f, 1, "101", &e, &n), 0);
+	CU_ASSERT_EQUAL_FATAL(rc_ha_extensions_listed(&cfg, f[1], ids, 1, &e, &n), 0);
+	CU_ASSERT_EQUAL_FATAL(n, 1);
+	CU_ASSERT_STRING_EQUAL(e[0].presence_event, "/restapi/v1.0/account/~/extension/101/presence");
+	rc_ha_extensions_free(e, n);
+}
+
 int main(void)
 {
 	static const struct rc_test_case cases[] = {
@@ -458,6 +707,10 @@ int main(void)
 		{ "names, then presence after each subscription", test_names_and_presence_after_subscription },
 		{ "failed lookups logged once, backed off", test_failed_lookup_logged_once_and_backs_off },
 		{ "a newer notification wins over a read", test_newer_notification_wins },
+		{ "extension list page", test_extension_page },
+		{ "the account-wide filter and its events", test_account_filter_found },
+		{ "the account's extensions listed after each subscription", test_account_listing },
+		{ "the listing is bounded", test_account_listing_bounded },
 		{ NULL, NULL },
 	};
 	return rc_test_run("ha_state", NULL, NULL, cases);
