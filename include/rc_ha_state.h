@@ -74,7 +74,7 @@ struct rc_ha_state_env {
 			rc_api_done_fn on_done, void *done_arg);
 	/* A synthetic presence notification (an envelope the callee borrows) for the
 	 * pipeline, marked as read over REST. */
-	void (*publish)(void *arg, json_object *notification, int64_t now);
+	bool (*publish)(void *arg, json_object *notification, int64_t now);   /* false: not taken */
 	/* Names or numbers were learned: publish the discovery configs again. */
 	void (*rediscover)(void *arg);
 	void (*log)(void *arg, enum rc_log_level level, const char *line);

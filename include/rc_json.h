@@ -3,7 +3,9 @@
  * json-c's tokener accepts a value followed by anything; every answer and notification
  * the bridge reads must be exactly one JSON value (whitespace around it allowed), with no
  * NUL byte inside and a bounded nesting depth, so that hostile input is refused the same
- * way everywhere. Pure. */
+ * way everywhere. Also the one way answers are built: json-c aborts when a member is
+ * added to a NULL object, which is what a failed json_object_new_object() returns.
+ * Pure. */
 #ifndef RC_JSON_H
 #define RC_JSON_H
 
@@ -20,5 +22,10 @@ enum rc_json_result {
 
 /* Parses buf (len bytes, no terminator needed) into *out (the caller puts it). */
 enum rc_json_result rc_json_parse(const char *buf, size_t len, json_object **out);
+
+/* Adds v (taken; NULL is JSON null, as with json_object_object_add) to the object o as
+ * key. When o is NULL (out of memory) v is released instead. Returns 0, or -1 if nothing
+ * was added. */
+int rc_json_set(json_object *o, const char *key, json_object *v);
 
 #endif

@@ -31,6 +31,7 @@ struct rc_api {
 	size_t n_waiting;
 	struct api_call *running;  /* unordered */
 	unsigned n_running;
+	bool freeing;              /* rc_api_free is answering: a callback may not submit */
 };
 
 struct rc_api *rc_api_new(const struct rc_api_settings *s)
@@ -98,7 +99,8 @@ static void api__enqueue(struct rc_api *api, struct api_call *c, bool front)
 int rc_api_submit(struct rc_api *api, const char *method, const char *path,
 		const char *json_body, int64_t now, rc_api_done_fn on_done, void *arg)
 {
-	if (api->n_waiting >= api->s.max_queued || method == NULL || !api__method_ok(method) ||
+	if (api->freeing || api->n_waiting >= api->s.max_queued || method == NULL ||
+			!api__method_ok(method) ||
 			!api__path_ok(path) || on_done == NULL)
 		return -1;
 	struct api_call *c = calloc(1, sizeof(*c));
@@ -247,6 +249,7 @@ void rc_api_free(struct rc_api *api, const char *why)
 {
 	if (api == NULL)
 		return;
+	api->freeing = true;
 	while (api->running != NULL) {
 		struct api_call *c = api->running;
 		api->running = c->next;

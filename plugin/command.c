@@ -68,11 +68,11 @@ static json_object *command__object(enum rc_command_topic t, const char *arg, co
 	}
 	switch (t) {
 	case RC_CMDT_RESUBSCRIBE:
-		json_object_object_add(cmd, "command", json_object_new_string("recreateSubscription"));
+		rc_json_set(cmd, "command", json_object_new_string("recreateSubscription"));
 		return cmd;
 	case RC_CMDT_PRESENCE:
-		json_object_object_add(cmd, "command", json_object_new_string("setPresence"));
-		json_object_object_add(cmd, "extensionId", json_object_new_string(arg));
+		rc_json_set(cmd, "command", json_object_new_string("setPresence"));
+		rc_json_set(cmd, "extensionId", json_object_new_string(arg));
 		if (!command__trimmed(payload, len, &s, &n)) {
 			*why = "empty payload: send a DND status (e.g. DoNotAcceptAnyCalls), a user status "
 					"(Available, Busy, Offline) or {\"dndStatus\":...,\"userStatus\":...}";
@@ -85,9 +85,9 @@ static json_object *command__object(enum rc_command_topic t, const char *arg, co
 			}
 			json_object *v;
 			if (json_object_object_get_ex(o, "dndStatus", &v))
-				json_object_object_add(cmd, "dndStatus", json_object_get(v));
+				rc_json_set(cmd, "dndStatus", json_object_get(v));
 			if (json_object_object_get_ex(o, "userStatus", &v))
-				json_object_object_add(cmd, "userStatus", json_object_get(v));
+				rc_json_set(cmd, "userStatus", json_object_get(v));
 			json_object_put(o);
 			return cmd;
 		}
@@ -102,9 +102,9 @@ static json_object *command__object(enum rc_command_topic t, const char *arg, co
 		memcpy(word, s, n);
 		word[n] = '\0';
 		if (rc_control_dnd_status(word) != NULL) {
-			json_object_object_add(cmd, "dndStatus", json_object_new_string(word));
+			rc_json_set(cmd, "dndStatus", json_object_new_string(word));
 		} else if (rc_control_user_status(word) != NULL) {
-			json_object_object_add(cmd, "userStatus", json_object_new_string(word));
+			rc_json_set(cmd, "userStatus", json_object_new_string(word));
 		} else {
 			*why = "unknown status: send a DND status (TakeAllCalls, DoNotAcceptAnyCalls, "
 					"DoNotAcceptDepartmentCalls, TakeDepartmentCallsOnly) or a user status "
@@ -113,7 +113,7 @@ static json_object *command__object(enum rc_command_topic t, const char *arg, co
 		}
 		return cmd;
 	case RC_CMDT_SMS:
-		json_object_object_add(cmd, "command", json_object_new_string("sendSms"));
+		rc_json_set(cmd, "command", json_object_new_string("sendSms"));
 		if (rc_json_parse(payload, len, &o) != RC_JSON_OK || !json_object_is_type(o, json_type_object)) {
 			json_object_put(o);
 			*why = "Payload not valid JSON: send {\"to\":\"+15551234567\",\"text\":\"...\"}";
@@ -122,12 +122,12 @@ static json_object *command__object(enum rc_command_topic t, const char *arg, co
 		{
 			json_object_object_foreach(o, key, val)
 				if (strcmp(key, "to") == 0 || strcmp(key, "text") == 0)
-					json_object_object_add(cmd, key, json_object_get(val));
+					rc_json_set(cmd, key, json_object_get(val));
 		}
 		json_object_put(o);
 		return cmd;
 	case RC_CMDT_SMS_TO: {
-		json_object_object_add(cmd, "command", json_object_new_string("sendSms"));
+		rc_json_set(cmd, "command", json_object_new_string("sendSms"));
 		char to[40];
 		size_t al = strlen(arg);
 		if (al == 0 || al >= sizeof(to) - 1 || strspn(arg, "0123456789") != al) {
@@ -136,9 +136,9 @@ static json_object *command__object(enum rc_command_topic t, const char *arg, co
 		}
 		to[0] = '+';
 		memcpy(to + 1, arg, al + 1);
-		json_object_object_add(cmd, "to", json_object_new_string(to));
+		rc_json_set(cmd, "to", json_object_new_string(to));
 		/* The payload is the text as it is: a notify entity publishes the message alone. */
-		json_object_object_add(cmd, "text", json_object_new_string_len(payload, (int)len));
+		rc_json_set(cmd, "text", json_object_new_string_len(payload, (int)len));
 		return cmd;
 	}
 	case RC_CMDT_NONE:

@@ -467,7 +467,11 @@ void rc_control_parse_command(struct rc_control_command *c, json_object *obj)
 		}
 	}
 	if (c->kind == RC_CTL_INVALID) {
-		c->name = strndup(name, CONTROL_NAME_MAX);
+		/* Cut on a character boundary: the name goes back in a JSON answer. */
+		size_t len = strnlen(name, CONTROL_NAME_MAX);
+		while (len > 0 && len < strlen(name) && ((unsigned char)name[len] & 0xc0) == 0x80)
+			len--;
+		c->name = strndup(name, len);
 		rc_control_fail(c, "Unknown command");
 		return;
 	}
@@ -587,20 +591,20 @@ static json_object *control__answer(const struct rc_control_command *c)
 
 	if (r == NULL)
 		return NULL;
-	json_object_object_add(r, "command",
+	rc_json_set(r, "command",
 			json_object_new_string(c->name != NULL ? c->name : "Unknown command"));
 	if (!c->answered || c->error != NULL) {
-		json_object_object_add(r, "error",
+		rc_json_set(r, "error",
 				json_object_new_string(c->answered ? c->error : "Not answered"));
 		if (c->answered && c->detail != NULL) {
 			json_object_object_foreach(c->detail, key, val)
-				json_object_object_add(r, key, json_object_get(val));
+				rc_json_set(r, key, json_object_get(val));
 		}
 	} else if (c->data != NULL) {
-		json_object_object_add(r, "data", json_object_get(c->data));
+		rc_json_set(r, "data", json_object_get(c->data));
 	}
 	if (c->correlation != NULL)
-		json_object_object_add(r, "correlationData", json_object_new_string(c->correlation));
+		rc_json_set(r, "correlationData", json_object_new_string(c->correlation));
 	return r;
 }
 
@@ -622,7 +626,7 @@ char *rc_control_response(const struct rc_control_request *req, size_t *len)
 		if ((root = control__answer(&req->cmds[0])) == NULL)
 			return NULL;
 	} else {
-		json_object_object_add(root, "responses", list);
+		rc_json_set(root, "responses", list);
 		for (size_t i = 0; i < req->n; i++) {
 			json_object *r = control__answer(&req->cmds[i]);
 			if (r == NULL)
@@ -724,7 +728,7 @@ json_object *rc_control_subscriptions_data(const char *body, size_t len, const c
 	data = json_object_new_object();
 	subs = json_object_new_array();
 	if (data != NULL && subs != NULL) {
-		json_object_object_add(data, "subscriptions", subs);
+		rc_json_set(data, "subscriptions", subs);
 		subs = NULL;
 	}
 	json_object *arr = data != NULL ? json_object_object_get(data, "subscriptions") : NULL;
@@ -740,21 +744,21 @@ json_object *rc_control_subscriptions_data(const char *body, size_t len, const c
 				json_object *one = json_object_new_object();
 				if (one == NULL)
 					continue;
-				json_object_object_add(one, "filter", control__string_or_null(s->disabled[d].filter));
-				json_object_object_add(one, "reason", control__string_or_null(s->disabled[d].reason));
+				rc_json_set(one, "filter", control__string_or_null(s->disabled[d].filter));
+				rc_json_set(one, "reason", control__string_or_null(s->disabled[d].reason));
 				json_object_array_add(disabled, one);
 			}
-			json_object_object_add(o, "id", json_object_new_string(s->id));
-			json_object_object_add(o, "status", control__string_or_null(s->status));
-			json_object_object_add(o, "transportType", control__string_or_null(s->transport_type));
-			json_object_object_add(o, "creationTime", created[0] ? json_object_new_string(created) : NULL);
-			json_object_object_add(o, "expirationTime", control__string_or_null(s->expiration_time));
-			json_object_object_add(o, "eventFilters", control__string_array(s->event_filters,
+			rc_json_set(o, "id", json_object_new_string(s->id));
+			rc_json_set(o, "status", control__string_or_null(s->status));
+			rc_json_set(o, "transportType", control__string_or_null(s->transport_type));
+			rc_json_set(o, "creationTime", created[0] ? json_object_new_string(created) : NULL);
+			rc_json_set(o, "expirationTime", control__string_or_null(s->expiration_time));
+			rc_json_set(o, "eventFilters", control__string_array(s->event_filters,
 					s->n_event_filters));
-			json_object_object_add(o, "disabledFilters", disabled);
-			json_object_object_add(o, "thisBridge", json_object_new_boolean(
+			rc_json_set(o, "disabledFilters", disabled);
+			rc_json_set(o, "thisBridge", json_object_new_boolean(
 					live_id != NULL && strcmp(live_id, s->id) == 0));
-			json_object_object_add(o, "createdByThisBridge", json_object_new_boolean(
+			rc_json_set(o, "createdByThisBridge", json_object_new_boolean(
 					rc_strlist_contains(owned, n_owned, s->id)));
 			json_object_array_add(arr, o);
 		}

@@ -146,8 +146,8 @@ void rc_ctl_answer_local(struct rc_control_command *cmd, struct rc_outbox *ob, i
 	} else if (cmd->kind == RC_CTL_SET_LOG_LEVEL) {
 		int previous = rc_outbox_set_log_level(ob, (enum rc_log_level)cmd->level);
 		json_object *data = json_object_new_object();
-		json_object_object_add(data, "level", json_object_new_string(rc_control_level_name(cmd->level)));
-		json_object_object_add(data, "previousLevel",
+		rc_json_set(data, "level", json_object_new_string(rc_control_level_name(cmd->level)));
+		rc_json_set(data, "previousLevel",
 				json_object_new_string(rc_control_level_name(previous)));
 		rc_control_ok(cmd, data);
 		/* Said at notice level, so that it shows whatever the new level. */
@@ -197,9 +197,9 @@ static json_object *ctl__disabled(const struct rc_subscription *s)
 
 	for (size_t i = 0; a != NULL && i < s->n_disabled; i++) {
 		json_object *o = json_object_new_object();
-		json_object_object_add(o, "filter", s->disabled[i].filter != NULL ?
+		rc_json_set(o, "filter", s->disabled[i].filter != NULL ?
 				json_object_new_string(s->disabled[i].filter) : NULL);
-		json_object_object_add(o, "reason", s->disabled[i].reason != NULL ?
+		rc_json_set(o, "reason", s->disabled[i].reason != NULL ?
 				json_object_new_string(s->disabled[i].reason) : NULL);
 		json_object_array_add(a, o);
 	}
@@ -285,15 +285,15 @@ static void ctl__answer_filters(struct rc_ctl *c, struct rc_control_command *cmd
 	json_object *data = json_object_new_object();
 	const struct rc_subscription *s = &c->env.slot->sub;
 
-	json_object_object_add(data, "eventFilters", ctl__strings(s->event_filters, s->n_event_filters));
-	json_object_object_add(data, "disabledFilters", ctl__disabled(s));
-	json_object_object_add(data, "requestedFilters", ctl__strings(c->want, c->n_want));
-	json_object_object_add(data, "subscriptionId", s->id != NULL ? json_object_new_string(s->id) : NULL);
-	json_object_object_add(data, "persisted", json_object_new_boolean(c->persisted));
-	json_object_object_add(data, "filtersFile", c->env.cfg->filters_file != NULL ?
+	rc_json_set(data, "eventFilters", ctl__strings(s->event_filters, s->n_event_filters));
+	rc_json_set(data, "disabledFilters", ctl__disabled(s));
+	rc_json_set(data, "requestedFilters", ctl__strings(c->want, c->n_want));
+	rc_json_set(data, "subscriptionId", s->id != NULL ? json_object_new_string(s->id) : NULL);
+	rc_json_set(data, "persisted", json_object_new_boolean(c->persisted));
+	rc_json_set(data, "filtersFile", c->env.cfg->filters_file != NULL ?
 			json_object_new_string(c->env.cfg->filters_file) : NULL);
 	if (c->persist_note[0] != '\0')
-		json_object_object_add(data, "note", json_object_new_string(c->persist_note));
+		rc_json_set(data, "note", json_object_new_string(c->persist_note));
 	rc_control_ok(cmd, data);
 }
 
@@ -303,13 +303,13 @@ static void ctl__get_filters(struct rc_ctl *c, struct rc_control_command *cmd)
 	const struct rc_subscription *s = &c->env.slot->sub;
 	bool live = ctl__has_live_sub(c);
 
-	json_object_object_add(data, "eventFilters", ctl__strings(*c->env.desired, *c->env.n_desired));
-	json_object_object_add(data, "serverEventFilters", live ?
+	rc_json_set(data, "eventFilters", ctl__strings(*c->env.desired, *c->env.n_desired));
+	rc_json_set(data, "serverEventFilters", live ?
 			ctl__strings(s->event_filters, s->n_event_filters) : NULL);
-	json_object_object_add(data, "disabledFilters", live ? ctl__disabled(s) : json_object_new_array());
-	json_object_object_add(data, "pending", json_object_new_boolean(c->env.lc->filters_dirty));
-	json_object_object_add(data, "subscriptionId", live ? json_object_new_string(s->id) : NULL);
-	json_object_object_add(data, "filtersFile", c->env.cfg->filters_file != NULL ?
+	rc_json_set(data, "disabledFilters", live ? ctl__disabled(s) : json_object_new_array());
+	rc_json_set(data, "pending", json_object_new_boolean(c->env.lc->filters_dirty));
+	rc_json_set(data, "subscriptionId", live ? json_object_new_string(s->id) : NULL);
+	rc_json_set(data, "filtersFile", c->env.cfg->filters_file != NULL ?
 			json_object_new_string(c->env.cfg->filters_file) : NULL);
 	rc_control_ok(cmd, data);
 }
@@ -355,16 +355,16 @@ static void ctl__api_error(struct rc_ctl *c, struct rc_control_command *cmd, con
 
 	rc_api_error_parse(body != NULL ? body : "", body != NULL ? len : 0, &e);
 	rc_http_describe_status(status, body, len, text, sizeof(text));
-	json_object_object_add(detail, "httpStatus", json_object_new_int((int)status));
+	rc_json_set(detail, "httpStatus", json_object_new_int((int)status));
 	if (e.code[0] != '\0')
-		json_object_object_add(detail, "errorCode", json_object_new_string(e.code));
+		rc_json_set(detail, "errorCode", json_object_new_string(e.code));
 	if (e.message[0] != '\0')
-		json_object_object_add(detail, "errorMessage", json_object_new_string(e.message));
+		rc_json_set(detail, "errorMessage", json_object_new_string(e.message));
 	if (status == 429) {
 		/* The API door moved the shared window to the end of Retry-After before this. */
 		int64_t wait = c->env.lc->api_blocked_until - now;
 		long secs = wait > 0 ? (long)((wait + 999) / 1000) : 0;
-		json_object_object_add(detail, "retryAfter", json_object_new_int64(secs));
+		rc_json_set(detail, "retryAfter", json_object_new_int64(secs));
 		rc_control_fail_detail(cmd, detail, "%s: %s (rate limited: RingCentral API calls of "
 				"the bridge wait %ld s)", what, text, secs);
 		return;
@@ -399,17 +399,17 @@ static json_object *ctl__api_data(const struct rc_control_command *cmd, const ch
 		json_object *ext = NULL;
 		json_object_object_get_ex(root, "extension", &ext);
 		json_object *id = ctl__member(ext, "id");
-		json_object_object_add(data, "extensionId", id != NULL ? id :
+		rc_json_set(data, "extensionId", id != NULL ? id :
 				json_object_new_string(cmd->extension_id));
 		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-			json_object_object_add(data, keys[i], ctl__member(root, keys[i]));
+			rc_json_set(data, keys[i], ctl__member(root, keys[i]));
 	} else {
-		json_object_object_add(data, "id", ctl__member(root, "id"));
-		json_object_object_add(data, "messageStatus", ctl__member(root, "messageStatus"));
+		rc_json_set(data, "id", ctl__member(root, "id"));
+		rc_json_set(data, "messageStatus", ctl__member(root, "messageStatus"));
 		json_object *to = json_object_new_array();
 		for (size_t i = 0; to != NULL && i < cmd->n_to; i++)
 			json_object_array_add(to, json_object_new_string(cmd->to[i]));
-		json_object_object_add(data, "to", to);
+		rc_json_set(data, "to", to);
 	}
 	json_object_put(root);
 	return data;
@@ -479,9 +479,9 @@ static void ctl__start_presence(struct rc_ctl *c, struct rc_control_command *cmd
 
 	snprintf(path, sizeof(path), "/restapi/v1.0/account/~/extension/%s/presence", cmd->extension_id);
 	if (cmd->dnd_status != NULL)
-		json_object_object_add(body, "dndStatus", json_object_new_string(cmd->dnd_status));
+		rc_json_set(body, "dndStatus", json_object_new_string(cmd->dnd_status));
 	if (cmd->user_status != NULL)
-		json_object_object_add(body, "userStatus", json_object_new_string(cmd->user_status));
+		rc_json_set(body, "userStatus", json_object_new_string(cmd->user_status));
 	const char *text = body != NULL ? json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN) : NULL;
 	if (text == NULL)
 		rc_control_fail(cmd, "out of memory");
@@ -503,15 +503,15 @@ static void ctl__start_sms(struct rc_ctl *c, struct rc_control_command *cmd, int
 		json_object_put(to);
 		return;
 	}
-	json_object_object_add(from, "phoneNumber", json_object_new_string(c->env.cfg->sms_from));
-	json_object_object_add(body, "from", from);
+	rc_json_set(from, "phoneNumber", json_object_new_string(c->env.cfg->sms_from));
+	rc_json_set(body, "from", from);
 	for (size_t i = 0; to != NULL && i < cmd->n_to; i++) {
 		json_object *one = json_object_new_object();
-		json_object_object_add(one, "phoneNumber", json_object_new_string(cmd->to[i]));
+		rc_json_set(one, "phoneNumber", json_object_new_string(cmd->to[i]));
 		json_object_array_add(to, one);
 	}
-	json_object_object_add(body, "to", to);
-	json_object_object_add(body, "text", json_object_new_string(cmd->text));
+	rc_json_set(body, "to", to);
+	rc_json_set(body, "text", json_object_new_string(cmd->text));
 	const char *text = body != NULL ? json_object_to_json_string_ext(body,
 			JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE) : NULL;
 	if (text == NULL)
@@ -628,10 +628,10 @@ void rc_ctl_action_done(struct rc_ctl *c, enum rc_lc_action act, enum rc_lc_outc
 			break;
 		if (out == RC_OUT_OK) {
 			json_object *data = json_object_new_object();
-			json_object_object_add(data, "subscriptionId", s->id != NULL ? json_object_new_string(s->id) : NULL);
-			json_object_object_add(data, "expirationTime", s->expiration_time != NULL ?
+			rc_json_set(data, "subscriptionId", s->id != NULL ? json_object_new_string(s->id) : NULL);
+			rc_json_set(data, "expirationTime", s->expiration_time != NULL ?
 					json_object_new_string(s->expiration_time) : NULL);
-			json_object_object_add(data, "action", json_object_new_string(act == RC_ACT_RENEW ?
+			rc_json_set(data, "action", json_object_new_string(act == RC_ACT_RENEW ?
 					"renew" : "check"));
 			rc_control_ok(cmd, data);
 		} else {
@@ -643,10 +643,10 @@ void rc_ctl_action_done(struct rc_ctl *c, enum rc_lc_action act, enum rc_lc_outc
 			break;
 		if (out == RC_OUT_OK) {
 			json_object *data = json_object_new_object();
-			json_object_object_add(data, "previousSubscriptionId", c->prev_id != NULL ?
+			rc_json_set(data, "previousSubscriptionId", c->prev_id != NULL ?
 					json_object_new_string(c->prev_id) : NULL);
-			json_object_object_add(data, "subscriptionId", s->id != NULL ? json_object_new_string(s->id) : NULL);
-			json_object_object_add(data, "expirationTime", s->expiration_time != NULL ?
+			rc_json_set(data, "subscriptionId", s->id != NULL ? json_object_new_string(s->id) : NULL);
+			rc_json_set(data, "expirationTime", s->expiration_time != NULL ?
 					json_object_new_string(s->expiration_time) : NULL);
 			rc_control_ok(cmd, data);
 		} else {

@@ -389,8 +389,13 @@ static void ha_presence_done(struct rc_ha_state *st, struct ha_ext *e, const str
 					"REST: %s", e->id, bad != NULL ? bad : "out of memory");
 			return;
 		}
-		st->env.publish(st->env.arg, n, st->now);
+		bool taken = st->env.publish(st->env.arg, n, st->now);
 		json_object_put(n);
+		if (!taken) {
+			/* The outbox was full (a burst): read it again shortly, in this epoch. */
+			e->pres_epoch = 0;
+			e->pres_at = st->now + RC_HA_PRESENCE_RETRY_MS;
+		}
 		return;
 	}
 	ha_describe(status, error, why, sizeof(why));
@@ -791,7 +796,7 @@ static bool ha_copy(json_object *dst, json_object *src, const char *key, json_ty
 
 	if (!json_object_object_get_ex(src, key, &v) || !json_object_is_type(v, t))
 		return true;
-	return json_object_object_add(dst, key, json_object_get(v)) == 0;
+	return rc_json_set(dst, key, json_object_get(v)) == 0;
 }
 
 /* The active calls as a notification carries them (ActiveCallInfoWithoutSIP). */
@@ -810,7 +815,7 @@ static json_object *ha_calls(json_object *calls)
 		}
 		json_object_object_foreach(c, key, val) {
 			if (strcmp(key, "sipData") != 0 &&
-					json_object_object_add(copy, key, json_object_get(val)) != 0)
+					rc_json_set(copy, key, json_object_get(val)) != 0)
 				goto fail;
 		}
 		if (json_object_array_add(out, copy) != 0)
@@ -852,14 +857,14 @@ json_object *rc_ha_presence_notification(const char *body, size_t len, const cha
 		}
 	}
 	/* In the order RingCentral's event body lists them. */
-	ok = ok && json_object_object_add(b, "extensionId", json_object_new_string(eid)) == 0;
+	ok = ok && rc_json_set(b, "extensionId", json_object_new_string(eid)) == 0;
 	ok = ok && ha_copy(b, a, "telephonyStatus", json_type_string);
 	if (ok && detailed && json_object_object_get_ex(a, "activeCalls", &calls) &&
 			json_object_is_type(calls, json_type_array)) {
 		json_object *c = ha_calls(calls);
 		size_t n = c != NULL ? json_object_array_length(c) : 0;
-		ok = c != NULL && json_object_object_add(b, "activeCalls", c) == 0;
-		ok = ok && json_object_object_add(b, "totalActiveCalls", json_object_new_int((int)n)) == 0;
+		ok = c != NULL && rc_json_set(b, "activeCalls", c) == 0;
+		ok = ok && rc_json_set(b, "totalActiveCalls", json_object_new_int((int)n)) == 0;
 	}
 	ok = ok && ha_copy(b, a, "presenceStatus", json_type_string) &&
 			ha_copy(b, a, "userStatus", json_type_string) &&
@@ -869,14 +874,14 @@ json_object *rc_ha_presence_notification(const char *body, size_t len, const cha
 			ha_copy(b, a, "ringOnMonitoredCall", json_type_boolean) &&
 			ha_copy(b, a, "pickUpCallsOnHold", json_type_boolean);
 	if (ok && owner_id != NULL)
-		ok = json_object_object_add(b, "ownerId", json_object_new_string(owner_id)) == 0;
-	ok = ok && json_object_object_add(env, "uuid", json_object_new_string(uuid)) == 0 &&
-			json_object_object_add(env, "event", json_object_new_string(event)) == 0 &&
-			json_object_object_add(env, "timestamp", json_object_new_string(timestamp)) == 0;
+		ok = rc_json_set(b, "ownerId", json_object_new_string(owner_id)) == 0;
+	ok = ok && rc_json_set(env, "uuid", json_object_new_string(uuid)) == 0 &&
+			rc_json_set(env, "event", json_object_new_string(event)) == 0 &&
+			rc_json_set(env, "timestamp", json_object_new_string(timestamp)) == 0;
 	if (ok && owner_id != NULL)
-		ok = json_object_object_add(env, "ownerId", json_object_new_string(owner_id)) == 0;
+		ok = rc_json_set(env, "ownerId", json_object_new_string(owner_id)) == 0;
 	if (ok) {
-		ok = json_object_object_add(env, "body", b) == 0;
+		ok = rc_json_set(env, "body", b) == 0;
 		if (ok)
 			b = NULL;
 	}

@@ -25,3 +25,12 @@ enum rc_json_result rc_json_parse(const char *buf, size_t len, json_object **out
 	*out = root;
 	return RC_JSON_OK;
 }
+
+int rc_json_set(json_object *o, const char *key, json_object *v)
+{
+	if (o == NULL || json_object_object_add(o, key, v) != 0) {
+		json_object_put(v);
+		return -1;
+	}
+	return 0;
+}

@@ -62,7 +62,8 @@ static void sink__add_recent(struct rc_sink *s)
 		s->recent_head = (s->recent_head + 1) % s->recent_cap;
 }
 
-static void sink__push(struct rc_sink *s, struct rc_outbox_msg *m)
+/* Returns true if the outbox took m. */
+static bool sink__push(struct rc_sink *s, struct rc_outbox_msg *m)
 {
 	struct rc_sink_pushed *slot = NULL;
 
@@ -80,6 +81,7 @@ static void sink__push(struct rc_sink *s, struct rc_outbox_msg *m)
 		slot->seq = seq;
 		sink__add_recent(s);
 	}
+	return seq != 0;
 }
 
 void rc_sink_deliver(struct rc_sink *s, const char *str, size_t len, json_object *obj,
@@ -130,8 +132,7 @@ bool rc_sink_inject(struct rc_sink *s, json_object *obj, const char *source, int
 		rc_outbox_msg_free(m);
 		return false;
 	}
-	sink__push(s, m);
-	return true;
+	return sink__push(s, m);
 }
 
 uint64_t rc_sink_mark(struct rc_sink *s)

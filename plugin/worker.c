@@ -37,6 +37,8 @@
 #include "rc_worker.h"
 #include "transport.h"
 
+/* Discovery configs a full outbox refused are all sent again after this long. */
+#define RC_HA_RETRY_MS 5000
 #define RC_DEDUPE_CAPACITY 20000
 #define RC_REST_MAX_ANSWER (4 * 1024 * 1024)
 #define RC_STOP_BUDGET_MS 3500       /* shutdown must finish within a few seconds */
@@ -61,6 +63,7 @@ struct rc_worker {
 	bool cmd_stop;
 	bool cmd_reload;
 	bool cmd_rediscover;          /* Home Assistant announced itself: publish discovery again */
+	int64_t ha_retry_at;          /* discovery configs did not fit the outbox: again then (0: no) */
 
 	CURLM *multi;
 	struct rc_rng rng;
@@ -203,12 +206,20 @@ static void worker__ha_publish(struct rc_worker *w)
 		rc_sink_log(&w->sink, RC_LOG_WARNING, "Home Assistant discovery: out of memory");
 		return;
 	}
+	size_t lost = 0;
 	while (m != NULL) {
 		struct rc_outbox_msg *next = m->next;
 		m->next = NULL;
-		rc_outbox_push(w->outbox, m);   /* a handful of messages: the bound never bites */
+		/* A full outbox (a burst, and more devices than the reserve for the plugin's own
+		 * messages, an account-wide listing) refuses some: all are sent again shortly. */
+		if (rc_outbox_push(w->outbox, m) == 0)
+			lost++;
 		m = next;
 	}
+	w->ha_retry_at = lost > 0 ? rc_clock_now_ms() + RC_HA_RETRY_MS : 0;
+	if (lost > 0)
+		rc_sink_log(&w->sink, RC_LOG_INFO, "Home Assistant discovery: %zu config(s) did not "
+				"fit the outbox; sending them again in %d s", lost, RC_HA_RETRY_MS / 1000);
 	if (known) {
 		rc_strlist_free(w->ha_keys);
 		w->ha_keys = keys;
@@ -233,11 +244,11 @@ static int worker__ha_submit(void *arg, const char *method, const char *path, in
 	return rc_api_submit(w->api, method, path, NULL, now, on_done, done_arg);
 }
 
-static void worker__ha_inject(void *arg, json_object *notification, int64_t now)
+static bool worker__ha_inject(void *arg, json_object *notification, int64_t now)
 {
 	struct rc_worker *w = arg;
 
-	rc_sink_inject(&w->sink, notification, "rest", now);
+	return rc_sink_inject(&w->sink, notification, "rest", now);
 }
 
 static void worker__ha_rediscover(void *arg)
@@ -806,8 +817,10 @@ static void *worker__main(void *arg)
 			worker__begin_stop(w, now);
 		if (reload && !w->stopping)
 			worker__reload_filters(w);
-		if (rediscover && !w->stopping)
+		if ((rediscover || (w->ha_retry_at != 0 && now >= w->ha_retry_at)) && !w->stopping)
 			worker__ha_publish(w);
+		if (w->ha_retry_at != 0 && w->ha_retry_at < wake)
+			wake = w->ha_retry_at;
 		worker__step_doors(w, now, &wake);
 
 		worker__sync_channel(w);

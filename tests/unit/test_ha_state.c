@@ -22,6 +22,7 @@ static struct {
 	struct call calls[64];
 	size_t n_calls;
 	bool refuse;
+	bool outbox_full;             /* publish refuses: the outbox is full */
 	json_object *published[16];
 	size_t n_published;
 	unsigned rediscovers;
@@ -45,12 +46,15 @@ static int fake_submit(void *arg, const char *method, const char *path, int64_t 
 	return 0;
 }
 
-static void fake_publish(void *arg, json_object *n, int64_t now)
+static bool fake_publish(void *arg, json_object *n, int64_t now)
 {
 	(void)arg;
 	(void)now;
+	if (world.outbox_full)
+		return false;
 	if (world.n_published < 16)
 		world.published[world.n_published++] = json_object_get(n);
+	return true;
 }
 
 static void fake_rediscover(void *arg)
@@ -322,6 +326,42 @@ static void test_names_and_presence_after_subscription(void)
 	rc_ha_extensions_free(more, 3);
 	rc_ha_state_stop(st);
 	answer("/restapi/v1.0/account/~/extension/303/presence", 0, NULL, "stopping");
+	rc_ha_state_free(st);
+	world_reset();
+}
+
+static void test_presence_refused_by_a_full_outbox_is_read_again(void)
+{
+	world_reset();
+	struct rc_ha_state *st = rc_ha_state_new(&env);
+	size_t n;
+	struct rc_ha_extension *e = two(&n);
+	int64_t wake = 1000 * S;
+
+	CU_ASSERT_EQUAL(rc_ha_state_covered(st, e, n, "101", 0), 0);
+	rc_ha_state_step(st, 0, &wake);
+	answer(INFO_101, 200, "{\"name\":\"Alice\"}", NULL);
+	answer(INFO_202, 200, "{\"name\":\"Bob\"}", NULL);
+	rc_ha_state_subscribed(st, true, 1 * S);
+	rc_ha_state_step(st, 1 * S, &wake);
+	world.outbox_full = true;
+	answer(PRES_101, 200, presence_answer, NULL);
+	CU_ASSERT_EQUAL(world.n_published, 0);
+	world.outbox_full = false;
+	/* Not given up for this subscription: read again once the retry time has come. */
+	wake = 1000 * S;
+	rc_ha_state_step(st, 1 * S, &wake);
+	CU_ASSERT_PTR_NULL(pending(PRES_101));
+	CU_ASSERT_TRUE(wake <= 1 * S + RC_HA_PRESENCE_RETRY_MS);
+	rc_ha_state_step(st, 1 * S + RC_HA_PRESENCE_RETRY_MS, &wake);
+	CU_ASSERT_PTR_NOT_NULL(pending(PRES_101));
+	answer(PRES_101, 200, presence_answer, NULL);
+	CU_ASSERT_EQUAL(world.n_published, 1);
+	rc_ha_extensions_free(e, n);
+	rc_ha_state_stop(st);
+	for (size_t i = 0; i < world.n_calls; i++)
+		if (!world.calls[i].answered)
+			answer(world.calls[i].path, 0, NULL, "stopping");
 	rc_ha_state_free(st);
 	world_reset();
 }
@@ -705,6 +745,8 @@ int main(void)
 		{ "presence answer to plain notification, bad answers", test_presence_mapping_plain_and_bad },
 		{ "extension info", test_extension_info },
 		{ "names, then presence after each subscription", test_names_and_presence_after_subscription },
+		{ "presence refused by a full outbox is read again",
+				test_presence_refused_by_a_full_outbox_is_read_again },
 		{ "failed lookups logged once, backed off", test_failed_lookup_logged_once_and_backs_off },
 		{ "a newer notification wins over a read", test_newer_notification_wins },
 		{ "extension list page", test_extension_page },
