@@ -31,6 +31,7 @@
 #include "rc_ws_client.h"
 #include "transport.h"
 
+#define WS_CONNECT_BACKSTOP_MS 1000
 #define WS_BACKOFF_BASE_MS 1000
 #define WS_BACKOFF_CAP_MS 30000
 #define WS_HEALTHY_MS 10000           /* a connection ready this long was not a failure */
@@ -465,7 +466,10 @@ static void ws_open(void *t, const struct rc_wstoken *tok, int64_t now)
 		ws->ever_connected = true;
 		ws->recovering = recover;
 		ws->phase = WS_CONNECTING;
-		ws->deadline = now + ws->env.cfg->request_timeout * 1000;
+		/* A backstop, a second later than the client's own limit on its name lookup (also
+		 * request_timeout), so that a hung lookup is reported as such ("looking up <host>
+		 * took longer than ...") rather than as a connect that took too long. */
+		ws->deadline = now + ws->env.cfg->request_timeout * 1000 + WS_CONNECT_BACKSTOP_MS;
 		rc_sink_log(ws->env.sink, RC_LOG_INFO, "connecting to the WebSocket gateway%s",
 				recover ? " (recovering the session)" : "");
 	}
