@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 #include "rc_control.h"
+#include "rc_utf8.h"
 #include "rc_json.h"
 #include "rc_outbox.h"
 #include "rc_rest.h"
@@ -211,36 +212,6 @@ void rc_control_request_free(struct rc_control_request *req)
 
 /* ---------------------------------------------------------------- parsing */
 
-/* Well-formed UTF-8 (no overlong forms, no surrogates, at most U+10FFFF). */
-static bool control__utf8(const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-
-	while (*p != '\0') {
-		unsigned c = *p++;
-		int more;
-		unsigned cp, min;
-		if (c < 0x80)
-			continue;
-		if ((c & 0xE0) == 0xC0)
-			more = 1, cp = c & 0x1F, min = 0x80;
-		else if ((c & 0xF0) == 0xE0)
-			more = 2, cp = c & 0x0F, min = 0x800;
-		else if ((c & 0xF8) == 0xF0)
-			more = 3, cp = c & 0x07, min = 0x10000;
-		else
-			return false;
-		for (; more > 0; more--, p++) {
-			if ((*p & 0xC0) != 0x80)
-				return false;
-			cp = (cp << 6) | (*p & 0x3F);
-		}
-		if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-			return false;
-	}
-	return true;
-}
-
 const char *rc_control_filter_problem(const char *filter)
 {
 	size_t len = strlen(filter);
@@ -253,7 +224,7 @@ const char *rc_control_filter_problem(const char *filter)
 		if (isspace((unsigned char)*c) || iscntrl((unsigned char)*c))
 			return "an event filter must not contain blanks or control characters";
 	/* It ends up in the status JSON, the log and the filters file: UTF-8 only. */
-	if (!control__utf8(filter))
+	if (!rc_utf8_valid(filter, strlen(filter)))
 		return "an event filter must be valid UTF-8";
 	return NULL;
 }
@@ -344,7 +315,7 @@ const char *rc_control_sms_text_problem(const char *text, size_t len)
 
 	if (len == 0)
 		return "text must not be empty";
-	if (memchr(text, '\0', len) != NULL || strlen(text) != len || !control__utf8(text))
+	if (memchr(text, '\0', len) != NULL || strlen(text) != len || !rc_utf8_valid(text, strlen(text)))
 		return "text must be valid UTF-8 without NUL";
 	for (size_t i = 0; i < len; i++)
 		if (((unsigned char)text[i] & 0xC0) != 0x80)

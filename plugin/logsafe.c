@@ -7,43 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "rc_logsafe.h"
-
-/* Length of the well-formed UTF-8 character at s (1..4), or 0 if the bytes there are not
- * one: overlong forms, surrogates, code points above U+10FFFF and truncated sequences are
- * all refused. *cp receives the code point. */
-static size_t logsafe__utf8(const unsigned char *s, size_t len, unsigned long *cp)
-{
-	unsigned char c = s[0];
-	size_t n;
-
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	}
-	if (c >= 0xC2 && c <= 0xDF) {
-		n = 2;
-		*cp = c & 0x1F;
-	} else if ((c & 0xF0) == 0xE0) {
-		n = 3;
-		*cp = c & 0x0F;
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		n = 4;
-		*cp = c & 0x07;
-	} else {
-		return 0;
-	}
-	if (n > len)
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-		*cp = (*cp << 6) | (s[i] & 0x3F);
-	}
-	if ((n == 3 && *cp < 0x800) || (n == 4 && (*cp < 0x10000 || *cp > 0x10FFFF)) ||
-	    (*cp >= 0xD800 && *cp <= 0xDFFF))
-		return 0;
-	return n;
-}
+#include "rc_utf8.h"
 
 /* Characters that are valid but would mislead a reader: controls, line separators and the
  * bidirectional overrides that make a line display differently from what it holds. */
@@ -71,7 +35,7 @@ char *rc_logsafe(char *out, size_t out_len, const char *s, size_t len)
 		char piece[16];
 		size_t plen;
 		unsigned long cp = 0;
-		size_t n = logsafe__utf8(u + i, len - i, &cp);
+		size_t n = rc_utf8_char(u + i, len - i, &cp);
 
 		if (n == 0 || logsafe__hidden(cp)) {
 			unsigned char c = u[i];

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 #include "rc_topic.h"
+#include "rc_utf8.h"
 
 #define RC_TOPIC_MAX_LEN 65535
 #define RC_TOPIC_API_PREFIX "/restapi/v1.0"
@@ -63,51 +64,19 @@ const char *rc_topic_result_name(enum rc_topic_result r)
 /* ---- validation ---- */
 
 /* The same rules as mosquitto_validate_utf8() (lib/utf8_mosq.c), which the broker applies
- * to every published topic: well-formed UTF-8 without overlongs, surrogates or code points
- * above U+10FFFF, and without the C0/C1 control characters MQTT forbids. Unlike that
- * function, a sequence cut off by the end of the buffer is caught before reading past it. */
+ * to every published topic: well-formed UTF-8 (rc_utf8.h: no overlongs, surrogates or code
+ * points above U+10FFFF), and without the C0/C1 control characters MQTT forbids. Unlike
+ * that function, a sequence cut off by the end of the buffer is caught before reading past
+ * it. */
 static bool topic__utf8_valid(const unsigned char *s, size_t len)
 {
-	size_t i = 0;
+	unsigned long cp;
 
-	while (i < len) {
-		unsigned char c = s[i];
-		unsigned long cp;
-		size_t n;
-
-		if (c < 0x80) {
-			cp = c;
-			n = 1;
-		} else if ((c & 0xE0) == 0xC0) {
-			if (c < 0xC2)   /* C0, C1: overlong two-byte forms */
-				return false;
-			cp = c & 0x1F;
-			n = 2;
-		} else if ((c & 0xF0) == 0xE0) {
-			cp = c & 0x0F;
-			n = 3;
-		} else if ((c & 0xF8) == 0xF0) {
-			if (c > 0xF4)   /* would exceed U+10FFFF */
-				return false;
-			cp = c & 0x07;
-			n = 4;
-		} else {
-			return false;   /* stray continuation byte or 0xF8..0xFF */
-		}
-		if (n > len - i)
-			return false;   /* truncated sequence */
-		for (size_t j = 1; j < n; j++) {
-			if ((s[i + j] & 0xC0) != 0x80)
-				return false;
-			cp = (cp << 6) | (s[i + j] & 0x3F);
-		}
-		if (cp >= 0xD800 && cp <= 0xDFFF)
-			return false;
-		if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+	for (size_t i = 0, n; i < len; i += n) {
+		if ((n = rc_utf8_char(s + i, len - i, &cp)) == 0)
 			return false;
 		if (cp <= 0x1F || (cp >= 0x7F && cp <= 0x9F))
 			return false;
-		i += n;
 	}
 	return true;
 }
