@@ -70,6 +70,7 @@ struct rc_config {
 	bool control_api;        /* answer requests on control_topic (rc_control.h) */
 	char *control_topic;     /* $CONTROL/<topic_prefix>/v1 unless given; answers on
 	                          * <control_topic>/response */
+	char *control_response_topic; /* <control_topic>/response; never NULL after parsing */
 	/* Commands back to RingCentral (rc_command.h, rc_control.h): each kind off unless
 	 * turned on, on the command topics and on the control API alike. */
 	bool command_presence;   /* setPresence: PUT .../extension/{id}/presence */

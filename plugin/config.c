@@ -105,6 +105,7 @@ void rc_config_free(struct rc_config *cfg)
 	free(cfg->cafile);
 	free(cfg->homeassistant_prefix);
 	free(cfg->control_topic);
+	free(cfg->control_response_topic);
 	free(cfg->sms_from);
 	rc_strlist_free(cfg->sms_notify_to);
 	*cfg = (struct rc_config){0};
@@ -865,6 +866,10 @@ static int config__default_strings(struct config_parser *p)
 	 * control topics: $CONTROL/ringcentral/v1, $CONTROL/ringcentral/sales/v1, ... */
 	if (c->control_topic == NULL && asprintf(&c->control_topic, "$CONTROL/%s/v1", c->topic_prefix) < 0) {
 		c->control_topic = NULL;
+		return config__fail(p, "control_topic", "out of memory");
+	}
+	if (asprintf(&c->control_response_topic, "%s/response", c->control_topic) < 0) {
+		c->control_response_topic = NULL;
 		return config__fail(p, "control_topic", "out of memory");
 	}
 	return 0;

@@ -54,7 +54,6 @@ struct rc_plugin {
 	struct rc_worker *worker;
 	char *state_topic;
 	char *status_topic;
-	char *response_topic;      /* control API: <control_topic>/response */
 	int last_state;            /* -1 unknown, 0 offline, 1 online */
 	int64_t status_published_at;
 	uint64_t handed_over;      /* the last outbox message the previous TICK handed over */
@@ -309,7 +308,7 @@ static void plugin__dispatch(struct rc_plugin *p, struct rc_control_request *req
 	int64_t now = rc_clock_wall_ms();
 	for (size_t i = 0; i < req->n; i++)
 		rc_ctl_answer_local(&req->cmds[i], &p->outbox, now);
-	struct rc_outbox_msg *m = rc_ctl_response_msg(req, p->response_topic);
+	struct rc_outbox_msg *m = rc_ctl_response_msg(req, p->cfg.control_response_topic);
 	if (m == NULL || !plugin__publish_message(p, m))
 		mosquitto_log_printf(MOSQ_LOG_WARNING, "ringcentral: a control response could not be published");
 	rc_outbox_msg_free(m);
@@ -482,7 +481,6 @@ static void plugin__teardown(struct rc_plugin *p)
 		curl_global_cleanup();
 	free(p->state_topic);
 	free(p->status_topic);
-	free(p->response_topic);
 	if (p->cfg_parsed)
 		rc_config_free(&p->cfg);
 	free(p);
@@ -557,9 +555,8 @@ RC_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **us
 	}
 	p->cfg_parsed = true;
 	if (asprintf(&p->state_topic, "%s/bridge/state", p->cfg.topic_prefix) < 0 ||
-			asprintf(&p->status_topic, "%s/bridge/status", p->cfg.topic_prefix) < 0 ||
-			asprintf(&p->response_topic, "%s/response", p->cfg.control_topic) < 0) {
-		p->state_topic = p->status_topic = p->response_topic = NULL;
+			asprintf(&p->status_topic, "%s/bridge/status", p->cfg.topic_prefix) < 0) {
+		p->state_topic = p->status_topic = NULL;
 		goto error;
 	}
 	rc = MOSQ_ERR_UNKNOWN;
@@ -602,7 +599,7 @@ RC_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **us
 			RC_VERSION, p->outbox.status.transport, p->cfg.server);
 	if (p->cfg.control_api)
 		mosquitto_log_printf(MOSQ_LOG_NOTICE, "ringcentral: control API on %s (answers on %s)",
-				p->cfg.control_topic, p->response_topic);
+				p->cfg.control_topic, p->cfg.control_response_topic);
 	free(opts);
 	*userdata = p;
 	return MOSQ_ERR_SUCCESS;

@@ -105,7 +105,6 @@ struct rc_worker {
 	 * commands (NULL when neither is on). */
 	struct rc_api *api;
 	struct rc_ctl *ctl;
-	char *response_topic;
 
 	bool stopping;
 	bool closed;                  /* the transport was told to close */
@@ -897,7 +896,6 @@ static void worker__free(struct rc_worker *w)
 	rc_api_free(w->api, "the bridge is stopping");
 	rc_ha_state_free(w->ha);
 	rc_ctl_free(w->ctl);
-	free(w->response_topic);
 	if (w->ops != NULL && w->transport != NULL)
 		w->ops->destroy(w->transport);
 	if (w->multi != NULL)
@@ -939,14 +937,10 @@ static int worker__new_doors(struct rc_worker *w)
 	/* The command topics need the executor too (their answers carry their own topic). */
 	if (!rc_config_has_commands(w->cfg))
 		return 0;
-	if (asprintf(&w->response_topic, "%s/response", w->cfg->control_topic) < 0) {
-		w->response_topic = NULL;
-		return -1;
-	}
 	struct rc_ctl_env env = {
 		.cfg = w->cfg, .outbox = w->outbox, .sink = &w->sink, .lc = &w->lc, .slot = &w->slot,
 		.api = w->api, .desired = &w->desired, .n_desired = &w->n_desired,
-		.response_topic = w->response_topic,
+		.response_topic = w->cfg->control_response_topic,
 		.filters_changed = worker__ctl_filters_changed, .arg = w,
 	};
 	/* A command may wait for a request that times out and is tried again. */
