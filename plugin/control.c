@@ -191,11 +191,9 @@ static void control__command_free(struct rc_control_command *cmd)
 	free(cmd->dnd_status);
 	free(cmd->user_status);
 	rc_strlist_free(cmd->to);
-	if (cmd->text != NULL) {
-		/* User data: not left behind in freed memory. */
-		memset(cmd->text, 0, strlen(cmd->text));
-		free(cmd->text);
-	}
+	/* Not wiped: an SMS text is user data, never logged, but not a credential, and its
+	 * other copies (the request body, json-c's strings) could not be wiped anyway. */
+	free(cmd->text);
 }
 
 void rc_control_request_free(struct rc_control_request *req)
