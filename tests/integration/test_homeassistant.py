@@ -313,7 +313,8 @@ def test_retained_presence_survives_restart_events_do_not():
         first = Broker(ha_opts(sim), workdir=d, extra_conf=persistence)
         with first, MqttWatcher(first.port, "#") as w:
             wait_online(w)
-            before = configs(w, EXT_CONFIG % OWNER)
+            # The config once the name is known (the first one has the fallback name).
+            before = named(w, EXT_CONFIG % OWNER, "Front Desk")
             sim.notify("/restapi/v1.0/account/~/extension/%s/presence?detailedTelephonyState=true"
                        % OWNER, presence_body("OnHold"))
             sim.notify("/restapi/v1.0/account/~/extension/%s/message-store/instant?type=SMS"
@@ -327,9 +328,21 @@ def test_retained_presence_survives_restart_events_do_not():
             assert r is not None and r.json()["body"]["telephonyStatus"] == "OnHold"
             assert read_retained(second.port, sms_topic) is None
             with MqttWatcher(second.port, "homeassistant/#") as w2:
-                after = configs(w2, EXT_CONFIG % OWNER)
-            # unique_ids (and the whole config) are the same after the restart.
-            assert after == before
+                # What the restarted plugin publishes itself (not the retained copy the
+                # broker kept from before the restart): Home Assistant's birth message
+                # makes it send its configs again, delivered live (retain flag clear).
+                publish(second.port, "homeassistant/status", "online")
+                after = w2.wait_for(lambda ms: next(
+                    (m.json() for m in ms if m.topic == EXT_CONFIG % OWNER and m.payload
+                     and not m.retain), None), 30, "the restarted plugin's config")
+            # unique_ids and the device's identifiers are the same after the restart (the
+            # name may still be the fallback if the lookup has not answered yet).
+            def ids(c):
+                return (c["device"]["identifiers"],
+                        {k: v.get("unique_id") for k, v in c["components"].items()})
+            assert ids(after) == ids(before), (after, before)
+            if after["device"]["name"] == before["device"]["name"]:
+                assert after == before
 
 
 if __name__ == "__main__":
