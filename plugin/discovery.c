@@ -607,7 +607,8 @@ static void ha__presence_selects(struct ha_build *b, json_object *cmps,
 	for (size_t i = 0; i < sizeof(sel) / sizeof(sel[0]); i++) {
 		json_object *c = ha__component(b, cmps, config_topic, device_id, sel[i].cid, "select",
 				sel[i].name), *opts = json_object_new_array();
-		char list[160] = "", tpl[400];
+		/* tpl holds list twice, the field three times and the template's own text. */
+		char list[160] = "", tpl[1024];
 		size_t used = 0;
 		if (c == NULL || opts == NULL) {
 			json_object_put(opts);
@@ -616,8 +617,9 @@ static void ha__presence_selects(struct ha_build *b, json_object *cmps,
 		}
 		for (size_t k = 0; k < 4 && sel[i].options[k] != NULL; k++) {
 			json_object_array_add(opts, json_object_new_string(sel[i].options[k]));
-			used += (size_t)snprintf(list + used, sizeof(list) - used, "%s'%s'", k ? ", " : "",
-					sel[i].options[k]);
+			if (used < sizeof(list))
+				used += (size_t)snprintf(list + used, sizeof(list) - used, "%s'%s'",
+						k ? ", " : "", sel[i].options[k]);
 		}
 		ha__add(b, c, "options", opts);
 		ha__str(b, c, "command_topic", topic);
