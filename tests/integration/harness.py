@@ -956,6 +956,23 @@ def per_transport(*transports):
     return mark
 
 
+
+def keep_puback_reasons(client, on_reason):
+    """Calls on_reason(mid, reason code) for every PUBACK/PUBCOMP client (a paho
+    mqtt.Client) reads: paho 1.6 (Debian's, pinned) reads the reason code but does not
+    hand it to on_publish. Reason 0 when the packet carries none."""
+    orig = client._handle_pubackcomp
+
+    def pubackcomp(cmd):
+        packet = client._in_packet["packet"]
+        length = client._in_packet["remaining_length"]
+        mid = int.from_bytes(packet[:2], "big")
+        reason = packet[2] if length > 2 else 0
+        rc = orig(cmd)
+        on_reason(mid, reason)
+        return rc
+    client._handle_pubackcomp = pubackcomp
+
 def run_tests(tests, transport=None):
     """Runs test functions in order; prints one line each and 'N passed, N failed'.
 

@@ -27,8 +27,8 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from harness import (PRESENCE_TOPIC, ROOT, Broker, MqttWatcher, Sim, plugin_opts, run_tests,
-                     wait_online, wait_until)
+from harness import (PRESENCE_TOPIC, ROOT, Broker, MqttWatcher, Sim, keep_puback_reasons,
+                     plugin_opts, run_tests, wait_online, wait_until)
 
 OWNER = "401550809004"
 CMD = "ringcentral/bridge/command/"
@@ -51,19 +51,7 @@ class Client:
         if username is not None:
             self.client.username_pw_set(username, password)
         self.client.on_message = self._on_message
-        orig = self.client._handle_pubackcomp
-
-        def pubackcomp(cmd, orig=orig, client=self.client):
-            packet = client._in_packet["packet"]
-            length = client._in_packet["remaining_length"]
-            mid = int.from_bytes(packet[:2], "big")
-            reason = packet[2] if length > 2 else 0
-            rc = orig(cmd)
-            with self.cond:
-                self.pubacks[mid] = reason
-                self.cond.notify_all()
-            return rc
-        self.client._handle_pubackcomp = pubackcomp
+        keep_puback_reasons(self.client, self._puback)
         subscribed = threading.Event()
         self.client.on_subscribe = lambda *a, **k: subscribed.set()
         self.client.connect("127.0.0.1", port)
@@ -71,6 +59,11 @@ class Client:
         self.client.subscribe([(t, 1) for t in subscribe])
         if not subscribed.wait(30):
             raise AssertionError("no SUBACK")
+
+    def _puback(self, mid, reason):
+        with self.cond:
+            self.pubacks[mid] = reason
+            self.cond.notify_all()
 
     def _on_message(self, client, userdata, msg):
         props = getattr(msg, "properties", None)

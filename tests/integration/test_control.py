@@ -34,7 +34,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from harness import (MESSAGE_EVENT, MESSAGE_FILTER, PLUGIN, PRESENCE_EVENT, PRESENCE_FILTER,
-                     ROOT, SUB_PATH, Broker, MqttWatcher, Sim, plugin_opts, run_tests,
+                     ROOT, SUB_PATH, Broker, MqttWatcher, Sim, keep_puback_reasons, plugin_opts, run_tests,
                      transport_opts, wait_online, wait_until, ws_calls)
 
 CONTROL = "$CONTROL/ringcentral/v1"
@@ -61,21 +61,7 @@ class Control:
         if username is not None:
             self.client.username_pw_set(username, password)
         self.client.on_message = self._on_message
-        # paho 1.6 does not hand the PUBACK reason code to on_publish: keep it (as
-        # test_acl.py does).
-        orig = self.client._handle_pubackcomp
-
-        def pubackcomp(cmd, orig=orig, client=self.client):
-            packet = client._in_packet["packet"]
-            length = client._in_packet["remaining_length"]
-            mid = int.from_bytes(packet[:2], "big")
-            reason = packet[2] if length > 2 else 0
-            rc = orig(cmd)
-            with self.cond:
-                self.pubacks[mid] = reason
-                self.cond.notify_all()
-            return rc
-        self.client._handle_pubackcomp = pubackcomp
+        keep_puback_reasons(self.client, self._puback)
         subscribed = threading.Event()
         self.client.on_subscribe = lambda *a, **k: subscribed.set()
         self.client.connect("127.0.0.1", port)
@@ -83,6 +69,11 @@ class Control:
         self.client.subscribe(self.response_topic, 1)
         if not subscribed.wait(30):
             raise AssertionError("no SUBACK for " + self.response_topic)
+
+    def _puback(self, mid, reason):
+        with self.cond:
+            self.pubacks[mid] = reason
+            self.cond.notify_all()
 
     def _on_message(self, client, userdata, msg):
         props = getattr(msg, "properties", None)
