@@ -28,7 +28,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from harness import (PRESENCE_TOPIC, ROOT, Broker, MqttWatcher, Sim, keep_puback_reasons,
-                     plugin_opts, run_tests, wait_online, wait_until)
+                     plugin_opts, run_tests, wait_until)
 
 OWNER = "401550809004"
 CMD = "ringcentral/bridge/command/"
