@@ -62,11 +62,11 @@ MODES = {
     "full": dict(counts=(20_000, 200_000), sizes=(300, 2048, 16384), qos=(0, 1),
                  row_seconds=12, latency_seconds=30, latency_rate=20, idle_seconds=60,
                  rss_warmup=1_000_000, rss_count=1_000_000, rss_seconds=40,
-                 rtt_idle_seconds=5, rtt_burst=200_000, stall_seconds=8, rtt_interval_ms=10),
+                 rtt_idle_seconds=5, rtt_burst=200_000, stall_seconds=8, rtt_interval_ms=5),
     "quick": dict(counts=(2_000, 20_000), sizes=(300, 2048, 16384), qos=(0, 1),
                   row_seconds=4, latency_seconds=5, latency_rate=20, idle_seconds=10,
                   rss_warmup=100_000, rss_count=100_000, rss_seconds=8,
-                  rtt_idle_seconds=3, rtt_burst=20_000, stall_seconds=6, rtt_interval_ms=10),
+                  rtt_idle_seconds=3, rtt_burst=20_000, stall_seconds=6, rtt_interval_ms=3),
 }
 SMALL = 300                 # bytes: the latency, rss and rtt notifications
 # The plugin's options for the rtt runs over WebSocket: a stalled gateway is noticed after
@@ -316,6 +316,7 @@ class Bench:
                                      "unfinished": c.unfinished, "received": c.received}
                 if c.t_last:
                     t_end = max(t_end, c.t_last)
+            out["t_end"] = t_end
             out["cpu"] = {k: cpu.percent(k, t0, t_end) for k in list(cpu.pids) + ["other"]}
         return out
 
@@ -475,6 +476,13 @@ class Bench:
             notes["burst"] = "%d x %d B, %s" % (b["sent"], SMALL, brief(b))
             if b["cut"]:
                 self.settle(env)
+            if env.source == "plugin":
+                # The reference: the same burst from a network publisher (cpub) into the
+                # same broker, so the figure shows what the plugin adds to what the
+                # broker's own work per message costs the other client.
+                p = self.publish(env, SMALL, cfg["rtt_burst"], cfg["row_seconds"] * 2, ("c",))
+                phases["burst_alone"] = (p["t0"], p["t_end"])
+                notes["burst_alone"] = "%d x %d B, %s" % (p["sent"], SMALL, brief(p))
             phases["stall"], notes["stall"] = self.stall(env)
         finally:
             h.stop_process(proc)

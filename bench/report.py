@@ -176,7 +176,10 @@ def latency_rows(bench):
                 QoS=r["qos"], size=fmt_size(r["size"]),
                 n="%s (%d/s)" % (fmt_int(r["count"]), bench.cfg["latency_rate"]),
                 subscriber=sub_name(kind), plugin=fmt_lat(s),
-                **{"SDK bridge": fmt_lat(b) if br else "–",
+                **{"broker alone": fmt_lat(a) if a else "–",
+                   "plugin ÷ broker alone": ("p99 " + ratio(s["p99"], a["p99"])) if s and a
+                   else "–",
+                   "SDK bridge": fmt_lat(b) if br else "–",
                    "plugin ÷ bridge": ("p50 " + ratio(s["p50"], b["p50"])) if s and b else "–",
                    "plugin delivery": ("%d/%d" % (s["n"], r["sent"])) if s else "none",
                    "notes": "; ".join(notes) or "–"}))
@@ -232,9 +235,15 @@ def rtt_rows(bench):
         for phase, title in titles.items():
             s = r["phases"].get(phase)
             b = br["phases"].get(phase) if br else None
+            a = r["phases"].get("burst_alone") if phase == "burst" else None
             notes = []
             if r["notes"].get(phase):
                 notes.append(r["notes"][phase])
+            idle = r["phases"].get("idle")
+            if s and idle and phase != "idle":
+                notes.append("p99 %s× idle" % ratio(s["p99"], idle["p99"]))
+            if a:
+                notes.append("broker alone: " + r["notes"]["burst_alone"])
             if s and s["timeouts"]:
                 notes.append("%d round trips took over 2 s" % s["timeouts"])
             if br and br["notes"].get(phase):
@@ -242,7 +251,10 @@ def rtt_rows(bench):
             rows.append(row(
                 measurement=title, transport=r["transport"], QoS=0, size="–",
                 n=fmt_int(s["n"]) if s else "0", subscriber="C", plugin=fmt_lat(s),
-                **{"SDK bridge": fmt_lat(b) if br else "–",
+                **{"broker alone": fmt_lat(a) if a else "–",
+                   "plugin ÷ broker alone": ("p99 " + ratio(s["p99"], a["p99"])) if s and a
+                   else "–",
+                   "SDK bridge": fmt_lat(b) if br else "–",
                    "plugin ÷ bridge": ("p99 " + ratio(s["p99"], b["p99"])) if s and b else "–",
                    "notes": "; ".join(notes) or "–"}))
     return rows
