@@ -990,6 +990,18 @@ def per_transport(*transports):
 
 
 
+def use_acl_recipe(broker, users):
+    """Makes broker (not started yet) the README's acl_file recipe: a password file of users
+    ({name: password}), no anonymous clients, conf/ringcentral.acl."""
+    passwd = os.path.join(broker.dir, "passwd")
+    for i, (u, p) in enumerate(users.items()):
+        subprocess.run(["mosquitto_passwd", "-b"] + (["-c"] if i == 0 else []) + [passwd, u, p],
+                       check=True, capture_output=True, timeout=60)
+    broker.extra_conf = ("per_listener_settings false\nallow_anonymous false\n"
+                         "password_file %s\nacl_file %s\n"
+                         % (passwd, os.path.join(ROOT, "conf", "ringcentral.acl")))
+
+
 def keep_puback_reasons(client, on_reason):
     """Calls on_reason(mid, reason code) for every PUBACK/PUBCOMP client (a paho
     mqtt.Client) reads: paho 1.6 (Debian's, pinned) reads the reason code but does not

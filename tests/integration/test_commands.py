@@ -17,22 +17,19 @@ command is refused by the broker and a reader never sees the SMS text.
 Every wait is on an MQTT message or a simulator query, each with a deadline.
 Run one: /usr/bin/python3 test_commands.py test_x"""
 import json
-import os
-import subprocess
 import uuid
 
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from harness import (PRESENCE_TOPIC, ROOT, Broker, MqttClient, MqttWatcher, Sim, plugin_opts,
-                     run_tests, wait_until)
+from harness import (PRESENCE_TOPIC, Broker, MqttClient, MqttWatcher, Sim, plugin_opts,
+                     run_tests, use_acl_recipe, wait_until)
 
 OWNER = "401550809004"
 CMD = "ringcentral/bridge/command/"
 PRESENCE_CMD = CMD + "presence/" + OWNER
 SMS_CMD = CMD + "sms"
 SMS_FROM = "+15551230000"      # the simulator's SMS number of the logged-in extension
-ACL_FILE = os.path.join(ROOT, "conf", "ringcentral.acl")
 NOT_AUTHORIZED = 0x87
 
 
@@ -261,13 +258,8 @@ def test_same_commands_on_the_control_api():
 def test_acl_refuses_a_client_without_access():
     with Sim() as sim:
         broker = Broker(opts(sim, command_sms="true", sms_from=SMS_FROM))
-        passwd = os.path.join(broker.dir, "passwd")
         users = {"ringcentral-reader": "reader-pw-1", "ringcentral-admin": "admin-pw-2"}
-        for i, (u, p) in enumerate(users.items()):
-            subprocess.run(["mosquitto_passwd", "-b"] + (["-c"] if i == 0 else []) + [passwd, u, p],
-                           check=True, capture_output=True, timeout=60)
-        broker.extra_conf = ("per_listener_settings false\nallow_anonymous false\n"
-                             "password_file %s\nacl_file %s\n" % (passwd, ACL_FILE))
+        use_acl_recipe(broker, users)
         with broker, \
                 Client(broker.port, username="ringcentral-admin", password=users["ringcentral-admin"],
                        subscribe=(CMD + "#",)) as admin, \

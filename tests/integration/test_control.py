@@ -33,7 +33,7 @@ from paho.mqtt.properties import Properties
 
 from harness import (MESSAGE_EVENT, MESSAGE_FILTER, PLUGIN, PRESENCE_EVENT, PRESENCE_FILTER,
                      ROOT, SUB_PATH, Broker, MqttClient, MqttWatcher, Sim, plugin_opts, run_tests,
-                     transport_opts, wait_online, wait_until, ws_calls)
+                     transport_opts, use_acl_recipe, wait_online, wait_until, ws_calls)
 
 CONTROL = "$CONTROL/ringcentral/v1"
 RESPONSE = CONTROL + "/response"
@@ -41,7 +41,6 @@ MESSAGE_TOPIC = "ringcentral/account/~/extension/823476228762/message-store"
 SESSIONS_FILTER = "/restapi/v1.0/account/~/telephony/sessions"
 SESSIONS_EVENT = "/restapi/v1.0/account/~/telephony/sessions"
 SESSIONS_TOPIC = "ringcentral/account/~/telephony/sessions"
-ACL_FILE = os.path.join(ROOT, "conf", "ringcentral.acl")
 NOT_AUTHORIZED = 0x87
 
 
@@ -386,13 +385,8 @@ def test_acl_refuses_a_client_without_access():
     broker = None
     with Sim() as sim:
         broker = Broker(control_opts(sim))
-        passwd = os.path.join(broker.dir, "passwd")
         users = {"ringcentral-reader": "reader-pw-1", "ringcentral-admin": "admin-pw-2"}
-        for i, (u, p) in enumerate(users.items()):
-            subprocess.run(["mosquitto_passwd", "-b"] + (["-c"] if i == 0 else []) + [passwd, u, p],
-                           check=True, capture_output=True, timeout=60)
-        broker.extra_conf = ("per_listener_settings false\nallow_anonymous false\n"
-                             "password_file %s\nacl_file %s\n" % (passwd, ACL_FILE))
+        use_acl_recipe(broker, users)
         with broker:
             with Control(broker.port, username="ringcentral-admin",
                          password=users["ringcentral-admin"]) as admin, \
