@@ -308,11 +308,14 @@ void rc_ha_state_seen(struct rc_ha_state *st, const char *event, size_t len)
 
 /* ---------------------------------------------------------------- calls */
 
-/* A failure (no answer, or an HTTP error): why, printable and free of secrets. */
+/* A failure (no answer, an HTTP error, or a success answer that could not be read): why,
+ * printable and free of secrets. */
 static void ha_describe(long status, const char *error, char *buf, size_t len)
 {
 	if (error != NULL)
 		snprintf(buf, len, "%s", error);
+	else if (status >= 200 && status < 300)
+		snprintf(buf, len, "unreadable answer");
 	else
 		snprintf(buf, len, "HTTP %ld", status);
 }
@@ -340,10 +343,7 @@ static void ha_info_done(struct rc_ha_state *st, struct ha_ext *e, long status,
 		st->rediscover = st->rediscover || changed;
 		return;
 	}
-	if (error == NULL && status >= 200 && status < 300)
-		snprintf(why, sizeof(why), "unreadable answer");
-	else
-		ha_describe(status, error, why, sizeof(why));
+	ha_describe(status, error, why, sizeof(why));
 	e->info_failures++;
 	e->info_at = st->now + rc_backoff_window(RC_HA_INFO_RETRY_MS, RC_HA_INFO_RETRY_MAX_MS,
 			e->info_failures);
@@ -490,8 +490,6 @@ static void ha_list_done(struct rc_ha_state *st, const struct ha_call *c, long s
 			return;
 		}
 		snprintf(why, sizeof(why), "out of memory");
-	} else if (error == NULL && status >= 200 && status < 300) {
-		snprintf(why, sizeof(why), "unreadable answer");
 	} else {
 		ha_describe(status, error, why, sizeof(why));
 	}
