@@ -444,6 +444,20 @@ static bool ctl__call(struct rc_ctl *c, const char *method, const char *path, co
 	return true;
 }
 
+/* Submits body (taken), serialised with json-c's flags, as the current command's API call;
+ * the command fails at once if it cannot be sent. */
+static void ctl__call_json(struct rc_ctl *c, struct rc_control_command *cmd, const char *method,
+		const char *path, json_object *body, int flags, int64_t now)
+{
+	const char *text = body != NULL ? json_object_to_json_string_ext(body, flags) : NULL;
+
+	if (text == NULL)
+		rc_control_fail(cmd, "out of memory");
+	else if (!ctl__call(c, method, path, text, now))
+		rc_control_fail(cmd, "too many API calls waiting; try again later");
+	json_object_put(body);
+}
+
 static void ctl__start_presence(struct rc_ctl *c, struct rc_control_command *cmd, int64_t now)
 {
 	json_object *body = json_object_new_object();
@@ -454,12 +468,7 @@ static void ctl__start_presence(struct rc_ctl *c, struct rc_control_command *cmd
 		rc_json_set(body, "dndStatus", json_object_new_string(cmd->dnd_status));
 	if (cmd->user_status != NULL)
 		rc_json_set(body, "userStatus", json_object_new_string(cmd->user_status));
-	const char *text = body != NULL ? json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN) : NULL;
-	if (text == NULL)
-		rc_control_fail(cmd, "out of memory");
-	else if (!ctl__call(c, "PUT", path, text, now))
-		rc_control_fail(cmd, "too many API calls waiting; try again later");
-	json_object_put(body);
+	ctl__call_json(c, cmd, "PUT", path, body, JSON_C_TO_STRING_PLAIN, now);
 }
 
 static void ctl__start_sms(struct rc_ctl *c, struct rc_control_command *cmd, int64_t now)
@@ -484,13 +493,8 @@ static void ctl__start_sms(struct rc_ctl *c, struct rc_control_command *cmd, int
 	}
 	rc_json_set(body, "to", to);
 	rc_json_set(body, "text", json_object_new_string(cmd->text));
-	const char *text = body != NULL ? json_object_to_json_string_ext(body,
-			JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE) : NULL;
-	if (text == NULL)
-		rc_control_fail(cmd, "out of memory");
-	else if (!ctl__call(c, "POST", SMS_PATH, text, now))
-		rc_control_fail(cmd, "too many API calls waiting; try again later");
-	json_object_put(body);
+	ctl__call_json(c, cmd, "POST", SMS_PATH, body, JSON_C_TO_STRING_PLAIN |
+			JSON_C_TO_STRING_NOSLASHESCAPE, now);
 }
 
 static void ctl__start(struct rc_ctl *c, struct rc_control_command *cmd, int64_t now)
