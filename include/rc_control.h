@@ -178,4 +178,11 @@ int rc_control_filters_apply(const struct rc_control_command *cmd, char *const *
 json_object *rc_control_subscriptions_data(const char *body, size_t len, const char *live_id,
 		char *const *owned, size_t n_owned);
 
+struct rc_subscription;
+
+/* A subscription's disabledFilters as answers show them: [{filter, reason}] (null for a
+ * field the server left out); an entry memory is short for is left out. A new array the
+ * caller owns (rc_json_set takes it), NULL on no memory. */
+json_object *rc_control_disabled_filters(const struct rc_subscription *s);
+
 #endif

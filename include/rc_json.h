@@ -5,7 +5,7 @@
  * NUL byte inside and a bounded nesting depth, so that hostile input is refused the same
  * way everywhere. Also the one way answers are built: json-c aborts when a member is
  * added to a NULL object, which is what a failed json_object_new_object() returns.
- * Pure. */
+ * And the one way string arrays are written and read. Pure. */
 #ifndef RC_JSON_H
 #define RC_JSON_H
 
@@ -27,5 +27,21 @@ enum rc_json_result rc_json_parse(const char *buf, size_t len, json_object **out
  * key. When o is NULL (out of memory) v is released instead. Returns 0, or -1 if nothing
  * was added. */
 int rc_json_set(json_object *o, const char *key, json_object *v);
+
+/* A new JSON string of s, or NULL (JSON null to rc_json_set) when s is NULL or memory is
+ * short. The caller owns the result. */
+json_object *rc_json_string_or_null(const char *s);
+
+/* A new JSON array of the n strings of list. All or nothing: NULL if memory is short or an
+ * entry is NULL, never a partly filled array. The caller owns the result (rc_json_set takes
+ * it). */
+json_object *rc_json_strings(char *const *list, size_t n);
+
+/* Reads arr, which must be a JSON array of strings only: on success *out is a new
+ * NULL-terminated list of copies (rc_strlist.h; an empty array gives an empty list, not
+ * NULL), *n its length, and 0 is returned; the caller frees *out with rc_strlist_free.
+ * On -1 (not an array, an entry not a string, no memory) *out is NULL, *n is 0 and nothing
+ * is left to free. arr stays the caller's. */
+int rc_json_read_strings(json_object *arr, char ***out, size_t *n);
 
 #endif

@@ -110,7 +110,8 @@ struct rc_api_error {
 	char message[256];  /* message / error_description, escaped and bounded by rc_logsafe() */
 };
 
-/* Fills e from an error body of either shape; never fails (empty fields if unknown). */
+/* Fills e from an error body of either shape; never fails (empty fields if unknown). json
+ * may be NULL (no body), whatever len says. */
 void rc_api_error_parse(const char *json, size_t len, struct rc_api_error *e);
 
 /* ISO 8601 UTC time ("2013-09-13T13:58:57.187Z", fraction optional, Z or +00:00) to epoch

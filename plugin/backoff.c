@@ -8,14 +8,21 @@ void rc_backoff_init(struct rc_backoff *b, int64_t base_ms, int64_t cap_ms)
 	b->failures = 0;
 }
 
-int64_t rc_backoff_fail(struct rc_backoff *b, uint32_t random32)
+int64_t rc_backoff_window(int64_t base_ms, int64_t cap_ms, unsigned failures)
 {
-	int64_t window = b->base_ms;
+	int64_t window = base_ms;
 
 	/* Doubling stops at the cap and never goes past it, so it cannot overflow even when
 	 * the cap is near INT64_MAX. */
-	for (unsigned i = 0; i < b->failures && window < b->cap_ms; i++)
-		window = window > b->cap_ms / 2 ? b->cap_ms : window * 2;
+	for (unsigned i = 1; i < failures && window < cap_ms; i++)
+		window = window > cap_ms / 2 ? cap_ms : window * 2;
+	return window;
+}
+
+int64_t rc_backoff_fail(struct rc_backoff *b, uint32_t random32)
+{
+	int64_t window = rc_backoff_window(b->base_ms, b->cap_ms, b->failures + 1);
+
 	if (b->failures < 64)
 		b->failures++;
 

@@ -90,9 +90,7 @@ void rc_config_free(struct rc_config *cfg)
 	free(cfg->username);
 	free(cfg->extension);
 	secret__free(&cfg->password);
-	for (size_t i = 0; i < cfg->n_event_filters; i++)
-		free(cfg->event_filters[i]);
-	free(cfg->event_filters);
+	rc_strlist_free(cfg->event_filters);
 	free(cfg->filters_file);
 	free(cfg->pubnub_origin);
 	free(cfg->topic_prefix);
@@ -325,17 +323,9 @@ static int config__add_filter(struct config_parser *p, const char *value)
 		return config__fail(p, "event_filter", "must start with '/', got '%s'", value);
 	if (config__has_space(value))
 		return config__fail(p, "event_filter", "must not contain blanks, got '%s'", value);
-	for (size_t i = 0; i < cfg->n_event_filters; i++)
-		if (strcmp(cfg->event_filters[i], value) == 0)
-			return 0; /* the same filter twice is harmless */
-	char **list = realloc(cfg->event_filters, (cfg->n_event_filters + 2) * sizeof(*list));
-	if (list == NULL)
+	/* The same filter twice is harmless: it is kept once. */
+	if (rc_strlist_add_unique(&cfg->event_filters, &cfg->n_event_filters, value) != 0)
 		return config__fail(p, "event_filter", "out of memory");
-	cfg->event_filters = list;
-	list[cfg->n_event_filters] = strdup(value);
-	if (list[cfg->n_event_filters] == NULL)
-		return config__fail(p, "event_filter", "out of memory");
-	list[++cfg->n_event_filters] = NULL;
 	return 0;
 }
 
@@ -492,22 +482,30 @@ static int config__builtin_rules(struct config_parser *p)
 	return 0;
 }
 
-/* The prefix is the start of every topic we publish: the same rules as a whole topic
- * (rc_topic_check: no wildcards, no empty or dot levels, UTF-8), so that a bad prefix is
- * refused once at start-up rather than on every notification. */
-static int config__topic_prefix(struct config_parser *p, const char *value)
+/* A prefix (topic_prefix, homeassistant_prefix) is the start of topics we publish: the
+ * same rules as a whole topic (rc_topic_check: no wildcards, no empty or dot levels,
+ * UTF-8), so that a bad prefix is refused once at start-up rather than on every message.
+ * 0, or -1 with the error set for key. */
+static int config__prefix_rules(struct config_parser *p, const char *key, const char *value)
 {
 	enum rc_topic_result r = rc_topic_check(value, strlen(value));
 
+	if (r != RC_TOPIC_OK)
+		return config__fail(p, key, "%s, got '%s'",
+				r == RC_TOPIC_BAD_UTF8 ? "must be valid UTF-8 without control characters" :
+				rc_topic_strerror(r), value);
+	return 0;
+}
+
+static int config__topic_prefix(struct config_parser *p, const char *value)
+{
 	if (value[0] == '/' || value[strlen(value) - 1] == '/')
 		return config__fail(p, "topic_prefix", "must not start or end with '/', got '%s'", value);
 	if (value[0] == '$')
 		return config__fail(p, "topic_prefix", "must not start with '$' (the broker's topics), "
 				"got '%s'", value);
-	if (r != RC_TOPIC_OK)
-		return config__fail(p, "topic_prefix", "%s, got '%s'",
-				r == RC_TOPIC_BAD_UTF8 ? "must be valid UTF-8 without control characters" :
-				rc_topic_strerror(r), value);
+	if (config__prefix_rules(p, "topic_prefix", value) != 0)
+		return -1;
 	return config__string(p, "topic_prefix", value, &p->cfg->topic_prefix);
 }
 
@@ -601,15 +599,11 @@ static int config__state_file(struct config_parser *p, const char *value)
  * `status` we listen to, so the rules of a topic prefix. */
 static int config__ha_prefix(struct config_parser *p, const char *value)
 {
-	enum rc_topic_result r = rc_topic_check(value, strlen(value));
-
 	if (value[0] == '/' || value[strlen(value) - 1] == '/' || value[0] == '$')
 		return config__fail(p, "homeassistant_prefix", "must not start or end with '/' nor start "
 				"with '$', got '%s'", value);
-	if (r != RC_TOPIC_OK)
-		return config__fail(p, "homeassistant_prefix", "%s, got '%s'",
-				r == RC_TOPIC_BAD_UTF8 ? "must be valid UTF-8 without control characters" :
-				rc_topic_strerror(r), value);
+	if (config__prefix_rules(p, "homeassistant_prefix", value) != 0)
+		return -1;
 	/* discovery.c remembers what it published as "<config topic>|<entity>" keys. */
 	if (strchr(value, '|') != NULL)
 		return config__fail(p, "homeassistant_prefix", "must not contain '|', got '%s'", value);

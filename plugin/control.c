@@ -671,18 +671,20 @@ int rc_control_filters_apply(const struct rc_control_command *cmd, char *const *
 	return 0;
 }
 
-static json_object *control__string_array(char *const *list, size_t n)
+json_object *rc_control_disabled_filters(const struct rc_subscription *s)
 {
 	json_object *a = json_object_new_array();
 
-	for (size_t i = 0; a != NULL && i < n; i++)
-		json_object_array_add(a, json_object_new_string(list[i]));
+	for (size_t i = 0; a != NULL && i < s->n_disabled; i++) {
+		json_object *one = json_object_new_object();
+		if (one == NULL)
+			continue;
+		rc_json_set(one, "filter", rc_json_string_or_null(s->disabled[i].filter));
+		rc_json_set(one, "reason", rc_json_string_or_null(s->disabled[i].reason));
+		if (json_object_array_add(a, one) != 0)
+			json_object_put(one);
+	}
 	return a;
-}
-
-static json_object *control__string_or_null(const char *s)
-{
-	return s != NULL ? json_object_new_string(s) : NULL;
 }
 
 json_object *rc_control_subscriptions_data(const char *body, size_t len, const char *live_id,
@@ -708,23 +710,14 @@ json_object *rc_control_subscriptions_data(const char *body, size_t len, const c
 			char created[40] = "";
 			if (s->creation_ms > 0)
 				rc_ms_to_iso8601(s->creation_ms, created, sizeof(created));
-			json_object *disabled = json_object_new_array();
-			for (size_t d = 0; disabled != NULL && d < s->n_disabled; d++) {
-				json_object *one = json_object_new_object();
-				if (one == NULL)
-					continue;
-				rc_json_set(one, "filter", control__string_or_null(s->disabled[d].filter));
-				rc_json_set(one, "reason", control__string_or_null(s->disabled[d].reason));
-				json_object_array_add(disabled, one);
-			}
 			rc_json_set(o, "id", json_object_new_string(s->id));
-			rc_json_set(o, "status", control__string_or_null(s->status));
-			rc_json_set(o, "transportType", control__string_or_null(s->transport_type));
+			rc_json_set(o, "status", rc_json_string_or_null(s->status));
+			rc_json_set(o, "transportType", rc_json_string_or_null(s->transport_type));
 			rc_json_set(o, "creationTime", created[0] ? json_object_new_string(created) : NULL);
-			rc_json_set(o, "expirationTime", control__string_or_null(s->expiration_time));
-			rc_json_set(o, "eventFilters", control__string_array(s->event_filters,
+			rc_json_set(o, "expirationTime", rc_json_string_or_null(s->expiration_time));
+			rc_json_set(o, "eventFilters", rc_json_strings(s->event_filters,
 					s->n_event_filters));
-			rc_json_set(o, "disabledFilters", disabled);
+			rc_json_set(o, "disabledFilters", rc_control_disabled_filters(s));
 			rc_json_set(o, "thisBridge", json_object_new_boolean(
 					live_id != NULL && strcmp(live_id, s->id) == 0));
 			rc_json_set(o, "createdByThisBridge", json_object_new_boolean(

@@ -182,30 +182,6 @@ struct rc_outbox_msg *rc_ctl_response_msg(const struct rc_control_request *req, 
 
 /* ---------------------------------------------------------------- helpers */
 
-static json_object *ctl__strings(char *const *list, size_t n)
-{
-	json_object *a = json_object_new_array();
-
-	for (size_t i = 0; a != NULL && i < n; i++)
-		json_object_array_add(a, json_object_new_string(list[i]));
-	return a;
-}
-
-static json_object *ctl__disabled(const struct rc_subscription *s)
-{
-	json_object *a = json_object_new_array();
-
-	for (size_t i = 0; a != NULL && i < s->n_disabled; i++) {
-		json_object *o = json_object_new_object();
-		rc_json_set(o, "filter", s->disabled[i].filter != NULL ?
-				json_object_new_string(s->disabled[i].filter) : NULL);
-		rc_json_set(o, "reason", s->disabled[i].reason != NULL ?
-				json_object_new_string(s->disabled[i].reason) : NULL);
-		json_object_array_add(a, o);
-	}
-	return a;
-}
-
 static bool ctl__has_live_sub(const struct rc_ctl *c)
 {
 	return c->env.lc->has_sub && c->env.lc->sub_confirmed && c->env.slot->sub.id != NULL;
@@ -285,13 +261,12 @@ static void ctl__answer_filters(struct rc_ctl *c, struct rc_control_command *cmd
 	json_object *data = json_object_new_object();
 	const struct rc_subscription *s = &c->env.slot->sub;
 
-	rc_json_set(data, "eventFilters", ctl__strings(s->event_filters, s->n_event_filters));
-	rc_json_set(data, "disabledFilters", ctl__disabled(s));
-	rc_json_set(data, "requestedFilters", ctl__strings(c->want, c->n_want));
-	rc_json_set(data, "subscriptionId", s->id != NULL ? json_object_new_string(s->id) : NULL);
+	rc_json_set(data, "eventFilters", rc_json_strings(s->event_filters, s->n_event_filters));
+	rc_json_set(data, "disabledFilters", rc_control_disabled_filters(s));
+	rc_json_set(data, "requestedFilters", rc_json_strings(c->want, c->n_want));
+	rc_json_set(data, "subscriptionId", rc_json_string_or_null(s->id));
 	rc_json_set(data, "persisted", json_object_new_boolean(c->persisted));
-	rc_json_set(data, "filtersFile", c->env.cfg->filters_file != NULL ?
-			json_object_new_string(c->env.cfg->filters_file) : NULL);
+	rc_json_set(data, "filtersFile", rc_json_string_or_null(c->env.cfg->filters_file));
 	if (c->persist_note[0] != '\0')
 		rc_json_set(data, "note", json_object_new_string(c->persist_note));
 	rc_control_ok(cmd, data);
@@ -303,14 +278,14 @@ static void ctl__get_filters(struct rc_ctl *c, struct rc_control_command *cmd)
 	const struct rc_subscription *s = &c->env.slot->sub;
 	bool live = ctl__has_live_sub(c);
 
-	rc_json_set(data, "eventFilters", ctl__strings(*c->env.desired, *c->env.n_desired));
+	rc_json_set(data, "eventFilters", rc_json_strings(*c->env.desired, *c->env.n_desired));
 	rc_json_set(data, "serverEventFilters", live ?
-			ctl__strings(s->event_filters, s->n_event_filters) : NULL);
-	rc_json_set(data, "disabledFilters", live ? ctl__disabled(s) : json_object_new_array());
+			rc_json_strings(s->event_filters, s->n_event_filters) : NULL);
+	rc_json_set(data, "disabledFilters", live ? rc_control_disabled_filters(s) :
+			json_object_new_array());
 	rc_json_set(data, "pending", json_object_new_boolean(c->env.lc->filters_dirty));
 	rc_json_set(data, "subscriptionId", live ? json_object_new_string(s->id) : NULL);
-	rc_json_set(data, "filtersFile", c->env.cfg->filters_file != NULL ?
-			json_object_new_string(c->env.cfg->filters_file) : NULL);
+	rc_json_set(data, "filtersFile", rc_json_string_or_null(c->env.cfg->filters_file));
 	rc_control_ok(cmd, data);
 }
 
@@ -353,7 +328,7 @@ static void ctl__api_error(struct rc_ctl *c, struct rc_control_command *cmd, con
 	char text[300];
 	json_object *detail = json_object_new_object();
 
-	rc_api_error_parse(body != NULL ? body : "", body != NULL ? len : 0, &e);
+	rc_api_error_parse(body, len, &e);
 	rc_http_describe_status(status, body, len, text, sizeof(text));
 	rc_json_set(detail, "httpStatus", json_object_new_int((int)status));
 	if (e.code[0] != '\0')
@@ -406,10 +381,7 @@ static json_object *ctl__api_data(const struct rc_control_command *cmd, const ch
 	} else {
 		rc_json_set(data, "id", ctl__member(root, "id"));
 		rc_json_set(data, "messageStatus", ctl__member(root, "messageStatus"));
-		json_object *to = json_object_new_array();
-		for (size_t i = 0; to != NULL && i < cmd->n_to; i++)
-			json_object_array_add(to, json_object_new_string(cmd->to[i]));
-		rc_json_set(data, "to", to);
+		rc_json_set(data, "to", rc_json_strings(cmd->to, cmd->n_to));
 	}
 	json_object_put(root);
 	return data;
@@ -472,6 +444,20 @@ static bool ctl__call(struct rc_ctl *c, const char *method, const char *path, co
 	return true;
 }
 
+/* Submits body (taken), serialised with json-c's flags, as the current command's API call;
+ * the command fails at once if it cannot be sent. */
+static void ctl__call_json(struct rc_ctl *c, struct rc_control_command *cmd, const char *method,
+		const char *path, json_object *body, int flags, int64_t now)
+{
+	const char *text = body != NULL ? json_object_to_json_string_ext(body, flags) : NULL;
+
+	if (text == NULL)
+		rc_control_fail(cmd, "out of memory");
+	else if (!ctl__call(c, method, path, text, now))
+		rc_control_fail(cmd, "too many API calls waiting; try again later");
+	json_object_put(body);
+}
+
 static void ctl__start_presence(struct rc_ctl *c, struct rc_control_command *cmd, int64_t now)
 {
 	json_object *body = json_object_new_object();
@@ -482,12 +468,7 @@ static void ctl__start_presence(struct rc_ctl *c, struct rc_control_command *cmd
 		rc_json_set(body, "dndStatus", json_object_new_string(cmd->dnd_status));
 	if (cmd->user_status != NULL)
 		rc_json_set(body, "userStatus", json_object_new_string(cmd->user_status));
-	const char *text = body != NULL ? json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN) : NULL;
-	if (text == NULL)
-		rc_control_fail(cmd, "out of memory");
-	else if (!ctl__call(c, "PUT", path, text, now))
-		rc_control_fail(cmd, "too many API calls waiting; try again later");
-	json_object_put(body);
+	ctl__call_json(c, cmd, "PUT", path, body, JSON_C_TO_STRING_PLAIN, now);
 }
 
 static void ctl__start_sms(struct rc_ctl *c, struct rc_control_command *cmd, int64_t now)
@@ -512,13 +493,8 @@ static void ctl__start_sms(struct rc_ctl *c, struct rc_control_command *cmd, int
 	}
 	rc_json_set(body, "to", to);
 	rc_json_set(body, "text", json_object_new_string(cmd->text));
-	const char *text = body != NULL ? json_object_to_json_string_ext(body,
-			JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE) : NULL;
-	if (text == NULL)
-		rc_control_fail(cmd, "out of memory");
-	else if (!ctl__call(c, "POST", SMS_PATH, text, now))
-		rc_control_fail(cmd, "too many API calls waiting; try again later");
-	json_object_put(body);
+	ctl__call_json(c, cmd, "POST", SMS_PATH, body, JSON_C_TO_STRING_PLAIN |
+			JSON_C_TO_STRING_NOSLASHESCAPE, now);
 }
 
 static void ctl__start(struct rc_ctl *c, struct rc_control_command *cmd, int64_t now)
@@ -628,9 +604,8 @@ void rc_ctl_action_done(struct rc_ctl *c, enum rc_lc_action act, enum rc_lc_outc
 			break;
 		if (out == RC_OUT_OK) {
 			json_object *data = json_object_new_object();
-			rc_json_set(data, "subscriptionId", s->id != NULL ? json_object_new_string(s->id) : NULL);
-			rc_json_set(data, "expirationTime", s->expiration_time != NULL ?
-					json_object_new_string(s->expiration_time) : NULL);
+			rc_json_set(data, "subscriptionId", rc_json_string_or_null(s->id));
+			rc_json_set(data, "expirationTime", rc_json_string_or_null(s->expiration_time));
 			rc_json_set(data, "action", json_object_new_string(act == RC_ACT_RENEW ?
 					"renew" : "check"));
 			rc_control_ok(cmd, data);
@@ -643,11 +618,9 @@ void rc_ctl_action_done(struct rc_ctl *c, enum rc_lc_action act, enum rc_lc_outc
 			break;
 		if (out == RC_OUT_OK) {
 			json_object *data = json_object_new_object();
-			rc_json_set(data, "previousSubscriptionId", c->prev_id != NULL ?
-					json_object_new_string(c->prev_id) : NULL);
-			rc_json_set(data, "subscriptionId", s->id != NULL ? json_object_new_string(s->id) : NULL);
-			rc_json_set(data, "expirationTime", s->expiration_time != NULL ?
-					json_object_new_string(s->expiration_time) : NULL);
+			rc_json_set(data, "previousSubscriptionId", rc_json_string_or_null(c->prev_id));
+			rc_json_set(data, "subscriptionId", rc_json_string_or_null(s->id));
+			rc_json_set(data, "expirationTime", rc_json_string_or_null(s->expiration_time));
 			rc_control_ok(cmd, data);
 		} else {
 			rc_control_fail(cmd, "create failed: %s; the bridge keeps trying",

@@ -698,51 +698,39 @@ static json_object *ha__extension(struct ha_build *b, const struct rc_ha_extensi
 					"{{ 'OFF' if b.telephonyStatus == 'NoCall' else 'ON' }}{% endif %}");
 		}
 	}
-	/* The caller of a ringing call is in the detailed presence's activeCalls only. */
-	if (presence != NULL && e->detailed) {
-		json_object *c = ha__component(b, cmps, config_topic, device_id, "incoming_call",
-				"event", "Incoming call");
-		if (c != NULL) {
-			ha__str(b, c, "state_topic", presence);
-			ha__str(b, c, "device_class", "doorbell");
-			ha__add(b, c, "event_types", ha__event_types(b, "incoming_call"));
-			ha__template(b, c,
-					"{% set c = b.activeCalls | default([]) | selectattr('direction', 'defined')"
-					" | selectattr('direction', 'eq', 'Inbound') | list %}"
-					"{% if b.telephonyStatus | default('') == 'Ringing' and c %}"
-					"{{ {'event_type': 'incoming_call', 'caller_number': c[0]['from'] | default(''),"
-					" 'caller_name': c[0]['fromName'] | default('')} | tojson }}{% endif %}");
-		}
-	}
-	if (e->topic[RC_HA_MISSED_CALLS] != NULL) {
-		json_object *c = ha__component(b, cmps, config_topic, device_id, "missed_call",
-				"event", "Missed call");
-		if (c != NULL) {
-			ha__str(b, c, "state_topic", e->topic[RC_HA_MISSED_CALLS]);
-			ha__str(b, c, "icon", "mdi:phone-missed");
-			ha__add(b, c, "event_types", ha__event_types(b, "missed_call"));
-			/* RingCentral's missed-call event carries from/fromName (in the body, or at
-			 * the top level in older samples). */
-			ha__template(b, c,
-					"{% set m = b if b['from'] is defined else (value_json if value_json is mapping else {}) %}"
-					"{{ {'event_type': 'missed_call', 'caller_number': m['from'] | default(''),"
-					" 'caller_name': m['fromName'] | default('')} | tojson }}");
-		}
-	}
-	if (e->topic[RC_HA_SMS] != NULL) {
-		json_object *c = ha__component(b, cmps, config_topic, device_id, "incoming_sms",
-				"event", "Incoming SMS");
-		if (c != NULL) {
-			ha__str(b, c, "state_topic", e->topic[RC_HA_SMS]);
-			ha__str(b, c, "icon", "mdi:message-text");
-			ha__add(b, c, "event_types", ha__event_types(b, "incoming_sms"));
-			ha__template(b, c,
-					"{% if b.direction | default('Inbound') == 'Inbound' %}"
-					"{% set f = b['from'] if b['from'] is defined and b['from'] is mapping else {} %}"
-					"{{ {'event_type': 'incoming_sms', 'from_number': f.phoneNumber | default(''),"
-					" 'from_name': f.name | default(''), 'text': b.subject | default('')} | tojson }}"
-					"{% endif %}");
-		}
+	/* The event entities: one event type each, named as the component. The one with no
+	 * topic (its notifications are not subscribed to) is not announced. */
+	const struct { const char *topic, *cid, *name, *attr, *attr_value, *tpl; } events[] = {
+		/* The caller of a ringing call is in the detailed presence's activeCalls only. */
+		{ e->detailed ? presence : NULL, "incoming_call", "Incoming call",
+			"device_class", "doorbell",
+			"{% set c = b.activeCalls | default([]) | selectattr('direction', 'defined')"
+			" | selectattr('direction', 'eq', 'Inbound') | list %}"
+			"{% if b.telephonyStatus | default('') == 'Ringing' and c %}"
+			"{{ {'event_type': 'incoming_call', 'caller_number': c[0]['from'] | default(''),"
+			" 'caller_name': c[0]['fromName'] | default('')} | tojson }}{% endif %}" },
+		/* RingCentral's missed-call event carries from/fromName (in the body, or at the
+		 * top level in older samples). */
+		{ e->topic[RC_HA_MISSED_CALLS], "missed_call", "Missed call", "icon", "mdi:phone-missed",
+			"{% set m = b if b['from'] is defined else (value_json if value_json is mapping else {}) %}"
+			"{{ {'event_type': 'missed_call', 'caller_number': m['from'] | default(''),"
+			" 'caller_name': m['fromName'] | default('')} | tojson }}" },
+		{ e->topic[RC_HA_SMS], "incoming_sms", "Incoming SMS", "icon", "mdi:message-text",
+			"{% if b.direction | default('Inbound') == 'Inbound' %}"
+			"{% set f = b['from'] if b['from'] is defined and b['from'] is mapping else {} %}"
+			"{{ {'event_type': 'incoming_sms', 'from_number': f.phoneNumber | default(''),"
+			" 'from_name': f.name | default(''), 'text': b.subject | default('')} | tojson }}"
+			"{% endif %}" },
+	};
+	for (size_t i = 0; i < sizeof(events) / sizeof(events[0]); i++) {
+		json_object *c = events[i].topic == NULL ? NULL : ha__component(b, cmps, config_topic,
+				device_id, events[i].cid, "event", events[i].name);
+		if (c == NULL)
+			continue;
+		ha__str(b, c, "state_topic", events[i].topic);
+		ha__str(b, c, events[i].attr, events[i].attr_value);
+		ha__add(b, c, "event_types", ha__event_types(b, events[i].cid));
+		ha__template(b, c, events[i].tpl);
 	}
 	if (b->cfg->command_presence)
 		ha__presence_selects(b, cmps, e, device_id, config_topic);

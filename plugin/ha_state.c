@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "rc_backoff.h"
 #include "rc_ha_state.h"
 #include "rc_json.h"
 
@@ -307,20 +308,14 @@ void rc_ha_state_seen(struct rc_ha_state *st, const char *event, size_t len)
 
 /* ---------------------------------------------------------------- calls */
 
-static int64_t ha_backoff(unsigned failures, int64_t base, int64_t max)
-{
-	int64_t d = base;
-
-	for (unsigned i = 1; i < failures && d < max; i++)
-		d *= 2;
-	return d < max ? d : max;
-}
-
-/* A failure (no answer, or an HTTP error): why, printable and free of secrets. */
+/* A failure (no answer, an HTTP error, or a success answer that could not be read): why,
+ * printable and free of secrets. */
 static void ha_describe(long status, const char *error, char *buf, size_t len)
 {
 	if (error != NULL)
 		snprintf(buf, len, "%s", error);
+	else if (status >= 200 && status < 300)
+		snprintf(buf, len, "unreadable answer");
 	else
 		snprintf(buf, len, "HTTP %ld", status);
 }
@@ -348,12 +343,10 @@ static void ha_info_done(struct rc_ha_state *st, struct ha_ext *e, long status,
 		st->rediscover = st->rediscover || changed;
 		return;
 	}
-	if (error == NULL && status >= 200 && status < 300)
-		snprintf(why, sizeof(why), "unreadable answer");
-	else
-		ha_describe(status, error, why, sizeof(why));
+	ha_describe(status, error, why, sizeof(why));
 	e->info_failures++;
-	e->info_at = st->now + ha_backoff(e->info_failures, RC_HA_INFO_RETRY_MS, RC_HA_INFO_RETRY_MAX_MS);
+	e->info_at = st->now + rc_backoff_window(RC_HA_INFO_RETRY_MS, RC_HA_INFO_RETRY_MAX_MS,
+			e->info_failures);
 	if (!e->info_logged && !st->stopping)
 		ha_log(st, RC_LOG_WARNING, "Home Assistant: cannot read extension %s's name (%s); "
 				"keeping \"Extension %s\", trying again later", e->id, why,
@@ -403,8 +396,8 @@ static void ha_presence_done(struct rc_ha_state *st, struct ha_ext *e, const str
 	bool again = error != NULL || status == 429 || status >= 500 || status == 0;
 	e->pres_failures++;
 	if (again)
-		e->pres_at = st->now + ha_backoff(e->pres_failures, RC_HA_PRESENCE_RETRY_MS,
-				RC_HA_PRESENCE_RETRY_MAX_MS);
+		e->pres_at = st->now + rc_backoff_window(RC_HA_PRESENCE_RETRY_MS,
+				RC_HA_PRESENCE_RETRY_MAX_MS, e->pres_failures);
 	else
 		e->pres_epoch = c->epoch;
 	if (!e->pres_logged && !st->stopping)
@@ -497,15 +490,13 @@ static void ha_list_done(struct rc_ha_state *st, const struct ha_call *c, long s
 			return;
 		}
 		snprintf(why, sizeof(why), "out of memory");
-	} else if (error == NULL && status >= 200 && status < 300) {
-		snprintf(why, sizeof(why), "unreadable answer");
 	} else {
 		ha_describe(status, error, why, sizeof(why));
 	}
 	/* The same page again later; the pages so far are kept. */
 	st->list_failures++;
-	st->list_at = st->now + ha_backoff(st->list_failures, RC_HA_LIST_RETRY_MS,
-			RC_HA_LIST_RETRY_MAX_MS);
+	st->list_at = st->now + rc_backoff_window(RC_HA_LIST_RETRY_MS, RC_HA_LIST_RETRY_MAX_MS,
+			st->list_failures);
 	if (!st->list_logged && !st->stopping)
 		ha_log(st, RC_LOG_WARNING, "Home Assistant: cannot list the account's extensions for "
 				"the account-wide presence filter (%s); trying again later", why);

@@ -271,7 +271,7 @@ enum rc_lc_outcome rc_http_outcome(long status, CURLcode result, bool token_endp
 		return RC_OUT_UNAUTHORIZED;
 	if (status == 404)
 		return RC_OUT_NOT_FOUND;
-	rc_api_error_parse(body != NULL ? body : "", body != NULL ? len : 0, &err);
+	rc_api_error_parse(body, len, &err);
 	if (status == 403 && strcmp(err.code, "SUB-505") == 0)
 		return RC_OUT_LIMIT;
 	return RC_OUT_REJECTED;
@@ -281,7 +281,7 @@ void rc_http_describe_status(long status, const char *body, size_t body_len, cha
 {
 	if (status >= 300) {
 		struct rc_api_error err;
-		rc_api_error_parse(body != NULL ? body : "", body != NULL ? body_len : 0, &err);
+		rc_api_error_parse(body, body_len, &err);
 		snprintf(buf, len, "HTTP %ld%s%s%s%s", status, err.code[0] ? " " : "", err.code,
 				err.message[0] ? ": " : "", err.message);
 	} else {

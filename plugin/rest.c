@@ -18,6 +18,7 @@
 #include "rc_json.h"
 #include "rc_logsafe.h"
 #include "rc_rest.h"
+#include "rc_strlist.h"
 
 /* ---- helpers ---- */
 
@@ -301,21 +302,8 @@ static int rest__subscription_from(json_object *obj, struct rc_subscription *s)
 		s->expires_in = expires_in;
 
 	if (!json_object_object_get_ex(obj, "eventFilters", &filters) ||
-	    !json_object_is_type(filters, json_type_array))
+	    rc_json_read_strings(filters, &s->event_filters, &s->n_event_filters) != 0)
 		return -1;
-	size_t n = json_object_array_length(filters);
-	s->event_filters = calloc(n + 1, sizeof(*s->event_filters));
-	if (!s->event_filters)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		v = json_object_array_get_idx(filters, i);
-		if (!json_object_is_type(v, json_type_string))
-			return -1;
-		s->event_filters[i] = strdup(json_object_get_string(v));
-		if (!s->event_filters[i])
-			return -1;
-		s->n_event_filters = i + 1;
-	}
 
 	/* Optional: entries that are not {filter: string, ...} are malformed answers. */
 	if (json_object_object_get_ex(obj, "disabledFilters", &disabled) &&
@@ -380,10 +368,7 @@ void rc_subscription_clear(struct rc_subscription *s)
 	free(s->id);
 	free(s->status);
 	free(s->expiration_time);
-	if (s->event_filters)
-		for (size_t i = 0; s->event_filters[i]; i++)
-			free(s->event_filters[i]);
-	free(s->event_filters);
+	rc_strlist_free(s->event_filters);
 	for (size_t i = 0; i < s->n_disabled; i++) {
 		free(s->disabled[i].filter);
 		free(s->disabled[i].reason);
@@ -405,21 +390,6 @@ static char *rest__to_string(json_object *obj)
 
 	json_object_put(obj);
 	return out;
-}
-
-static json_object *rest__filters_array(char *const *filters, size_t n)
-{
-	json_object *arr = json_object_new_array();
-
-	for (size_t i = 0; arr && i < n; i++) {
-		json_object *f = filters[i] ? json_object_new_string(filters[i]) : NULL;
-		if (!f || json_object_array_add(arr, f) != 0) {
-			json_object_put(f);
-			json_object_put(arr);
-			return NULL;
-		}
-	}
-	return arr;
 }
 
 /* Adds val to obj under key, taking ownership of val even on failure. */
@@ -444,7 +414,7 @@ char *rc_subscription_create_body(char *const *filters, size_t n, long expires_i
 	json_object *dm = json_object_new_object();
 	bool ok = body && dm;
 
-	ok = ok && rest__add(body, "eventFilters", rest__filters_array(filters, n));
+	ok = ok && rest__add(body, "eventFilters", rc_json_strings(filters, n));
 	if (ok && expires_in > 0)
 		ok = rest__add(body, "expiresIn", json_object_new_int64(expires_in));
 	ok = ok && rest__add(dm, "transportType", json_object_new_string(transport));
@@ -473,7 +443,7 @@ char *rc_subscription_modify_body(char *const *filters, size_t n, long expires_i
 
 	/* No filters: {"expiresIn":N} (or {}), which renews without changing the filters. */
 	if (ok && n > 0)
-		ok = rest__add(body, "eventFilters", rest__filters_array(filters, n));
+		ok = rest__add(body, "eventFilters", rc_json_strings(filters, n));
 	if (ok && expires_in > 0)
 		ok = rest__add(body, "expiresIn", json_object_new_int64(expires_in));
 	if (!ok) {

@@ -36,22 +36,11 @@ static int state__parse(json_object *root, struct rc_saved_state *s)
 			!json_object_is_type(filters, json_type_array))
 		return -1;
 
-	size_t n = json_object_array_length(filters);
 	if (id != NULL && json_object_is_type(id, json_type_string) &&
 			(s->subscription_id = strdup(json_object_get_string(id))) == NULL)
 		return -1;
-	s->event_filters = calloc(n + 1, sizeof(char *));
-	if (s->event_filters == NULL)
+	if (rc_json_read_strings(filters, &s->event_filters, &s->n_event_filters) != 0)
 		return -1;
-	for (size_t i = 0; i < n; i++) {
-		json_object *f = json_object_array_get_idx(filters, i);
-		if (!json_object_is_type(f, json_type_string))
-			return -1;
-		s->event_filters[i] = strdup(json_object_get_string(f));
-		if (s->event_filters[i] == NULL)
-			return -1;
-		s->n_event_filters = i + 1;
-	}
 
 	strcpy(s->cursor.tt, "0");
 	if (json_object_object_get_ex(root, "pubnub_address", &address) &&
@@ -141,7 +130,7 @@ enum rc_state_load rc_state_file_load(const char *path, struct rc_saved_state *s
 static char *state__render(const struct rc_saved_state *s)
 {
 	json_object *root = json_object_new_object();
-	json_object *filters = json_object_new_array();
+	json_object *filters = rc_json_strings(s->event_filters, s->n_event_filters);
 	char *out = NULL;
 
 	if (root == NULL || filters == NULL) {
@@ -152,8 +141,6 @@ static char *state__render(const struct rc_saved_state *s)
 	json_object_object_add(root, "version", json_object_new_int(1));
 	json_object_object_add(root, "subscription_id", s->subscription_id != NULL ?
 			json_object_new_string(s->subscription_id) : NULL);
-	for (size_t i = 0; i < s->n_event_filters; i++)
-		json_object_array_add(filters, json_object_new_string(s->event_filters[i]));
 	json_object_object_add(root, "event_filters", filters);
 	if (s->address != NULL)
 		json_object_object_add(root, "pubnub_address", json_object_new_string(s->address));
@@ -161,15 +148,11 @@ static char *state__render(const struct rc_saved_state *s)
 		json_object_object_add(root, "pubnub_timetoken", json_object_new_string(s->cursor.tt));
 		json_object_object_add(root, "pubnub_region", json_object_new_int(s->cursor.tr));
 	}
-	json_object *owned = json_object_new_array();
-	for (size_t i = 0; owned != NULL && i < s->n_owned; i++)
-		json_object_array_add(owned, json_object_new_string(s->owned[i]));
+	json_object *owned = rc_json_strings(s->owned, s->n_owned);
 	if (owned != NULL)
 		json_object_object_add(root, "owned_subscriptions", owned);
 	if (s->n_delivered > 0) {
-		json_object *delivered = json_object_new_array();
-		for (size_t i = 0; delivered != NULL && i < s->n_delivered; i++)
-			json_object_array_add(delivered, json_object_new_string(s->delivered[i]));
+		json_object *delivered = rc_json_strings(s->delivered, s->n_delivered);
 		if (delivered != NULL)
 			json_object_object_add(root, "delivered_uuids", delivered);
 	}

@@ -665,22 +665,65 @@ class Message:
         return json.loads(self.payload)
 
 
-class MqttWatcher:
-    """An MQTT v5 client that records every message on a topic filter."""
+class MqttClient:
+    """A paho client (MQTT v5, or 3.1.1 with v5=False) connected and subscribed to
+    subscriptions, [(topic filter, qos)], with its SUBACK awaited, before the constructor
+    returns. The one connect/subscribe of the tests' clients: a subclass sets what its
+    _on_message fills before calling this constructor (messages may arrive at once) and
+    guards it with self.cond. publish() waits for the PUBACK and returns its reason code
+    (keep_puback_reasons). A context manager: close() on exit."""
 
-    def __init__(self, port, topic="#", qos=1):
-        self.messages = []
+    def __init__(self, port, subscriptions, name, v5=True, username=None, password=None,
+                 suback_timeout=30):
         self.cond = threading.Condition()
-        self.client = mqtt.Client(client_id="watcher-%d-%d" % (os.getpid(), id(self)),
-                                  protocol=mqtt.MQTTv5)
+        self.pubacks = {}
+        self.client = mqtt.Client(client_id="%s-%d-%d" % (name, os.getpid(), time.monotonic_ns()),
+                                  protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311)
+        if username is not None:
+            self.client.username_pw_set(username, password)
         self.client.on_message = self._on_message
+        keep_puback_reasons(self.client, self._puback)
         subscribed = threading.Event()
         self.client.on_subscribe = lambda *a, **k: subscribed.set()
         self.client.connect("127.0.0.1", port)
         self.client.loop_start()
-        self.client.subscribe(topic, qos)
-        if not subscribed.wait(10):
-            raise AssertionError("no SUBACK for " + topic)
+        self.client.subscribe(list(subscriptions))
+        if not subscribed.wait(suback_timeout):
+            raise AssertionError("no SUBACK for " + ", ".join(t for t, _ in subscriptions))
+
+    def _on_message(self, client, userdata, msg):
+        raise NotImplementedError
+
+    def _puback(self, mid, reason):
+        with self.cond:
+            self.pubacks[mid] = reason
+            self.cond.notify_all()
+
+    def publish(self, topic, data, properties=None, what="the message"):
+        """Publishes data at QoS 1; returns the PUBACK reason code."""
+        info = self.client.publish(topic, data, qos=1, properties=properties)
+        with self.cond:
+            if not self.cond.wait_for(lambda: info.mid in self.pubacks, 30):
+                raise AssertionError("no PUBACK for " + what)
+            return self.pubacks[info.mid]
+
+    def close(self):
+        self.client.loop_stop()
+        self.client.disconnect()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class MqttWatcher(MqttClient):
+    """An MQTT v5 client that records every message on a topic filter."""
+
+    def __init__(self, port, topic="#", qos=1):
+        self.messages = []
+        super().__init__(port, [(topic, qos)], "watcher", suback_timeout=10)
 
     def _on_message(self, client, userdata, msg):
         with self.cond:
@@ -731,16 +774,6 @@ class MqttWatcher:
             s = [m for m in ms if m.topic == topic]
             return s and predicate(s[-1].json()) and s[-1].json()
         return self.wait_for(check, timeout, what)
-
-    def close(self):
-        self.client.loop_stop()
-        self.client.disconnect()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
 
 def mqtt_rtt(port, timeout=5):
@@ -955,6 +988,18 @@ def per_transport(*transports):
         return fn
     return mark
 
+
+
+def use_acl_recipe(broker, users):
+    """Makes broker (not started yet) the README's acl_file recipe: a password file of users
+    ({name: password}), no anonymous clients, conf/ringcentral.acl."""
+    passwd = os.path.join(broker.dir, "passwd")
+    for i, (u, p) in enumerate(users.items()):
+        subprocess.run(["mosquitto_passwd", "-b"] + (["-c"] if i == 0 else []) + [passwd, u, p],
+                       check=True, capture_output=True, timeout=60)
+    broker.extra_conf = ("per_listener_settings false\nallow_anonymous false\n"
+                         "password_file %s\nacl_file %s\n"
+                         % (passwd, os.path.join(ROOT, "conf", "ringcentral.acl")))
 
 
 def keep_puback_reasons(client, on_reason):

@@ -17,53 +17,28 @@ command is refused by the broker and a reader never sees the SMS text.
 Every wait is on an MQTT message or a simulator query, each with a deadline.
 Run one: /usr/bin/python3 test_commands.py test_x"""
 import json
-import os
-import subprocess
-import threading
-import time
 import uuid
 
-import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from harness import (PRESENCE_TOPIC, ROOT, Broker, MqttWatcher, Sim, keep_puback_reasons,
-                     plugin_opts, run_tests, wait_until)
+from harness import (PRESENCE_TOPIC, Broker, MqttClient, MqttWatcher, Sim, plugin_opts,
+                     run_tests, use_acl_recipe, wait_until)
 
 OWNER = "401550809004"
 CMD = "ringcentral/bridge/command/"
 PRESENCE_CMD = CMD + "presence/" + OWNER
 SMS_CMD = CMD + "sms"
 SMS_FROM = "+15551230000"      # the simulator's SMS number of the logged-in extension
-ACL_FILE = os.path.join(ROOT, "conf", "ringcentral.acl")
 NOT_AUTHORIZED = 0x87
 
 
-class Client:
+class Client(MqttClient):
     """A paho client (MQTT v5 or 3.1.1) that publishes commands and records every answer."""
 
     def __init__(self, port, v5=True, username=None, password=None, subscribe=(CMD + "#", "answers/#")):
-        self.cond = threading.Condition()
         self.messages = []        # (topic, correlation or None, payload bytes)
-        self.pubacks = {}
-        self.client = mqtt.Client(client_id="cmd-%d-%d" % (os.getpid(), time.monotonic_ns()),
-                                  protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311)
-        if username is not None:
-            self.client.username_pw_set(username, password)
-        self.client.on_message = self._on_message
-        keep_puback_reasons(self.client, self._puback)
-        subscribed = threading.Event()
-        self.client.on_subscribe = lambda *a, **k: subscribed.set()
-        self.client.connect("127.0.0.1", port)
-        self.client.loop_start()
-        self.client.subscribe([(t, 1) for t in subscribe])
-        if not subscribed.wait(30):
-            raise AssertionError("no SUBACK")
-
-    def _puback(self, mid, reason):
-        with self.cond:
-            self.pubacks[mid] = reason
-            self.cond.notify_all()
+        super().__init__(port, [(t, 1) for t in subscribe], "cmd", v5, username, password)
 
     def _on_message(self, client, userdata, msg):
         props = getattr(msg, "properties", None)
@@ -82,11 +57,7 @@ class Client:
                 props.CorrelationData = correlation
         data = payload if isinstance(payload, bytes) else (
             payload.encode() if isinstance(payload, str) else json.dumps(payload).encode())
-        info = self.client.publish(topic, data, qos=1, properties=props)
-        with self.cond:
-            if not self.cond.wait_for(lambda: info.mid in self.pubacks, 30):
-                raise AssertionError("no PUBACK")
-            return self.pubacks[info.mid]
+        return self.publish(topic, data, props)
 
     def answer(self, topic, correlation=None, timeout=90):
         """The first answer on topic (with that correlation data, if given), as a dict."""
@@ -107,16 +78,6 @@ class Client:
         rc = self.send(topic, payload, response_topic=rt, correlation=corr)
         assert rc < 0x80, "PUBACK 0x%02x" % rc
         return self.answer(rt, corr, timeout)
-
-    def close(self):
-        self.client.loop_stop()
-        self.client.disconnect()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
 
 def opts(sim, **overrides):
@@ -297,13 +258,8 @@ def test_same_commands_on_the_control_api():
 def test_acl_refuses_a_client_without_access():
     with Sim() as sim:
         broker = Broker(opts(sim, command_sms="true", sms_from=SMS_FROM))
-        passwd = os.path.join(broker.dir, "passwd")
         users = {"ringcentral-reader": "reader-pw-1", "ringcentral-admin": "admin-pw-2"}
-        for i, (u, p) in enumerate(users.items()):
-            subprocess.run(["mosquitto_passwd", "-b"] + (["-c"] if i == 0 else []) + [passwd, u, p],
-                           check=True, capture_output=True, timeout=60)
-        broker.extra_conf = ("per_listener_settings false\nallow_anonymous false\n"
-                             "password_file %s\nacl_file %s\n" % (passwd, ACL_FILE))
+        use_acl_recipe(broker, users)
         with broker, \
                 Client(broker.port, username="ringcentral-admin", password=users["ringcentral-admin"],
                        subscribe=(CMD + "#",)) as admin, \

@@ -25,8 +25,6 @@ import re
 import shutil
 import subprocess
 import tempfile
-import threading
-import time
 import uuid
 
 import paho.mqtt.client as mqtt
@@ -34,8 +32,8 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from harness import (MESSAGE_EVENT, MESSAGE_FILTER, PLUGIN, PRESENCE_EVENT, PRESENCE_FILTER,
-                     ROOT, SUB_PATH, Broker, MqttWatcher, Sim, keep_puback_reasons, plugin_opts, run_tests,
-                     transport_opts, wait_online, wait_until, ws_calls)
+                     ROOT, SUB_PATH, Broker, MqttClient, MqttWatcher, Sim, plugin_opts, run_tests,
+                     transport_opts, use_acl_recipe, wait_online, wait_until, ws_calls)
 
 CONTROL = "$CONTROL/ringcentral/v1"
 RESPONSE = CONTROL + "/response"
@@ -43,37 +41,18 @@ MESSAGE_TOPIC = "ringcentral/account/~/extension/823476228762/message-store"
 SESSIONS_FILTER = "/restapi/v1.0/account/~/telephony/sessions"
 SESSIONS_EVENT = "/restapi/v1.0/account/~/telephony/sessions"
 SESSIONS_TOPIC = "ringcentral/account/~/telephony/sessions"
-ACL_FILE = os.path.join(ROOT, "conf", "ringcentral.acl")
 NOT_AUTHORIZED = 0x87
 
 
-class Control:
+class Control(MqttClient):
     """An MQTT v5 client for the control API: each request carries a fresh correlation
     data property, and the answer is the response message echoing it."""
 
     def __init__(self, port, topic=CONTROL, username=None, password=None):
         self.topic, self.response_topic = topic, topic + "/response"
-        self.cond = threading.Condition()
         self.responses = []       # (correlation bytes or None, payload dict, message)
-        self.pubacks = {}
-        self.client = mqtt.Client(client_id="control-%d-%d" % (os.getpid(), time.monotonic_ns()),
-                                  protocol=mqtt.MQTTv5)
-        if username is not None:
-            self.client.username_pw_set(username, password)
-        self.client.on_message = self._on_message
-        keep_puback_reasons(self.client, self._puback)
-        subscribed = threading.Event()
-        self.client.on_subscribe = lambda *a, **k: subscribed.set()
-        self.client.connect("127.0.0.1", port)
-        self.client.loop_start()
-        self.client.subscribe(self.response_topic, 1)
-        if not subscribed.wait(30):
-            raise AssertionError("no SUBACK for " + self.response_topic)
-
-    def _puback(self, mid, reason):
-        with self.cond:
-            self.pubacks[mid] = reason
-            self.cond.notify_all()
+        super().__init__(port, [(self.response_topic, 1)], "control", username=username,
+                         password=password)
 
     def _on_message(self, client, userdata, msg):
         props = getattr(msg, "properties", None)
@@ -89,11 +68,7 @@ class Control:
         props = Properties(PacketTypes.PUBLISH)
         props.CorrelationData = correlation
         data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-        info = self.client.publish(self.topic, data, qos=1, properties=props)
-        with self.cond:
-            if not self.cond.wait_for(lambda: info.mid in self.pubacks, 30):
-                raise AssertionError("no PUBACK for the request")
-            return correlation, self.pubacks[info.mid]
+        return correlation, self.publish(self.topic, data, props, "the request")
 
     def wait_response(self, correlation, timeout=60):
         with self.cond:
@@ -117,16 +92,6 @@ class Control:
         assert len(r) == 1 and r[0]["command"] == command, r
         assert "error" not in r[0], r[0]
         return r[0].get("data")
-
-    def close(self):
-        self.client.loop_stop()
-        self.client.disconnect()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
 
 def control_opts(sim, transport="pubnub", **overrides):
@@ -420,13 +385,8 @@ def test_acl_refuses_a_client_without_access():
     broker = None
     with Sim() as sim:
         broker = Broker(control_opts(sim))
-        passwd = os.path.join(broker.dir, "passwd")
         users = {"ringcentral-reader": "reader-pw-1", "ringcentral-admin": "admin-pw-2"}
-        for i, (u, p) in enumerate(users.items()):
-            subprocess.run(["mosquitto_passwd", "-b"] + (["-c"] if i == 0 else []) + [passwd, u, p],
-                           check=True, capture_output=True, timeout=60)
-        broker.extra_conf = ("per_listener_settings false\nallow_anonymous false\n"
-                             "password_file %s\nacl_file %s\n" % (passwd, ACL_FILE))
+        use_acl_recipe(broker, users)
         with broker:
             with Control(broker.port, username="ringcentral-admin",
                          password=users["ringcentral-admin"]) as admin, \

@@ -80,6 +80,23 @@ static void test_reset_and_no_overflow(void)
 	CU_ASSERT(rc_backoff_fail(&b, 0xffffffffu) >= 1);
 }
 
+static void test_window_without_jitter(void)
+{
+	struct rc_backoff b;
+
+	/* The schedule rc_backoff_fail jitters: the top of its window after each failure. */
+	rc_backoff_init(&b, 1000, 30000);
+	for (unsigned f = 1; f <= 10; f++)
+		CU_ASSERT_EQUAL(rc_backoff_window(1000, 30000, f), rc_backoff_fail(&b, 0xffffffffu));
+	CU_ASSERT_EQUAL(rc_backoff_window(1000, 30000, 0), 1000);
+	/* Odd bounds: the cap is reached exactly, never passed. */
+	CU_ASSERT_EQUAL(rc_backoff_window(3, 5, 2), 5);
+	CU_ASSERT_EQUAL(rc_backoff_window(2, 5, 2), 4);
+	CU_ASSERT_EQUAL(rc_backoff_window(1, INT64_MAX, 63), INT64_C(1) << 62);
+	CU_ASSERT_EQUAL(rc_backoff_window(1, INT64_MAX, 64), INT64_MAX);
+	CU_ASSERT_EQUAL(rc_backoff_window(1, INT64_MAX, 1000000), INT64_MAX);
+}
+
 int main(void)
 {
 	static const struct rc_test_case cases[] = {
@@ -87,6 +104,7 @@ int main(void)
 		{ "jitter in the upper half", test_jitter_stays_in_upper_half },
 		{ "odd window bounds", test_odd_window_bounds },
 		{ "reset, no overflow", test_reset_and_no_overflow },
+		{ "window without jitter", test_window_without_jitter },
 		{ NULL, NULL },
 	};
 	return rc_test_run("backoff", NULL, NULL, cases);
