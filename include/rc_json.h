@@ -23,6 +23,24 @@ enum rc_json_result {
 /* Parses buf (len bytes, no terminator needed) into *out (the caller puts it). */
 enum rc_json_result rc_json_parse(const char *buf, size_t len, json_object **out);
 
+/* A tokener for rc_json_parse_with and rc_json_parse_value, with the bridge's depth
+ * limit; NULL on no memory. The caller frees it with json_tokener_free. Whoever parses
+ * every frame of a stream keeps one: allocating a tokener per parse was the largest single
+ * cost of the WebSocket worker (bench/README.md, "Profile"). */
+json_tokener *rc_json_tokener_new(void);
+
+/* rc_json_parse with the caller's tokener (reset here; it stays the caller's). */
+enum rc_json_result rc_json_parse_with(json_tokener *tok, const char *buf, size_t len,
+		json_object **out);
+
+/* Parses the one JSON value at the start of buf (leading whitespace allowed) with the
+ * caller's tokener, and sets *used to where that value ended: what follows is the
+ * caller's to check. Same limits as rc_json_parse for the value itself. A number needs
+ * something after it to end (as in a list). On RC_JSON_OK *out is NULL for the value
+ * null (which rc_json_parse refuses as a document); on failure it is NULL. */
+enum rc_json_result rc_json_parse_value(json_tokener *tok, const char *buf, size_t len,
+		json_object **out, size_t *used);
+
 /* Adds v (taken; NULL is JSON null, as with json_object_object_add) to the object o as
  * key. When o is NULL (out of memory) v is released instead. Returns 0, or -1 if nothing
  * was added. */

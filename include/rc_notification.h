@@ -36,6 +36,11 @@ struct rc_notification {
 enum rc_envelope_result rc_notification_parse(const char *json, size_t len,
 		struct rc_notification *n);
 
+/* rc_notification_parse with the caller's tokener (rc_json_tokener_new; reset here, it
+ * stays the caller's): for a stream of notifications, one tokener for all. */
+enum rc_envelope_result rc_notification_parse_with(json_tokener *tok, const char *json,
+		size_t len, struct rc_notification *n);
+
 /* Parses an already-built JSON value (PubNub delivers unencrypted notifications as
  * objects): takes a new reference to obj on success. */
 enum rc_envelope_result rc_notification_from_object(json_object *obj, struct rc_notification *n);

@@ -19,6 +19,7 @@
 struct rc_pipeline {
 	const struct rc_config *cfg;
 	struct rc_dedupe *dedupe;            /* owned */
+	json_tokener *tok;                   /* owned: parses every decrypted notification */
 	unsigned char key[RC_CRYPTO_KEY_LEN];
 	bool have_key;                       /* false: notifications arrive unencrypted */
 };

@@ -47,9 +47,11 @@ enum rc_wsg_result {
 	RC_WSG_NOMEM,
 };
 
-/* Parses one text frame. On RC_WSG_OK call rc_wsg_frame_clear(); body_text points into
- * buf, which must outlive the frame's use. */
-enum rc_wsg_result rc_wsg_parse(const char *buf, size_t len, struct rc_wsg_frame *f);
+/* Parses one text frame with the caller's tokener (rc_json_tokener_new; reused frame
+ * after frame, it stays the caller's). On RC_WSG_OK call rc_wsg_frame_clear(); body_text
+ * points into buf, which must outlive the frame's use. */
+enum rc_wsg_result rc_wsg_parse(json_tokener *tok, const char *buf, size_t len,
+		struct rc_wsg_frame *f);
 void rc_wsg_frame_clear(struct rc_wsg_frame *f);
 
 enum rc_wsg_recovery {

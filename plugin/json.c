@@ -5,27 +5,59 @@
 #include "rc_json.h"
 #include "rc_strlist.h"
 
+json_tokener *rc_json_tokener_new(void)
+{
+	return json_tokener_new_ex(RC_JSON_MAX_DEPTH);
+}
+
+enum rc_json_result rc_json_parse_value(json_tokener *tok, const char *buf, size_t len,
+		json_object **out, size_t *used)
+{
+	*out = NULL;
+	*used = 0;
+	if (buf == NULL || len == 0 || len > (size_t)INT32_MAX || memchr(buf, '\0', len) != NULL)
+		return RC_JSON_INVALID;
+	json_tokener_reset(tok);
+	json_object *v = json_tokener_parse_ex(tok, buf, (int)len);
+	/* json-c returns NULL for the literal null too, with success. */
+	if (json_tokener_get_error(tok) != json_tokener_success) {
+		json_object_put(v);
+		return RC_JSON_INVALID;
+	}
+	*out = v;
+	*used = json_tokener_get_parse_end(tok);
+	return RC_JSON_OK;
+}
+
+enum rc_json_result rc_json_parse_with(json_tokener *tok, const char *buf, size_t len,
+		json_object **out)
+{
+	size_t used;
+	enum rc_json_result r = rc_json_parse_value(tok, buf, len, out, &used);
+
+	if (r != RC_JSON_OK)
+		return r;
+	/* Only whitespace may follow the value, and a document that is just null is nothing
+	 * any caller can use. */
+	while (used < len && buf[used] != '\0' && strchr(" \t\r\n", buf[used]) != NULL)
+		used++;
+	if (used != len || *out == NULL) {
+		json_object_put(*out);
+		*out = NULL;
+		return RC_JSON_INVALID;
+	}
+	return RC_JSON_OK;
+}
+
 enum rc_json_result rc_json_parse(const char *buf, size_t len, json_object **out)
 {
 	*out = NULL;
-	if (buf == NULL || len == 0 || len > (size_t)INT32_MAX || memchr(buf, '\0', len) != NULL)
-		return RC_JSON_INVALID;
-	json_tokener *tok = json_tokener_new_ex(RC_JSON_MAX_DEPTH);
+	json_tokener *tok = rc_json_tokener_new();
 	if (tok == NULL)
 		return RC_JSON_NOMEM;
-	json_object *root = json_tokener_parse_ex(tok, buf, (int)len);
-	enum json_tokener_error jerr = json_tokener_get_error(tok);
-	size_t used = json_tokener_get_parse_end(tok);
+	enum rc_json_result r = rc_json_parse_with(tok, buf, len, out);
 	json_tokener_free(tok);
-	/* Only whitespace may follow the value. */
-	while (used < len && strchr(" \t\r\n", buf[used]) != NULL)
-		used++;
-	if (root == NULL || jerr != json_tokener_success || used != len) {
-		json_object_put(root);
-		return RC_JSON_INVALID;
-	}
-	*out = root;
-	return RC_JSON_OK;
+	return r;
 }
 
 int rc_json_set(json_object *o, const char *key, json_object *v)

@@ -1,4 +1,5 @@
 /* wsg.c - building and parsing WebSocket gateway frames (see rc_wsg.h). */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,59 +31,87 @@ static void wsg__copy(char *dst, size_t len, json_object *s)
 	snprintf(dst, len, "%s", json_object_get_string(s));
 }
 
+/* JSON's whitespace (strchr would also find the terminating NUL, which is none). */
+static bool wsg__is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
 static size_t wsg__skip_space(const char *buf, size_t len, size_t i)
 {
-	while (i < len && strchr(" \t\r\n", buf[i]) != NULL)
+	while (i < len && wsg__is_space(buf[i]))
 		i++;
 	return i;
 }
 
-/* Finds the raw text of the body in a frame already known to be a valid [header, body]:
- * json-c tells where the header object ends; the body runs from after the comma to
- * before the closing bracket. */
-static void wsg__locate_body(const char *buf, size_t len, struct rc_wsg_frame *f)
+/* The common frame, [header, body] or [header], read element by element with the
+ * caller's tokener: one pass over the text, no second parse to find where the body's text
+ * lies, and no tokener allocated per frame. Returns the array (owned) with body_text set
+ * for [header, body], or NULL for anything else (other shapes, invalid JSON, no memory),
+ * which the caller then parses whole to say which it is. */
+static json_object *wsg__read_list(json_tokener *tok, const char *buf, size_t len,
+		struct rc_wsg_frame *f)
 {
-	size_t start = wsg__skip_space(buf, len, 0) + 1; /* past '[' */
-	json_tokener *tok = json_tokener_new_ex(RC_JSON_MAX_DEPTH);
+	json_object *header = NULL, *body = NULL, *root;
+	size_t i = wsg__skip_space(buf, len, 0), used, body_at = 0, body_end = 0;
+	bool has_body = false;
 
-	if (tok == NULL)
-		return;
-	start = wsg__skip_space(buf, len, start);
-	json_object *header = json_tokener_parse_ex(tok, buf + start, (int)(len - start));
-	size_t i = start + json_tokener_get_parse_end(tok);
-	json_tokener_free(tok);
-	json_object_put(header);
-	if (header == NULL)
-		return;
-	i = wsg__skip_space(buf, len, i);
-	if (i >= len || buf[i] != ',')
-		return;
-	i = wsg__skip_space(buf, len, i + 1);
-	size_t end = len;
-	while (end > i && strchr(" \t\r\n", buf[end - 1]) != NULL)
-		end--;
-	if (end <= i || buf[end - 1] != ']')
-		return;
-	end--;
-	while (end > i && strchr(" \t\r\n", buf[end - 1]) != NULL)
-		end--;
-	if (end > i) {
-		f->body_text = buf + i;
-		f->body_len = end - i;
+	if (i >= len || buf[i] != '[')
+		return NULL;
+	i++;
+	if (rc_json_parse_value(tok, buf + i, len - i, &header, &used) != RC_JSON_OK)
+		return NULL;
+	i = wsg__skip_space(buf, len, i + used);
+	if (!json_object_is_type(header, json_type_object) || i >= len)
+		goto other;
+	if (buf[i] == ',') {
+		body_at = wsg__skip_space(buf, len, i + 1);
+		if (rc_json_parse_value(tok, buf + body_at, len - body_at, &body, &used) != RC_JSON_OK)
+			goto other;
+		/* json-c's end of a number includes the whitespace that ended it. */
+		body_end = body_at + used;
+		while (body_end > body_at && wsg__is_space(buf[body_end - 1]))
+			body_end--;
+		i = wsg__skip_space(buf, len, body_end);
+		has_body = true;
 	}
+	if (i >= len || buf[i] != ']' || wsg__skip_space(buf, len, i + 1) != len)
+		goto other;
+	root = json_object_new_array_ext(2);
+	if (root == NULL || json_object_array_add(root, header) != 0)
+		goto nomem;
+	header = NULL;
+	if (has_body) {
+		if (json_object_array_add(root, body) != 0)
+			goto nomem;
+		f->body_text = buf + body_at;
+		f->body_len = body_end - body_at;
+	}
+	return root;
+nomem:
+	json_object_put(root);
+other:
+	json_object_put(header);
+	json_object_put(body);
+	return NULL;
 }
 
-enum rc_wsg_result rc_wsg_parse(const char *buf, size_t len, struct rc_wsg_frame *f)
+enum rc_wsg_result rc_wsg_parse(json_tokener *tok, const char *buf, size_t len,
+		struct rc_wsg_frame *f)
 {
 	json_object *header, *v, *wsc;
-
 	json_object *root;
 
 	*f = (struct rc_wsg_frame){0};
-	switch (rc_json_parse(buf, len, &root)) {
-	case RC_JSON_OK: break;
-	case RC_JSON_NOMEM: return RC_WSG_NOMEM;
-	case RC_JSON_INVALID: return RC_WSG_NOT_JSON;
+	root = wsg__read_list(tok, buf, len, f);
+	if (root == NULL) {
+		f->body_text = NULL;
+		f->body_len = 0;
+		switch (rc_json_parse_with(tok, buf, len, &root)) {
+		case RC_JSON_OK: break;
+		case RC_JSON_NOMEM: return RC_WSG_NOMEM;
+		case RC_JSON_INVALID: return RC_WSG_NOT_JSON;
+		}
 	}
 	header = json_object_is_type(root, json_type_array) && json_object_array_length(root) >= 1 ?
 			json_object_array_get_idx(root, 0) : NULL;
@@ -107,8 +136,6 @@ enum rc_wsg_result rc_wsg_parse(const char *buf, size_t len, struct rc_wsg_frame
 			f->wsc_sequence = json_object_get_int64(v);
 	}
 	f->body = json_object_array_length(root) >= 2 ? json_object_array_get_idx(root, 1) : NULL;
-	if (json_object_array_length(root) == 2)
-		wsg__locate_body(buf, len, f);
 	return RC_WSG_OK;
 }
 

@@ -33,6 +33,7 @@
 #include "rc_rest_call.h"
 #include "rc_strlist.h"
 #include "rc_ws_client.h"
+#include "rc_json.h"
 #include "rc_wsg.h"
 
 #define ONLINE_MAX_ANSWER (1024 * 1024)
@@ -130,8 +131,12 @@ static void ws__on_text(void *arg, const char *buf, size_t len)
 {
 	struct online *o = arg;
 	struct rc_wsg_frame f;
+	/* A handful of frames per check: a tokener each is fine here. */
+	json_tokener *tok = rc_json_tokener_new();
+	enum rc_wsg_result r = tok != NULL ? rc_wsg_parse(tok, buf, len, &f) : RC_WSG_NOMEM;
 
-	if (rc_wsg_parse(buf, len, &f) != RC_WSG_OK)
+	json_tokener_free(tok);
+	if (r != RC_WSG_OK)
 		return;
 	if (f.type == RC_WSG_CONNECTION_DETAILS) {
 		o->ws_ready = true;

@@ -5,14 +5,38 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include "rc_json.h"
 #include "rc_wsg.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct rc_wsg_frame f;
 	const char *buf = (const char *)data;
+	/* A tokener per input keeps inputs independent; the plugin reuses one, which the unit
+	 * test covers. */
+	json_tokener *tok = rc_json_tokener_new();
+	json_object *whole = NULL;
 
-	if (rc_wsg_parse(buf, size, &f) != RC_WSG_OK)
+	if (tok == NULL)
+		return 0;
+	enum rc_wsg_result r = rc_wsg_parse(tok, buf, size, &f);
+	/* The frame is read element by element when it looks like [header, body]: it must be
+	 * accepted exactly when the whole text is one JSON value, and be that value. */
+	enum rc_json_result jr = rc_json_parse_with(tok, buf, size, &whole);
+	json_tokener_free(tok);
+	if (jr == RC_JSON_NOMEM || r == RC_WSG_NOMEM) {
+		json_object_put(whole);
+		if (r == RC_WSG_OK)
+			rc_wsg_frame_clear(&f);
+		return 0;
+	}
+	if ((r == RC_WSG_NOT_JSON) != (jr != RC_JSON_OK))
+		abort();
+	if (r == RC_WSG_OK &&
+			strcmp(json_object_to_json_string(f.root), json_object_to_json_string(whole)) != 0)
+		abort();
+	json_object_put(whole);
+	if (r != RC_WSG_OK)
 		return 0;
 	rc_wsg_recovery_state(&f);
 	if (f.body_text != NULL) {

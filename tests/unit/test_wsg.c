@@ -2,11 +2,28 @@
 #include <stdlib.h>
 #include <string.h>
 #include "rc_test.h"
+#include "rc_json.h"
 #include "rc_wsg.h"
+
+/* One tokener for every frame of the file, as the transport keeps one per connection:
+ * each case also checks that the frames before it, good or bad, left it reusable. */
+static json_tokener *tok;
+
+static int open_tokener(void)
+{
+	tok = rc_json_tokener_new();
+	return tok == NULL;
+}
+
+static int close_tokener(void)
+{
+	json_tokener_free(tok);
+	return 0;
+}
 
 static enum rc_wsg_result parse(const char *s, struct rc_wsg_frame *f)
 {
-	return rc_wsg_parse(s, strlen(s), f);
+	return rc_wsg_parse(tok, s, strlen(s), f);
 }
 
 static void test_connection_details(void)
@@ -93,6 +110,55 @@ static void test_raw_body(void)
 	rc_wsg_frame_clear(&f);
 }
 
+/* Frames read element by element must give what a whole parse gives: each near miss of
+ * [header, body] either parses as the same JSON a whole parse sees or is refused the same
+ * way, and a failure halfway through leaves the tokener fit for the next frame. */
+static void test_element_by_element(void)
+{
+	static const struct {
+		const char *frame;
+		enum rc_wsg_result want;
+		const char *body;   /* the expected body_text, NULL for none */
+	} cases[] = {
+		{ "[{\"type\":\"X\"},{\"a\":1}", RC_WSG_NOT_JSON, NULL },
+		{ "[{\"type\":\"X\"},{\"a\":1}]]", RC_WSG_NOT_JSON, NULL },
+		{ "[{\"type\":\"X\"},{\"a\":1}]", RC_WSG_OK, "{\"a\":1}" },
+		/* json-c (not in strict mode) takes a trailing comma; the body is then not
+		 * located as text, and its rendering is published instead. */
+		{ "[{\"type\":\"X\"},{\"a\":1},]", RC_WSG_OK, NULL },
+		{ "[{\"type\":\"X\"} {\"a\":1}]", RC_WSG_NOT_JSON, NULL },
+		{ "[{\"type\":\"X\"},]", RC_WSG_OK, NULL },
+		{ "[{\"type\":\"X\"},12]", RC_WSG_OK, "12" },
+		{ "[{\"type\":\"X\"},-1.5e3 ]", RC_WSG_OK, "-1.5e3" },
+		{ "[{\"type\":\"X\"},[1,[2]]]", RC_WSG_OK, "[1,[2]]" },
+		{ "[{\"type\":\"X\"},{},1]", RC_WSG_OK, NULL },
+		{ "[[{\"type\":\"X\"}],{}]", RC_WSG_BAD_SHAPE, NULL },
+		{ "\t[{\"type\":\"X\"}\r\n]\n", RC_WSG_OK, NULL },
+		{ "[{\"type\":\"X\"},{\"a\":1}]", RC_WSG_OK, "{\"a\":1}" },
+	};
+	static const char nul_first[] = "\0\t[{\"type\":\"X\"},{}]";
+	struct rc_wsg_frame f;
+
+	/* A NUL byte is no whitespace, before the frame as anywhere else. */
+	CU_ASSERT_EQUAL(rc_wsg_parse(tok, nul_first, sizeof(nul_first) - 1, &f), RC_WSG_NOT_JSON);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		enum rc_wsg_result r = parse(cases[i].frame, &f);
+
+		CU_ASSERT_EQUAL(r, cases[i].want);
+		if (r != RC_WSG_OK)
+			continue;
+		CU_ASSERT_EQUAL(f.type, RC_WSG_UNKNOWN);
+		if (cases[i].body == NULL) {
+			CU_ASSERT_PTR_NULL(f.body_text);
+		} else {
+			CU_ASSERT_PTR_NOT_NULL_FATAL(f.body_text);
+			CU_ASSERT_EQUAL(f.body_len, strlen(cases[i].body));
+			CU_ASSERT_NSTRING_EQUAL(f.body_text, cases[i].body, strlen(cases[i].body));
+		}
+		rc_wsg_frame_clear(&f);
+	}
+}
+
 static void test_bad_frames(void)
 {
 	struct rc_wsg_frame f;
@@ -143,9 +209,10 @@ int main(void)
 		{ "ConnectionDetails", test_connection_details },
 		{ "answers and notifications", test_answer_and_notification },
 		{ "raw body text", test_raw_body },
+		{ "element by element", test_element_by_element },
 		{ "bad frames", test_bad_frames },
 		{ "building frames", test_building_frames },
 		{ NULL, NULL },
 	};
-	return rc_test_run("wsg", NULL, NULL, cases);
+	return rc_test_run("wsg", open_tokener, close_tokener, cases);
 }
