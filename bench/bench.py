@@ -635,13 +635,13 @@ def environment_lines(args, bench):
     ]
 
 
-def main():
-    args = parse_args()
-    # harness.py reads these when imported.
-    os.environ["RC_PLUGIN"] = os.path.abspath(args.plugin)
+def load(plugin):
+    """Imports what needs the plugin's path first (harness.py reads RC_PLUGIN when
+    imported); also for bench/profile.py."""
+    os.environ["RC_PLUGIN"] = os.path.abspath(plugin)
     os.environ.setdefault("RC_SOURCE_DIR", ROOT)
     if not os.path.exists(os.environ["RC_PLUGIN"]):
-        sys.exit("no plugin at %s" % args.plugin)
+        sys.exit("no plugin at %s" % plugin)
     sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
     global h, rig, NotifyClient, send_burst, Check, latency_stats, report
     import harness as h                                         # noqa: E402
@@ -649,6 +649,11 @@ def main():
     import report                                                # noqa: E402
     from feeder import NotifyClient, send_burst                  # noqa: E402
     from measure import Check, latency_stats                     # noqa: E402
+
+
+def main():
+    args = parse_args()
+    load(args.plugin)
 
     # SIGTERM unwinds like Ctrl-C: every context manager stops what it started, and the
     # harness kills (by pid) whatever is left at exit.

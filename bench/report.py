@@ -176,10 +176,7 @@ def latency_rows(bench):
                 QoS=r["qos"], size=fmt_size(r["size"]),
                 n="%s (%d/s)" % (fmt_int(r["count"]), bench.cfg["latency_rate"]),
                 subscriber=sub_name(kind), plugin=fmt_lat(s),
-                **{"broker alone": fmt_lat(a) if a else "–",
-                   "plugin ÷ broker alone": ("p99 " + ratio(s["p99"], a["p99"])) if s and a
-                   else "–",
-                   "SDK bridge": fmt_lat(b) if br else "–",
+                **{"SDK bridge": fmt_lat(b) if br else "–",
                    "plugin ÷ bridge": ("p50 " + ratio(s["p50"], b["p50"])) if s and b else "–",
                    "plugin delivery": ("%d/%d" % (s["n"], r["sent"])) if s else "none",
                    "notes": "; ".join(notes) or "–"}))

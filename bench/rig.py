@@ -68,6 +68,23 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
+def thread_cpu_seconds(pid):
+    """{thread name: utime + stime in seconds} of a process's threads (threads of the
+    same name summed): the broker's own thread is "mosquitto", the plugin's worker
+    "ringcentral"."""
+    out = {}
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
+                name = f.read().strip()
+            with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return out
+
+
 def memory_kb(pid):
     """{"VmRSS": kB, "VmHWM": kB} of a process."""
     out = {}

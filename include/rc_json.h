@@ -23,22 +23,32 @@ enum rc_json_result {
 /* Parses buf (len bytes, no terminator needed) into *out (the caller puts it). */
 enum rc_json_result rc_json_parse(const char *buf, size_t len, json_object **out);
 
-/* A tokener for rc_json_parse_with and rc_json_parse_value, with the bridge's depth
- * limit; NULL on no memory. The caller frees it with json_tokener_free. Whoever parses
- * every frame of a stream keeps one: allocating a tokener per parse was the largest single
- * cost of the WebSocket worker (bench/README.md, "Profile"). */
-json_tokener *rc_json_tokener_new(void);
+/* A reader parses a stream of texts with one tokener: allocating a tokener per parse was
+ * the largest single cost of the WebSocket worker (bench/README.md, "Profile"). After a
+ * failed parse the tokener is replaced, not reset: json_tokener_reset leaves a half-read
+ * \u escape behind, which would change the strings of the next text. nesting is how many
+ * levels inside a document the values it reads sit (0 for whole documents, 1 for the
+ * elements of a list read one by one), so that a value is refused for its depth exactly
+ * when the whole document would be. */
+struct rc_json_reader {
+	json_tokener *tok;   /* owned; NULL until needed, or after a replacement failed */
+	int depth;
+};
 
-/* rc_json_parse with the caller's tokener (reset here; it stays the caller's). */
-enum rc_json_result rc_json_parse_with(json_tokener *tok, const char *buf, size_t len,
+void rc_json_reader_init(struct rc_json_reader *r, unsigned nesting);
+void rc_json_reader_destroy(struct rc_json_reader *r);
+
+/* rc_json_parse with the reader's tokener. */
+enum rc_json_result rc_json_read(struct rc_json_reader *r, const char *buf, size_t len,
 		json_object **out);
 
-/* Parses the one JSON value at the start of buf (leading whitespace allowed) with the
- * caller's tokener, and sets *used to where that value ended: what follows is the
- * caller's to check. Same limits as rc_json_parse for the value itself. A number needs
- * something after it to end (as in a list). On RC_JSON_OK *out is NULL for the value
- * null (which rc_json_parse refuses as a document); on failure it is NULL. */
-enum rc_json_result rc_json_parse_value(json_tokener *tok, const char *buf, size_t len,
+/* Parses the one JSON value at the start of buf (leading whitespace allowed) and sets
+ * *used to where json-c stopped after it: what follows is the caller's to check (json-c's
+ * end also takes in whitespace and comments after the value). Same limits as
+ * rc_json_parse, at the reader's depth. A number or a literal (true, false, null) needs
+ * something after it to end, as in a list. On RC_JSON_OK *out is NULL for the value null
+ * (which rc_json_parse refuses as a document); on failure it is NULL. */
+enum rc_json_result rc_json_read_value(struct rc_json_reader *r, const char *buf, size_t len,
 		json_object **out, size_t *used);
 
 /* Adds v (taken; NULL is JSON null, as with json_object_object_add) to the object o as

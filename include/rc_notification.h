@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <json-c/json.h>
+#include "rc_json.h"
 
 enum rc_envelope_result {
 	RC_ENVELOPE_OK = 0,
@@ -36,9 +37,9 @@ struct rc_notification {
 enum rc_envelope_result rc_notification_parse(const char *json, size_t len,
 		struct rc_notification *n);
 
-/* rc_notification_parse with the caller's tokener (rc_json_tokener_new; reset here, it
- * stays the caller's): for a stream of notifications, one tokener for all. */
-enum rc_envelope_result rc_notification_parse_with(json_tokener *tok, const char *json,
+/* rc_notification_parse with the caller's reader (rc_json.h, nesting 0): for a stream of
+ * notifications, one tokener for all. */
+enum rc_envelope_result rc_notification_read(struct rc_json_reader *reader, const char *json,
 		size_t len, struct rc_notification *n);
 
 /* Parses an already-built JSON value (PubNub delivers unencrypted notifications as

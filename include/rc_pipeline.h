@@ -13,13 +13,14 @@
 #include "rc_config.h"
 #include "rc_crypto.h"
 #include "rc_dedupe.h"
+#include "rc_json.h"
 #include "rc_outbox.h"
 #include "rc_status.h"
 
 struct rc_pipeline {
 	const struct rc_config *cfg;
 	struct rc_dedupe *dedupe;            /* owned */
-	json_tokener *tok;                   /* owned: parses every decrypted notification */
+	struct rc_json_reader reader;        /* owned: parses every decrypted notification */
 	unsigned char key[RC_CRYPTO_KEY_LEN];
 	bool have_key;                       /* false: notifications arrive unencrypted */
 };

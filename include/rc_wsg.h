@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <json-c/json.h>
+#include "rc_json.h"
 
 enum rc_wsg_type {
 	RC_WSG_UNKNOWN = 0,
@@ -47,10 +48,14 @@ enum rc_wsg_result {
 	RC_WSG_NOMEM,
 };
 
-/* Parses one text frame with the caller's tokener (rc_json_tokener_new; reused frame
- * after frame, it stays the caller's). On RC_WSG_OK call rc_wsg_frame_clear(); body_text
- * points into buf, which must outlive the frame's use. */
-enum rc_wsg_result rc_wsg_parse(json_tokener *tok, const char *buf, size_t len,
+/* Readies r (rc_json.h) for the frames of a stream: the header and the body are read one
+ * level inside the frame's list. The caller frees it with rc_json_reader_destroy. */
+void rc_wsg_reader_init(struct rc_json_reader *r);
+
+/* Parses one text frame with the caller's reader (rc_wsg_reader_init; reused frame after
+ * frame). On RC_WSG_OK call rc_wsg_frame_clear(); body_text points into buf, which must
+ * outlive the frame's use. */
+enum rc_wsg_result rc_wsg_parse(struct rc_json_reader *r, const char *buf, size_t len,
 		struct rc_wsg_frame *f);
 void rc_wsg_frame_clear(struct rc_wsg_frame *f);
 

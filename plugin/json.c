@@ -5,38 +5,50 @@
 #include "rc_json.h"
 #include "rc_strlist.h"
 
-json_tokener *rc_json_tokener_new(void)
+void rc_json_reader_init(struct rc_json_reader *r, unsigned nesting)
 {
-	return json_tokener_new_ex(RC_JSON_MAX_DEPTH);
+	*r = (struct rc_json_reader){
+		.depth = nesting < RC_JSON_MAX_DEPTH ? RC_JSON_MAX_DEPTH - (int)nesting : 1,
+	};
 }
 
-enum rc_json_result rc_json_parse_value(json_tokener *tok, const char *buf, size_t len,
+void rc_json_reader_destroy(struct rc_json_reader *r)
+{
+	if (r->tok != NULL)
+		json_tokener_free(r->tok);
+	r->tok = NULL;
+}
+
+enum rc_json_result rc_json_read_value(struct rc_json_reader *r, const char *buf, size_t len,
 		json_object **out, size_t *used)
 {
 	*out = NULL;
 	*used = 0;
 	if (buf == NULL || len == 0 || len > (size_t)INT32_MAX || memchr(buf, '\0', len) != NULL)
 		return RC_JSON_INVALID;
-	json_tokener_reset(tok);
-	json_object *v = json_tokener_parse_ex(tok, buf, (int)len);
+	if (r->tok == NULL && (r->tok = json_tokener_new_ex(r->depth)) == NULL)
+		return RC_JSON_NOMEM;
+	json_tokener_reset(r->tok);
+	json_object *v = json_tokener_parse_ex(r->tok, buf, (int)len);
 	/* json-c returns NULL for the literal null too, with success. */
-	if (json_tokener_get_error(tok) != json_tokener_success) {
+	if (json_tokener_get_error(r->tok) != json_tokener_success) {
 		json_object_put(v);
+		rc_json_reader_destroy(r); /* a fresh tokener next time (rc_json.h) */
 		return RC_JSON_INVALID;
 	}
 	*out = v;
-	*used = json_tokener_get_parse_end(tok);
+	*used = json_tokener_get_parse_end(r->tok);
 	return RC_JSON_OK;
 }
 
-enum rc_json_result rc_json_parse_with(json_tokener *tok, const char *buf, size_t len,
+enum rc_json_result rc_json_read(struct rc_json_reader *r, const char *buf, size_t len,
 		json_object **out)
 {
 	size_t used;
-	enum rc_json_result r = rc_json_parse_value(tok, buf, len, out, &used);
+	enum rc_json_result res = rc_json_read_value(r, buf, len, out, &used);
 
-	if (r != RC_JSON_OK)
-		return r;
+	if (res != RC_JSON_OK)
+		return res;
 	/* Only whitespace may follow the value, and a document that is just null is nothing
 	 * any caller can use. */
 	while (used < len && buf[used] != '\0' && strchr(" \t\r\n", buf[used]) != NULL)
@@ -51,13 +63,12 @@ enum rc_json_result rc_json_parse_with(json_tokener *tok, const char *buf, size_
 
 enum rc_json_result rc_json_parse(const char *buf, size_t len, json_object **out)
 {
-	*out = NULL;
-	json_tokener *tok = rc_json_tokener_new();
-	if (tok == NULL)
-		return RC_JSON_NOMEM;
-	enum rc_json_result r = rc_json_parse_with(tok, buf, len, out);
-	json_tokener_free(tok);
-	return r;
+	struct rc_json_reader r;
+
+	rc_json_reader_init(&r, 0);
+	enum rc_json_result res = rc_json_read(&r, buf, len, out);
+	rc_json_reader_destroy(&r);
+	return res;
 }
 
 int rc_json_set(json_object *o, const char *key, json_object *v)

@@ -71,24 +71,21 @@ static enum rc_envelope_result notification__validate(json_object *root, struct 
 enum rc_envelope_result rc_notification_parse(const char *json, size_t len,
 		struct rc_notification *n)
 {
-	json_tokener *tok = rc_json_tokener_new();
+	struct rc_json_reader reader;
 
-	if (tok == NULL) {
-		*n = (struct rc_notification){0};
-		return RC_ENVELOPE_NOMEM;
-	}
-	enum rc_envelope_result r = rc_notification_parse_with(tok, json, len, n);
-	json_tokener_free(tok);
+	rc_json_reader_init(&reader, 0);
+	enum rc_envelope_result r = rc_notification_read(&reader, json, len, n);
+	rc_json_reader_destroy(&reader);
 	return r;
 }
 
-enum rc_envelope_result rc_notification_parse_with(json_tokener *tok, const char *json,
+enum rc_envelope_result rc_notification_read(struct rc_json_reader *reader, const char *json,
 		size_t len, struct rc_notification *n)
 {
 	json_object *root;
 
 	*n = (struct rc_notification){0};
-	switch (rc_json_parse_with(tok, json, len, &root)) {
+	switch (rc_json_read(reader, json, len, &root)) {
 	case RC_JSON_OK: break;
 	case RC_JSON_NOMEM: return RC_ENVELOPE_NOMEM;
 	case RC_JSON_INVALID: return RC_ENVELOPE_NOT_JSON;

@@ -13,19 +13,14 @@ int rc_pipeline_init(struct rc_pipeline *p, const struct rc_config *cfg, size_t 
 	*p = (struct rc_pipeline){0};
 	p->cfg = cfg;
 	p->dedupe = rc_dedupe_new(dedupe_capacity);
-	p->tok = rc_json_tokener_new();
-	if (p->dedupe == NULL || p->tok == NULL) {
-		rc_pipeline_destroy(p);
-		return -1;
-	}
-	return 0;
+	rc_json_reader_init(&p->reader, 0);
+	return p->dedupe != NULL ? 0 : -1;
 }
 
 void rc_pipeline_destroy(struct rc_pipeline *p)
 {
 	rc_dedupe_free(p->dedupe);
-	if (p->tok != NULL)
-		json_tokener_free(p->tok);
+	rc_json_reader_destroy(&p->reader);
 	OPENSSL_cleanse(p->key, sizeof(p->key));
 	*p = (struct rc_pipeline){0};
 }
@@ -157,7 +152,7 @@ enum rc_pipeline_result rc_pipeline_process(struct rc_pipeline *p, const char *s
 		}
 		/* The caller's object was parsed from this very text (a clear notification). */
 		er = obj != NULL && !p->have_key ? rc_notification_from_object(obj, &n) :
-				rc_notification_parse_with(p->tok, plain, plain_len, &n);
+				rc_notification_read(&p->reader, plain, plain_len, &n);
 	} else if (obj != NULL) {
 		er = rc_notification_from_object(obj, &n);
 		if (er == RC_ENVELOPE_OK) {

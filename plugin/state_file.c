@@ -148,13 +148,21 @@ static char *state__render(const struct rc_saved_state *s)
 		json_object_object_add(root, "pubnub_timetoken", json_object_new_string(s->cursor.tt));
 		json_object_object_add(root, "pubnub_region", json_object_new_int(s->cursor.tr));
 	}
+	/* Short of memory for a list, no file at all: one that forgot the bridge's own
+	 * subscriptions would leave them behind on RingCentral for good. */
 	json_object *owned = rc_json_strings(s->owned, s->n_owned);
-	if (owned != NULL)
-		json_object_object_add(root, "owned_subscriptions", owned);
+	if (owned == NULL) {
+		json_object_put(root);
+		return NULL;
+	}
+	json_object_object_add(root, "owned_subscriptions", owned);
 	if (s->n_delivered > 0) {
 		json_object *delivered = rc_json_strings(s->delivered, s->n_delivered);
-		if (delivered != NULL)
-			json_object_object_add(root, "delivered_uuids", delivered);
+		if (delivered == NULL) {
+			json_object_put(root);
+			return NULL;
+		}
+		json_object_object_add(root, "delivered_uuids", delivered);
 	}
 	const char *text = json_object_to_json_string_ext(root,
 			JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);

@@ -53,7 +53,7 @@ enum ws_phase {
 struct websocket {
 	struct rc_transport_env env;
 	struct rc_ws_client *client;
-	json_tokener *tok;         /* parses every frame of every connection */
+	struct rc_json_reader frames; /* reads every frame of every connection (rc_wsg.h) */
 	enum ws_phase phase;
 	struct rc_backoff backoff;
 	int64_t reconnect_at;
@@ -206,7 +206,7 @@ static void ws__on_text(void *arg, const char *buf, size_t len)
 	int64_t now = rc_clock_now_ms();
 
 	ws->last_rx = now;
-	if (rc_wsg_parse(ws->tok, buf, len, &f) != RC_WSG_OK) {
+	if (rc_wsg_parse(&ws->frames, buf, len, &f) != RC_WSG_OK) {
 		rc_sink_drop(ws->env.sink, RC_DROP_NOT_JSON, "", now);
 		return;
 	}
@@ -357,19 +357,13 @@ static void *ws_create(const struct rc_transport_env *env, char *err, size_t err
 		return NULL;
 	}
 	ws->env = *env;
-	ws->tok = rc_json_tokener_new();
-	if (ws->tok == NULL) {
-		snprintf(err, errlen, "out of memory");
-		free(ws);
-		return NULL;
-	}
+	rc_wsg_reader_init(&ws->frames);
 	rc_backoff_init(&ws->backoff, WS_BACKOFF_BASE_MS, WS_BACKOFF_CAP_MS);
 	ws->recovery_timeout_ms = WS_RECOVERY_TIMEOUT_MS;
 	/* A frame is one notification plus a small header; the cap mirrors PubNub's. */
 	ws->client = rc_ws_client_new(env->cfg->cafile, env->cfg->max_notification_size + 4096,
 			env->cfg->request_timeout, &cb, err, errlen);
 	if (ws->client == NULL) {
-		json_tokener_free(ws->tok);
 		free(ws);
 		return NULL;
 	}
@@ -383,7 +377,7 @@ static void ws_destroy(void *t)
 	if (ws == NULL)
 		return;
 	rc_ws_client_free(ws->client);
-	json_tokener_free(ws->tok);
+	rc_json_reader_destroy(&ws->frames);
 	ws__drop_answer(ws);
 	free(ws->sub_id);
 	OPENSSL_cleanse(ws->wsc_token, sizeof(ws->wsc_token));

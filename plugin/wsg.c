@@ -44,12 +44,17 @@ static size_t wsg__skip_space(const char *buf, size_t len, size_t i)
 	return i;
 }
 
+void rc_wsg_reader_init(struct rc_json_reader *r)
+{
+	rc_json_reader_init(r, 1);
+}
+
 /* The common frame, [header, body] or [header], read element by element with the
- * caller's tokener: one pass over the text, no second parse to find where the body's text
+ * caller's reader: one pass over the text, no second parse to find where the body's text
  * lies, and no tokener allocated per frame. Returns the array (owned) with body_text set
  * for [header, body], or NULL for anything else (other shapes, invalid JSON, no memory),
  * which the caller then parses whole to say which it is. */
-static json_object *wsg__read_list(json_tokener *tok, const char *buf, size_t len,
+static json_object *wsg__read_list(struct rc_json_reader *r, const char *buf, size_t len,
 		struct rc_wsg_frame *f)
 {
 	json_object *header = NULL, *body = NULL, *root;
@@ -59,16 +64,16 @@ static json_object *wsg__read_list(json_tokener *tok, const char *buf, size_t le
 	if (i >= len || buf[i] != '[')
 		return NULL;
 	i++;
-	if (rc_json_parse_value(tok, buf + i, len - i, &header, &used) != RC_JSON_OK)
+	if (rc_json_read_value(r, buf + i, len - i, &header, &used) != RC_JSON_OK)
 		return NULL;
 	i = wsg__skip_space(buf, len, i + used);
 	if (!json_object_is_type(header, json_type_object) || i >= len)
 		goto other;
 	if (buf[i] == ',') {
 		body_at = wsg__skip_space(buf, len, i + 1);
-		if (rc_json_parse_value(tok, buf + body_at, len - body_at, &body, &used) != RC_JSON_OK)
+		if (rc_json_read_value(r, buf + body_at, len - body_at, &body, &used) != RC_JSON_OK)
 			goto other;
-		/* json-c's end of a number includes the whitespace that ended it. */
+		/* json-c's end of a value takes in the whitespace after it. */
 		body_end = body_at + used;
 		while (body_end > body_at && wsg__is_space(buf[body_end - 1]))
 			body_end--;
@@ -96,18 +101,18 @@ other:
 	return NULL;
 }
 
-enum rc_wsg_result rc_wsg_parse(json_tokener *tok, const char *buf, size_t len,
+enum rc_wsg_result rc_wsg_parse(struct rc_json_reader *r, const char *buf, size_t len,
 		struct rc_wsg_frame *f)
 {
 	json_object *header, *v, *wsc;
 	json_object *root;
 
 	*f = (struct rc_wsg_frame){0};
-	root = wsg__read_list(tok, buf, len, f);
+	root = wsg__read_list(r, buf, len, f);
 	if (root == NULL) {
 		f->body_text = NULL;
 		f->body_len = 0;
-		switch (rc_json_parse_with(tok, buf, len, &root)) {
+		switch (rc_json_parse(buf, len, &root)) {
 		case RC_JSON_OK: break;
 		case RC_JSON_NOMEM: return RC_WSG_NOMEM;
 		case RC_JSON_INVALID: return RC_WSG_NOT_JSON;

@@ -131,11 +131,12 @@ static void ws__on_text(void *arg, const char *buf, size_t len)
 {
 	struct online *o = arg;
 	struct rc_wsg_frame f;
-	/* A handful of frames per check: a tokener each is fine here. */
-	json_tokener *tok = rc_json_tokener_new();
-	enum rc_wsg_result r = tok != NULL ? rc_wsg_parse(tok, buf, len, &f) : RC_WSG_NOMEM;
+	/* A handful of frames per check: a reader each is fine here. */
+	struct rc_json_reader reader;
 
-	json_tokener_free(tok);
+	rc_wsg_reader_init(&reader);
+	enum rc_wsg_result r = rc_wsg_parse(&reader, buf, len, &f);
+	rc_json_reader_destroy(&reader);
 	if (r != RC_WSG_OK)
 		return;
 	if (f.type == RC_WSG_CONNECTION_DETAILS) {

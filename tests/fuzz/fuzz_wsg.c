@@ -12,18 +12,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct rc_wsg_frame f;
 	const char *buf = (const char *)data;
-	/* A tokener per input keeps inputs independent; the plugin reuses one, which the unit
+	/* A reader per input keeps inputs independent; the plugin reuses one, which the unit
 	 * test covers. */
-	json_tokener *tok = rc_json_tokener_new();
+	struct rc_json_reader reader;
 	json_object *whole = NULL;
 
-	if (tok == NULL)
-		return 0;
-	enum rc_wsg_result r = rc_wsg_parse(tok, buf, size, &f);
+	rc_wsg_reader_init(&reader);
+	enum rc_wsg_result r = rc_wsg_parse(&reader, buf, size, &f);
+	rc_json_reader_destroy(&reader);
 	/* The frame is read element by element when it looks like [header, body]: it must be
-	 * accepted exactly when the whole text is one JSON value, and be that value. */
-	enum rc_json_result jr = rc_json_parse_with(tok, buf, size, &whole);
-	json_tokener_free(tok);
+	 * accepted exactly when the whole text is one JSON value (nesting depth included), and
+	 * be that value. */
+	enum rc_json_result jr = rc_json_parse(buf, size, &whole);
 	if (jr == RC_JSON_NOMEM || r == RC_WSG_NOMEM) {
 		json_object_put(whole);
 		if (r == RC_WSG_OK)

@@ -1,29 +1,31 @@
 /* test_wsg.c - WebSocket gateway frames, with the shapes from the protocol notes. */
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "rc_test.h"
 #include "rc_json.h"
 #include "rc_wsg.h"
 
-/* One tokener for every frame of the file, as the transport keeps one per connection:
- * each case also checks that the frames before it, good or bad, left it reusable. */
-static json_tokener *tok;
+/* One reader for every frame of the file, as the transport keeps one per connection:
+ * each case also checks that the frames before it, good or bad, left it fit for more. */
+static struct rc_json_reader reader;
 
-static int open_tokener(void)
+static int open_reader(void)
 {
-	tok = rc_json_tokener_new();
-	return tok == NULL;
+	rc_wsg_reader_init(&reader);
+	return 0;
 }
 
-static int close_tokener(void)
+static int close_reader(void)
 {
-	json_tokener_free(tok);
+	rc_json_reader_destroy(&reader);
 	return 0;
 }
 
 static enum rc_wsg_result parse(const char *s, struct rc_wsg_frame *f)
 {
-	return rc_wsg_parse(tok, s, strlen(s), f);
+	return rc_wsg_parse(&reader, s, strlen(s), f);
 }
 
 static void test_connection_details(void)
@@ -123,8 +125,9 @@ static void test_element_by_element(void)
 		{ "[{\"type\":\"X\"},{\"a\":1}", RC_WSG_NOT_JSON, NULL },
 		{ "[{\"type\":\"X\"},{\"a\":1}]]", RC_WSG_NOT_JSON, NULL },
 		{ "[{\"type\":\"X\"},{\"a\":1}]", RC_WSG_OK, "{\"a\":1}" },
-		/* json-c (not in strict mode) takes a trailing comma; the body is then not
-		 * located as text, and its rendering is published instead. */
+		/* json-c (not in strict mode) takes a trailing comma; the body's text is then
+		 * not located, and the transport drops such a notification as a bad payload
+		 * rather than publish something other than what was sent. */
 		{ "[{\"type\":\"X\"},{\"a\":1},]", RC_WSG_OK, NULL },
 		{ "[{\"type\":\"X\"} {\"a\":1}]", RC_WSG_NOT_JSON, NULL },
 		{ "[{\"type\":\"X\"},]", RC_WSG_OK, NULL },
@@ -140,7 +143,7 @@ static void test_element_by_element(void)
 	struct rc_wsg_frame f;
 
 	/* A NUL byte is no whitespace, before the frame as anywhere else. */
-	CU_ASSERT_EQUAL(rc_wsg_parse(tok, nul_first, sizeof(nul_first) - 1, &f), RC_WSG_NOT_JSON);
+	CU_ASSERT_EQUAL(rc_wsg_parse(&reader, nul_first, sizeof(nul_first) - 1, &f), RC_WSG_NOT_JSON);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		enum rc_wsg_result r = parse(cases[i].frame, &f);
 
@@ -157,6 +160,56 @@ static void test_element_by_element(void)
 		}
 		rc_wsg_frame_clear(&f);
 	}
+}
+
+/* Read element by element, a body is one level inside the frame: it is refused for its
+ * depth exactly when the whole frame would be (rc_json.h's limit), no level later. */
+static void test_depth_as_whole(void)
+{
+	char frame[256];
+	int accepted = 0, refused = 0;
+
+	for (int k = RC_JSON_MAX_DEPTH - 6; k <= RC_JSON_MAX_DEPTH + 2; k++) {
+		struct rc_wsg_frame f;
+		json_object *whole = NULL;
+		int n = snprintf(frame, sizeof(frame), "[{\"type\":\"X\"},%*s%*s]", k, "", k, "");
+
+		CU_ASSERT_FATAL(n > 0 && (size_t)n < sizeof(frame));
+		memset(frame + 14, '[', (size_t)k);
+		memset(frame + 14 + k, ']', (size_t)k);
+		enum rc_wsg_result r = parse(frame, &f);
+		bool whole_ok = rc_json_parse(frame, strlen(frame), &whole) == RC_JSON_OK;
+
+		CU_ASSERT_EQUAL(r == RC_WSG_OK, whole_ok);
+		CU_ASSERT(r == RC_WSG_OK || r == RC_WSG_NOT_JSON);
+		if (r == RC_WSG_OK) {
+			accepted++;
+			rc_wsg_frame_clear(&f);
+		} else {
+			refused++;
+		}
+		json_object_put(whole);
+	}
+	/* The range straddles the limit: both outcomes were checked. */
+	CU_ASSERT(accepted > 0);
+	CU_ASSERT(refused > 0);
+}
+
+/* A frame that breaks off inside a surrogate pair leaves json-c's tokener holding half of
+ * it, which json_tokener_reset keeps: the next frame's first \u escape must still read as
+ * itself. */
+static void test_reuse_after_broken_escape(void)
+{
+	struct rc_wsg_frame f;
+
+	CU_ASSERT_EQUAL(parse("[{\"type\":\"X\"},\"\\ud800\\u12\"]", &f), RC_WSG_NOT_JSON);
+	CU_ASSERT_EQUAL_FATAL(parse("[{\"type\":\"X\",\"messageId\":\"\\u00e9\"},{}]", &f), RC_WSG_OK);
+	CU_ASSERT_STRING_EQUAL(f.message_id, "\xc3\xa9");
+	rc_wsg_frame_clear(&f);
+	CU_ASSERT_EQUAL(parse("[{\"type\":\"X\",\"messageId\":\"\\ud83d", &f), RC_WSG_NOT_JSON);
+	CU_ASSERT_EQUAL_FATAL(parse("[{\"type\":\"X\",\"messageId\":\"\\udc00\"},{}]", &f), RC_WSG_OK);
+	CU_ASSERT_STRING_EQUAL(f.message_id, "\xef\xbf\xbd"); /* a lone low half: U+FFFD */
+	rc_wsg_frame_clear(&f);
 }
 
 static void test_bad_frames(void)
@@ -210,9 +263,11 @@ int main(void)
 		{ "answers and notifications", test_answer_and_notification },
 		{ "raw body text", test_raw_body },
 		{ "element by element", test_element_by_element },
+		{ "depth as the whole frame's", test_depth_as_whole },
+		{ "reuse after a broken escape", test_reuse_after_broken_escape },
 		{ "bad frames", test_bad_frames },
 		{ "building frames", test_building_frames },
 		{ NULL, NULL },
 	};
-	return rc_test_run("wsg", open_tokener, close_tokener, cases);
+	return rc_test_run("wsg", open_reader, close_reader, cases);
 }
