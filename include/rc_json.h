@@ -9,10 +9,17 @@
 #ifndef RC_JSON_H
 #define RC_JSON_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <json-c/json.h>
 
 #define RC_JSON_MAX_DEPTH 64
+
+/* JSON's whitespace (strchr(" \t\r\n", c) would also take the terminating NUL). */
+static inline bool rc_json_is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
 
 enum rc_json_result {
 	RC_JSON_OK = 0,

@@ -51,7 +51,7 @@ enum rc_json_result rc_json_read(struct rc_json_reader *r, const char *buf, size
 		return res;
 	/* Only whitespace may follow the value, and a document that is just null is nothing
 	 * any caller can use. */
-	while (used < len && buf[used] != '\0' && strchr(" \t\r\n", buf[used]) != NULL)
+	while (used < len && rc_json_is_space(buf[used]))
 		used++;
 	if (used != len || *out == NULL) {
 		json_object_put(*out);

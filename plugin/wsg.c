@@ -31,15 +31,9 @@ static void wsg__copy(char *dst, size_t len, json_object *s)
 	snprintf(dst, len, "%s", json_object_get_string(s));
 }
 
-/* JSON's whitespace (strchr would also find the terminating NUL, which is none). */
-static bool wsg__is_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
 static size_t wsg__skip_space(const char *buf, size_t len, size_t i)
 {
-	while (i < len && wsg__is_space(buf[i]))
+	while (i < len && rc_json_is_space(buf[i]))
 		i++;
 	return i;
 }
@@ -75,7 +69,7 @@ static json_object *wsg__read_list(struct rc_json_reader *r, const char *buf, si
 			goto other;
 		/* json-c's end of a value takes in the whitespace after it. */
 		body_end = body_at + used;
-		while (body_end > body_at && wsg__is_space(buf[body_end - 1]))
+		while (body_end > body_at && rc_json_is_space(buf[body_end - 1]))
 			body_end--;
 		i = wsg__skip_space(buf, len, body_end);
 		has_body = true;
